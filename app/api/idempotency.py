@@ -1,0 +1,198 @@
+"""Idempotency-Key for state-changing requests (API.md, Idempotency).
+
+Same key and same body: the first response again, byte for byte, and nothing happens twice.
+Same key, different body: 409 `idempotency_conflict`. Keys are scoped to the API key.
+The work and the claim on the key commit in one transaction (see `UnitOfWork`), so a crash
+between the two can never make a retry apply the work a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import error_body
+from app.db import idempotency
+from app.db.idempotency import COMPLETED, IdempotentRequest
+from app.domain.access import Principal
+
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 255
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+WAIT_FOR_IN_FLIGHT_SECONDS = 5.0
+
+
+def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """Hash of what the request asks for; JSON bodies are canonicalised so key order and
+    whitespace do not make a faithful retry look like a different request."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, canonical):
+        digest.update(part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["method"] not in WRITE_METHODS:
+            await next_app(scope, receive, send)
+            return
+        raw_key = dict(scope["headers"]).get(HEADER)
+        handler = scope.get("route_handler")
+        required = bool(handler is not None and handler.opt.get("idempotency_required"))
+        if raw_key is None:
+            if required:
+                await _send_json(send, 400, error_body(
+                    "validation_error", "this endpoint requires an Idempotency-Key header"))
+                return
+            await next_app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await _send_json(send, 400, error_body(
+                "validation_error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"))
+            return
+
+        body = await _read_body(receive)
+        principal: Principal = scope["user"]
+        request = IdempotentRequest(
+            scope=principal.key_id,
+            key=key,
+            request_hash=request_fingerprint(scope["method"], scope["path"],
+                                             scope.get("query_string", b""), body),
+        )
+        db = scope["litestar_app"].state.db
+
+        if await _replay_if_known(db, request, send):
+            return
+
+        captured = _CapturedResponse()
+        token = idempotency.begin_request(request)
+        try:
+            await next_app(scope, _replaying(body), captured.send)
+        finally:
+            idempotency.end_request(token)
+
+        if request.found_existing:
+            if await _replay_if_known(db, request, send, wait=True):
+                return
+        elif captured.status < 500:
+            async with db.sessionmaker() as session, session.begin():
+                await idempotency.store_response(
+                    session, request, captured.status, captured.content_type, captured.body)
+        await captured.forward(send)
+
+
+async def _replay_if_known(db: Any, request: IdempotentRequest, send: Send,
+                           wait: bool = False) -> bool:
+    """Answer from the stored record when the key was seen before; False when it was not."""
+    deadline = asyncio.get_running_loop().time() + (WAIT_FOR_IN_FLIGHT_SECONDS if wait else 0)
+    while True:
+        async with db.sessionmaker() as session:
+            record = await idempotency.load(session, request.scope, request.key)
+        if record is None:
+            if not wait:
+                return False
+        elif record.request_hash != request.request_hash:
+            await _send_json(send, 409, error_body(
+                "idempotency_conflict",
+                "this Idempotency-Key was used with a different request",
+                {"idempotency_key": request.key}))
+            return True
+        elif record.state == COMPLETED and record.status_code is not None:
+            await _send_raw(send, record.status_code, record.content_type,
+                            record.response_body or b"", replayed=True)
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    if record is None:
+        return False
+    await _send_json(send, 409, error_body(
+        "conflict",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        {"idempotency_key": request.key}))
+    return True
+
+
+class _CapturedResponse:
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    @property
+    def content_type(self) -> str | None:
+        for name, value in self.headers:
+            if name.lower() == b"content-type":
+                return value.decode("latin-1")
+        return None
+
+    async def forward(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status,
+                    "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # like a client that keeps the connection open
+        raise RuntimeError("unreachable")
+
+    return receive
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    await _send_raw(send, status, "application/json", json.dumps(payload).encode())
+
+
+async def _send_raw(send: Send, status: int, content_type: str | None, body: bytes,
+                    replayed: bool = False) -> None:
+    headers = [(b"content-length", str(len(body)).encode())]
+    if content_type:
+        headers.append((b"content-type", content_type.encode("latin-1")))
+    if replayed:
+        headers.append((b"idempotent-replayed", b"true"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

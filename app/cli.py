@@ -1,0 +1,127 @@
+"""`omnistock`: the operator's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from app.config import Settings
+from app.db import migrate
+from app.db.session import Database
+from app.domain.access import Role
+from app.services.keys import IssuedKey, create_api_key
+
+
+@click.group()
+def main() -> None:
+    """Omnistock: one inventory and order ledger for every sales channel."""
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    click.echo("database is at the latest schema")
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--location", default=None, help="Location code (pos keys only).")
+@click.option("--name", default=None, help="A label for the key; defaults to the role.")
+def create_key(role: str, location: str | None, name: str | None) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    issued = asyncio.run(_create_key(Settings.from_env(), Role(role), location, name))
+    click.echo(issued.secret)
+
+
+async def _create_key(settings: Settings, role: Role, location: str | None,
+                      name: str | None) -> IssuedKey:
+    db = Database(settings.database_url)
+    try:
+        return await create_api_key(db.unit_of_work(), None, name=name or role.value,
+                                    role=role, location=location)
+    finally:
+        await db.dispose()
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo stores, warehouse and catalogue (once)."""
+    settings = Settings.from_env()
+    seeded = asyncio.run(_seed(settings))
+    click.echo("demo data loaded" if seeded else "demo data already present")
+
+
+async def _seed(settings: Settings) -> bool:
+    from app.services.demo import seed_demo
+
+    db = Database(settings.database_url)
+    try:
+        return await seed_demo(db.unit_of_work)
+    finally:
+        await db.dispose()
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def demo(host: str, port: int) -> None:
+    """Migrate, load demo data, print demo API keys and serve the API."""
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    asyncio.run(_seed(settings))
+    issued = asyncio.run(_demo_keys(settings))
+    base = f"http://{host}:{port}"
+    click.echo(f"\nOmnistock is running on {base}")
+    click.echo(f"  OpenAPI UI: {base}/schema   (Swagger: {base}/schema/swagger)")
+    click.echo(f"  database:   {settings.database_url}")
+    click.echo("\nDemo API keys (shown once; new ones are made at every start):")
+    for key in issued:
+        where = f" @ {key.principal.location}" if key.principal.location else ""
+        click.echo(f"  {key.principal.role.value:<11}{where:<11} {key.secret}")
+    admin = issued[0].secret
+    click.echo("\nTry:")
+    click.echo(f"  curl -H 'Authorization: Bearer {admin}' {base}/v1/stock/TEE-BLK-M")
+    click.echo(f"  curl -H 'Authorization: Bearer {admin}' "
+               f"'{base}/v1/availability?sku=TEE-BLK-M&latitude=51.5136&longitude=-0.1365'")
+    click.echo("")
+    sys.stdout.flush()
+    serve.callback(host=host, port=port, workers=1)  # type: ignore[misc]
+
+
+async def _demo_keys(settings: Settings) -> list[IssuedKey]:
+    db = Database(settings.database_url)
+    try:
+        return [
+            await create_api_key(db.unit_of_work(), None, name=f"demo-{role.value}", role=role,
+                                 location=location)
+            for role, location in [(Role.ADMIN, None), (Role.STOREFRONT, None),
+                                   (Role.MOBILE, None), (Role.POS, "LDN-OXF"),
+                                   (Role.READONLY, None)]
+        ]
+    finally:
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Reads and writes of locations, SKUs, API keys and transfers (no stock levels here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, utcnow
+from app.domain.errors import AlreadyExists, NotFound
+
+
+class CatalogueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # locations ---------------------------------------------------------------------------
+    async def add_location(self, **values: Any) -> Location:
+        location = Location(**values)
+        self.session.add(location)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:
+            raise AlreadyExists(f"location {values['code']} already exists") from None
+        return location
+
+    async def location(self, code: str) -> Location:
+        result = await self.session.execute(select(Location).where(Location.code == code))
+        location = result.scalar_one_or_none()
+        if location is None:
+            raise NotFound(f"location {code} not found", {"location": code})
+        return location
+
+    async def locations_by_id(self, ids: Sequence[int]) -> dict[int, Location]:
+        if not ids:
+            return {}
+        result = await self.session.execute(select(Location).where(Location.id.in_(set(ids))))
+        return {loc.id: loc for loc in result.scalars()}
+
+    async def all_locations(self) -> list[Location]:
+        result = await self.session.execute(select(Location).order_by(Location.code))
+        return list(result.scalars())
+
+    # skus --------------------------------------------------------------------------------
+    async def add_sku(self, **values: Any) -> Sku:
+        sku = Sku(**values)
+        self.session.add(sku)
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError:
+            raise AlreadyExists(
+                f"sku {values['sku']} (or its barcode) already exists", {"sku": values["sku"]}
+            ) from None
+        return sku
+
+    async def sku(self, code: str) -> Sku:
+        result = await self.session.execute(select(Sku).where(Sku.sku == code))
+        sku = result.scalar_one_or_none()
+        if sku is None:
+            raise NotFound(f"sku {code} not found", {"sku": code})
+        return sku
+
+    async def skus_by_code(self, codes: Sequence[str]) -> dict[str, Sku]:
+        """The SKUs named; raises `NotFound` listing every unknown code."""
+        wanted = set(codes)
+        if not wanted:
+            return {}
+        result = await self.session.execute(select(Sku).where(Sku.sku.in_(wanted)))
+        found = {sku.sku: sku for sku in result.scalars()}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
+        return found
+
+    async def skus_by_id(self, ids: Sequence[int]) -> dict[int, Sku]:
+        if not ids:
+            return {}
+        result = await self.session.execute(select(Sku).where(Sku.id.in_(set(ids))))
+        return {sku.id: sku for sku in result.scalars()}
+
+    async def list_skus(self, after_id: int, limit: int) -> list[Sku]:
+        result = await self.session.execute(
+            select(Sku).where(Sku.id > after_id).order_by(Sku.id).limit(limit)
+        )
+        return list(result.scalars())
+
+    async def upsert_skus(self, rows: list[dict[str, Any]]) -> None:
+        """Insert or update SKUs by code in one statement."""
+        if not rows:
+            return
+        dialect = self.session.bind.dialect.name
+        now = utcnow()
+        values = [{**row, "created_at": now, "updated_at": now} for row in rows]
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(Sku).values(values)
+        else:
+            stmt = sqlite.insert(Sku).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Sku.sku],
+            set_={
+                "name": stmt.excluded.name,
+                "price_minor": stmt.excluded.price_minor,
+                "currency": stmt.excluded.currency,
+                "barcode": stmt.excluded.barcode,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(stmt)
+        except IntegrityError:
+            raise AlreadyExists("a barcode in the batch belongs to another sku") from None
+
+    # api keys ----------------------------------------------------------------------------
+    async def add_api_key(self, **values: Any) -> ApiKey:
+        key = ApiKey(**values)
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def api_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str | None] | None:
+        result = await self.session.execute(
+            select(ApiKey, Location.code)
+            .outerjoin(Location, Location.id == ApiKey.location_id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    # transfers ---------------------------------------------------------------------------
+    async def add_transfer(self, transfer: Transfer, lines: list[TransferLine]) -> None:
+        self.session.add(transfer)
+        await self.session.flush()
+        self.session.add_all(lines)
+        await self.session.flush()
+
+    async def transfer(self, transfer_id: uuid.UUID, *, for_update: bool = False) -> Transfer:
+        stmt = select(Transfer).where(Transfer.id == transfer_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        result = await self.session.execute(stmt)
+        transfer = result.scalar_one_or_none()
+        if transfer is None:
+            raise NotFound(f"transfer {transfer_id} not found")
+        return transfer
+
+    async def transfer_lines(self, transfer_id: uuid.UUID) -> list[TransferLine]:
+        result = await self.session.execute(
+            select(TransferLine)
+            .where(TransferLine.transfer_id == transfer_id)
+            .order_by(TransferLine.sku_id)
+        )
+        return list(result.scalars())

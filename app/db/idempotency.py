@@ -1,0 +1,116 @@
+"""Storage for Idempotency-Key requests and their responses.
+
+The HTTP middleware opens an `IdempotentRequest` for the duration of a request; the first
+write unit of work inserts the claim row in its own transaction (see `UnitOfWork`). A second
+request with the same key then either waits on that row (PostgreSQL) or finds it, and gets the
+stored response instead of doing the work again.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import IdempotencyRecord, utcnow
+
+APPLIED = "applied"  # the work is committed; the response is not stored yet
+COMPLETED = "completed"  # the response is stored and is replayed as is
+
+
+@dataclass
+class IdempotentRequest:
+    scope: str
+    key: str
+    request_hash: str
+    claimed: bool = False
+    found_existing: bool = False
+
+
+class KeyAlreadyUsed(Exception):
+    """Raised inside a unit of work when the key was taken by an earlier or concurrent request."""
+
+
+_current: ContextVar[IdempotentRequest | None] = ContextVar("idempotent_request", default=None)
+
+
+def current_request() -> IdempotentRequest | None:
+    return _current.get()
+
+
+def begin_request(request: IdempotentRequest) -> object:
+    return _current.set(request)
+
+
+def end_request(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]
+
+
+async def insert_claim(session: AsyncSession, request: IdempotentRequest) -> None:
+    await session.execute(
+        insert(IdempotencyRecord).values(
+            scope=request.scope,
+            key=request.key,
+            request_hash=request.request_hash,
+            state=APPLIED,
+            created_at=utcnow(),
+        )
+    )
+
+
+async def load(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:
+    result = await session.execute(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def store_response(
+    session: AsyncSession,
+    request: IdempotentRequest,
+    status_code: int,
+    content_type: str | None,
+    body: bytes,
+) -> None:
+    """Record the response the first request got. The claim row exists when the work was
+    committed; otherwise (the request failed before changing anything) a completed row is
+    added so that retries see the same failure."""
+    values = {
+        "state": COMPLETED,
+        "status_code": status_code,
+        "content_type": content_type,
+        "response_body": body,
+    }
+    if request.claimed:
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.scope == request.scope, IdempotencyRecord.key == request.key)
+            .values(**values)
+        )
+        return
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(IdempotencyRecord).values(
+                    scope=request.scope,
+                    key=request.key,
+                    request_hash=request.request_hash,
+                    created_at=utcnow(),
+                    **values,
+                )
+            )
+    except IntegrityError:
+        pass  # a concurrent request with the same key finished first; its record stands
+
+
+async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,221 @@
+"""The movement ledger: the only code that writes stock levels.
+
+Each change is applied as (lock the level rows, let the domain check the change, update the
+level, append the movement) inside the caller's transaction. Rows are always locked in one
+order (location, then SKU), so concurrent writers queue instead of deadlocking, and a level
+and its movement are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import metrics
+from app.db.models import Location, StockLevel, StockMovement, utcnow
+from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LevelKey:
+    location_id: int
+    sku_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    key: LevelKey
+    delta: Delta
+    kind: str
+    guard: Guard
+    channel: str
+    actor: str
+    sku: str  # codes, for error messages and the response
+    location: str
+    reference: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedMovement:
+    id: int
+    change: Change
+    level_after: Quantities
+    created_at: datetime
+
+
+class Ledger:
+    def __init__(self, session: AsyncSession, after_commit: list[Callable[[], None]]) -> None:
+        self.session = session
+        self._after_commit = after_commit
+        self._locked: dict[LevelKey, Quantities] = {}
+
+    async def lock(
+        self, keys: Iterable[LevelKey], *, actor: str = "system", channel: str = "system"
+    ) -> dict[LevelKey, Quantities]:
+        """Lock the levels for `keys` for the rest of the transaction and return them.
+
+        A level that does not exist yet is created, starting with its location's default
+        safety stock (itself written to the ledger as a movement).
+        """
+        wanted = sorted(set(keys) - self._locked.keys())
+        if wanted:
+            found = await self._select_for_update(wanted)
+            missing = [key for key in wanted if key not in found]
+            if missing:
+                await self._create_levels(missing, actor=actor, channel=channel)
+                found.update(await self._select_for_update(missing))
+            self._locked.update(found)
+        return {key: self._locked[key] for key in keys}
+
+    async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
+        """Check and write `changes` in order; raises `InsufficientStock` before writing any
+        of them if one breaks its guard."""
+        if not changes:
+            return []
+        await self.lock([c.key for c in changes], actor=changes[0].actor,
+                        channel=changes[0].channel)
+        running = dict(self._locked)
+        afters: list[Quantities] = []
+        for change in changes:
+            check_guard(change.sku, change.location, running[change.key], change.delta,
+                        change.guard)
+            running[change.key] = running[change.key].after(change.delta)
+            afters.append(running[change.key])
+        now = utcnow()
+        touched = {c.key for c in changes}
+        await self._update_levels(touched, running, now)
+        ids = await self._insert_movements(changes, now)
+        self._locked.update({key: running[key] for key in touched})
+        kinds = [c.kind for c in changes]
+        self._after_commit.append(lambda: metrics.record_movements(kinds))
+        return [
+            RecordedMovement(id=i, change=c, level_after=a, created_at=now)
+            for i, c, a in zip(ids, changes, afters, strict=True)
+        ]
+
+    async def _select_for_update(self, keys: list[LevelKey]) -> dict[LevelKey, Quantities]:
+        result = await self.session.execute(
+            select(
+                StockLevel.location_id,
+                StockLevel.sku_id,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                StockLevel.safety_stock,
+                StockLevel.incoming,
+            )
+            .where(
+                tuple_(StockLevel.location_id, StockLevel.sku_id).in_(
+                    [(k.location_id, k.sku_id) for k in keys]
+                )
+            )
+            .order_by(StockLevel.location_id, StockLevel.sku_id)
+            .with_for_update()
+        )
+        return {
+            LevelKey(row.location_id, row.sku_id): Quantities(
+                on_hand=row.on_hand,
+                reserved=row.reserved,
+                safety_stock=row.safety_stock,
+                incoming=row.incoming,
+            )
+            for row in result
+        }
+
+    async def _create_levels(self, keys: list[LevelKey], *, actor: str, channel: str) -> None:
+        result = await self.session.execute(
+            select(Location.id, Location.default_safety_stock).where(
+                Location.id.in_({k.location_id for k in keys})
+            )
+        )
+        defaults: dict[int, int] = {row.id: row.default_safety_stock for row in result}
+        now = utcnow()
+        rows = [
+            {
+                "sku_id": k.sku_id,
+                "location_id": k.location_id,
+                "on_hand": 0,
+                "reserved": 0,
+                "safety_stock": defaults.get(k.location_id, 0),
+                "incoming": 0,
+                "version": 0,
+                "updated_at": now,
+            }
+            for k in keys
+        ]
+        stmt: Any = (
+            postgresql.insert(StockLevel)
+            if self.session.bind.dialect.name == "postgresql"
+            else sqlite.insert(StockLevel)
+        )
+        stmt = stmt.values(rows).on_conflict_do_nothing().returning(
+            StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock
+        )
+        created = (await self.session.execute(stmt)).all()
+        opening = [
+            {
+                "sku_id": row.sku_id,
+                "location_id": row.location_id,
+                "kind": MovementKind.SAFETY_STOCK.value,
+                "on_hand_delta": 0,
+                "reserved_delta": 0,
+                "safety_stock_delta": row.safety_stock,
+                "incoming_delta": 0,
+                "channel": channel,
+                "reference": None,
+                "reason": "location default safety stock",
+                "actor": actor,
+                "created_at": now,
+            }
+            for row in created
+            if row.safety_stock
+        ]
+        if opening:
+            await self.session.execute(insert(StockMovement), opening)
+
+    async def _update_levels(
+        self, keys: set[LevelKey], running: dict[LevelKey, Quantities], now: datetime
+    ) -> None:
+        for key in sorted(keys):
+            level = running[key]
+            await self.session.execute(
+                update(StockLevel)
+                .where(StockLevel.location_id == key.location_id, StockLevel.sku_id == key.sku_id)
+                .values(
+                    on_hand=level.on_hand,
+                    reserved=level.reserved,
+                    safety_stock=level.safety_stock,
+                    incoming=level.incoming,
+                    version=StockLevel.version + 1,
+                    updated_at=now,
+                )
+            )
+
+    async def _insert_movements(self, changes: list[Change], now: datetime) -> list[int]:
+        result = await self.session.execute(
+            insert(StockMovement).returning(StockMovement.id, sort_by_parameter_order=True),
+            [
+                {
+                    "sku_id": c.key.sku_id,
+                    "location_id": c.key.location_id,
+                    "kind": c.kind,
+                    "on_hand_delta": c.delta.on_hand,
+                    "reserved_delta": c.delta.reserved,
+                    "safety_stock_delta": c.delta.safety_stock,
+                    "incoming_delta": c.delta.incoming,
+                    "channel": c.channel,
+                    "reference": c.reference,
+                    "reason": c.reason,
+                    "actor": c.actor,
+                    "created_at": now,
+                }
+                for c in changes
+            ],
+        )
+        return [row[0] for row in result]

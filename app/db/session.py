@@ -1,0 +1,137 @@
+"""Engine, sessions and the unit of work that owns every transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.db import idempotency
+from app.db.catalogue import CatalogueRepository
+from app.db.ledger import Ledger
+
+
+def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        _make_sqlite_serialise_writers(engine)
+        return engine
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
+    """SQLite has no row locks: writers take the database lock up front (BEGIN IMMEDIATE),
+    so read-decide-write inside a transaction is as safe as SELECT ... FOR UPDATE is on
+    PostgreSQL. WAL keeps readers going while one writer works."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        readonly = connection.get_execution_options().get("omnistock_readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory, shared by the API process or a worker."""
+
+    def __init__(self, database_url: str, pool_size: int = 20) -> None:
+        self.url = database_url
+        self.engine = create_engine(database_url, pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    def unit_of_work(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker, readonly=readonly)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction. Services open it with `async with`, call `commit()` when the use case
+    is done; leaving the block without a commit rolls everything back.
+
+    When the current request carries an Idempotency-Key, a write unit of work claims the key
+    inside its own transaction, so the key is taken if and only if the work is committed.
+    """
+
+    session: AsyncSession
+    catalogue: CatalogueRepository
+    ledger: Ledger
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, readonly: bool = False):
+        self._sessionmaker = sessionmaker
+        self.readonly = readonly
+        self._after_commit: list[Callable[[], None]] = []
+        self._committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessionmaker()
+        if self.readonly:
+            await self.session.connection(execution_options={"omnistock_readonly": True})
+        self.catalogue = CatalogueRepository(self.session)
+        self.ledger = Ledger(self.session, self._after_commit)
+        if not self.readonly:
+            await self._claim_idempotency_key()
+        return self
+
+    async def _claim_idempotency_key(self) -> None:
+        request = idempotency.current_request()
+        if request is None or request.claimed:
+            return
+        try:
+            await idempotency.insert_claim(self.session, request)
+        except IntegrityError:
+            request.found_existing = True
+            raise idempotency.KeyAlreadyUsed() from None
+        request.claimed = True
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self._committed = True
+        callbacks, self._after_commit[:] = list(self._after_commit), []
+        for callback in callbacks:
+            callback()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Closing rolls back anything uncommitted; loaded objects stay readable (detached)."""
+        request = idempotency.current_request()
+        if request is not None and request.claimed and not self._committed:
+            request.claimed = False
+        await self.session.close()

@@ -1,0 +1,148 @@
+"""Read-only queries over levels and movements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Location, Sku, StockLevel, StockMovement
+from app.domain.stock import Quantities
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRow:
+    location: str
+    quantities: Quantities
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRow:
+    id: int
+    sku: str
+    location: str
+    kind: str
+    on_hand_delta: int
+    reserved_delta: int
+    safety_stock_delta: int
+    incoming_delta: int
+    channel: str
+    reference: str | None
+    reason: str | None
+    actor: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PickupCandidate:
+    location: str
+    name: str
+    latitude: float
+    longitude: float
+    pickup_enabled: bool
+    available: dict[int, int]  # sku_id -> available
+
+
+class StockQueries:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def levels_of_sku(self, sku_id: int) -> list[LevelRow]:
+        result = await self.session.execute(
+            select(Location.code, StockLevel.on_hand, StockLevel.reserved,
+                   StockLevel.safety_stock, StockLevel.incoming)
+            .join(Location, Location.id == StockLevel.location_id)
+            .where(StockLevel.sku_id == sku_id)
+            .order_by(Location.code)
+        )
+        return [
+            LevelRow(row.code, Quantities(row.on_hand, row.reserved, row.safety_stock,
+                                          row.incoming))
+            for row in result
+        ]
+
+    async def level(self, sku_id: int, location_id: int) -> Quantities:
+        result = await self.session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved, StockLevel.safety_stock,
+                   StockLevel.incoming)
+            .where(StockLevel.sku_id == sku_id, StockLevel.location_id == location_id)
+        )
+        row = result.one_or_none()
+        return Quantities() if row is None else Quantities(*row)
+
+    async def movements(
+        self,
+        *,
+        sku_id: int | None,
+        location_id: int | None,
+        since: datetime | None,
+        after_id: int,
+        limit: int,
+    ) -> list[MovementRow]:
+        conditions = [StockMovement.id > after_id]
+        if sku_id is not None:
+            conditions.append(StockMovement.sku_id == sku_id)
+        if location_id is not None:
+            conditions.append(StockMovement.location_id == location_id)
+        if since is not None:
+            conditions.append(StockMovement.created_at >= since)
+        result = await self.session.execute(
+            select(StockMovement, Sku.sku, Location.code)
+            .join(Sku, Sku.id == StockMovement.sku_id)
+            .join(Location, Location.id == StockMovement.location_id)
+            .where(and_(*conditions))
+            .order_by(StockMovement.id)
+            .limit(limit)
+        )
+        return [
+            MovementRow(
+                id=m.id, sku=sku, location=loc, kind=m.kind, on_hand_delta=m.on_hand_delta,
+                reserved_delta=m.reserved_delta, safety_stock_delta=m.safety_stock_delta,
+                incoming_delta=m.incoming_delta, channel=m.channel, reference=m.reference,
+                reason=m.reason, actor=m.actor, created_at=m.created_at,
+            )
+            for m, sku, loc in result.tuples()
+        ]
+
+    async def pickup_candidates(
+        self,
+        sku_ids: list[int],
+        quantity: int,
+        box: tuple[float, float, float, float],
+    ) -> list[PickupCandidate]:
+        """Stores inside `box` where every SKU has at least `quantity` available.
+
+        The `available` expression mirrors `Quantities.available`; it is repeated here only so
+        the database can filter 100,000-SKU catalogues without shipping rows to Python.
+        """
+        min_lat, max_lat, min_lon, max_lon = box
+        available = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+        stmt = (
+            select(Location.id, Location.code, Location.name, Location.latitude,
+                   Location.longitude, Location.pickup_enabled, StockLevel.sku_id, available)
+            .join(StockLevel, StockLevel.location_id == Location.id)
+            .where(
+                StockLevel.sku_id.in_(sku_ids),
+                available >= quantity,
+                Location.kind == "store",
+                Location.latitude.between(min_lat, max_lat),
+                Location.longitude.between(min_lon, max_lon),
+            )
+        )
+        rows = (await self.session.execute(stmt)).all()
+        by_location: dict[int, PickupCandidate] = {}
+        for row in rows:
+            candidate = by_location.get(row.id)
+            if candidate is None:
+                candidate = by_location[row.id] = PickupCandidate(
+                    row.code, row.name, row.latitude, row.longitude, row.pickup_enabled, {}
+                )
+            candidate.available[row.sku_id] = max(0, int(row[7]))
+        wanted = len(set(sku_ids))
+        return [c for c in by_location.values() if len(c.available) == wanted]
+
+    async def count_levels(self) -> int:
+        return int((await self.session.execute(select(func.count()).select_from(StockLevel)))
+                   .scalar_one())

@@ -1,0 +1,87 @@
+"""Who may do what: roles, channels and the location binding of POS keys (API.md, Auth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.domain.errors import BusinessRuleViolation, Forbidden
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STOREFRONT = "storefront"
+    MOBILE = "mobile"
+    POS = "pos"
+    READONLY = "readonly"
+
+
+class Channel(StrEnum):
+    ADMIN = "admin"
+    WEB = "web"
+    MOBILE = "mobile"
+    POS = "pos"
+    SHOPIFY = "shopify"
+    SYSTEM = "system"
+
+
+CHANNEL_OF_ROLE = {
+    Role.ADMIN: Channel.ADMIN,
+    Role.STOREFRONT: Channel.WEB,
+    Role.MOBILE: Channel.MOBILE,
+    Role.POS: Channel.POS,
+    Role.READONLY: Channel.ADMIN,
+}
+
+
+class Permission(StrEnum):
+    READ = "read"
+    MANAGE_CATALOGUE = "manage_catalogue"  # locations, SKUs, safety stock, transfers, keys
+    MOVE_STOCK = "move_stock"  # receipts, adjustments, damages, counts
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.STOREFRONT: frozenset({Permission.READ}),
+    Role.MOBILE: frozenset({Permission.READ}),
+    Role.POS: frozenset({Permission.READ, Permission.MOVE_STOCK}),
+    Role.READONLY: frozenset({Permission.READ}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller behind an API key."""
+
+    key_id: str
+    name: str
+    role: Role
+    location: str | None = None  # set for POS keys only
+
+    @property
+    def channel(self) -> Channel:
+        return CHANNEL_OF_ROLE[self.role]
+
+    @property
+    def actor(self) -> str:
+        """How the ledger names who made a movement."""
+        return f"{self.role}:{self.name}"
+
+    def require(self, permission: Permission, at_location: str | None = None) -> None:
+        """Raise `Forbidden` unless this caller may do `permission` (at `at_location`)."""
+        if permission not in ROLE_PERMISSIONS[self.role]:
+            raise Forbidden(f"role {self.role} may not {permission.replace('_', ' ')}")
+        if (self.role is Role.POS and permission is not Permission.READ
+                and at_location != self.location):
+            raise Forbidden(
+                f"this POS key acts at {self.location} only",
+                {"key_location": self.location, "requested_location": at_location},
+            )
+
+
+def validate_key_binding(role: Role, location: str | None) -> None:
+    """A POS key is bound to exactly one location; no other role is."""
+    if role is Role.POS and not location:
+        raise BusinessRuleViolation("a pos key must be bound to a location")
+    if role is not Role.POS and location:
+        raise BusinessRuleViolation("only pos keys are bound to a location")
