@@ -42,12 +42,14 @@ def create_key(role: str, location: str | None, name: str | None) -> None:
     click.echo(issued.secret)
 
 
-async def _create_key(settings: Settings, role: Role, location: str | None,
-                      name: str | None) -> IssuedKey:
+async def _create_key(
+    settings: Settings, role: Role, location: str | None, name: str | None
+) -> IssuedKey:
     db = Database(settings.database_url)
     try:
-        return await create_api_key(db.unit_of_work(), None, name=name or role.value,
-                                    role=role, location=location)
+        return await create_api_key(
+            db.unit_of_work(), None, name=name or role.value, role=role, location=location
+        )
     finally:
         await db.dispose()
 
@@ -78,8 +80,9 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        "app.main:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
+    )
 
 
 @main.command("demo")
@@ -102,8 +105,10 @@ def demo(host: str, port: int) -> None:
     admin = issued[0].secret
     click.echo("\nTry:")
     click.echo(f"  curl -H 'Authorization: Bearer {admin}' {base}/v1/stock/TEE-BLK-M")
-    click.echo(f"  curl -H 'Authorization: Bearer {admin}' "
-               f"'{base}/v1/availability?sku=TEE-BLK-M&latitude=51.5136&longitude=-0.1365'")
+    click.echo(
+        f"  curl -H 'Authorization: Bearer {admin}' "
+        f"'{base}/v1/availability?sku=TEE-BLK-M&latitude=51.5136&longitude=-0.1365'"
+    )
     click.echo("")
     sys.stdout.flush()
     serve.callback(host=host, port=port, workers=1)  # type: ignore[misc]
@@ -113,11 +118,16 @@ async def _demo_keys(settings: Settings) -> list[IssuedKey]:
     db = Database(settings.database_url)
     try:
         return [
-            await create_api_key(db.unit_of_work(), None, name=f"demo-{role.value}", role=role,
-                                 location=location)
-            for role, location in [(Role.ADMIN, None), (Role.STOREFRONT, None),
-                                   (Role.MOBILE, None), (Role.POS, "LDN-OXF"),
-                                   (Role.READONLY, None)]
+            await create_api_key(
+                db.unit_of_work(), None, name=f"demo-{role.value}", role=role, location=location
+            )
+            for role, location in [
+                (Role.ADMIN, None),
+                (Role.STOREFRONT, None),
+                (Role.MOBILE, None),
+                (Role.POS, "LDN-OXF"),
+                (Role.READONLY, None),
+            ]
         ]
     finally:
         await db.dispose()

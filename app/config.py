@@ -17,11 +17,11 @@ def _int(name: str, default: int) -> int:
 def normalise_database_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, sqlite://...) and pick the async drivers."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+asyncpg://" + url[len("postgresql://"):]
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
     if url.startswith("sqlite://"):
-        url = "sqlite+aiosqlite://" + url[len("sqlite://"):]
+        url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
     return url
 
 

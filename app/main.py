@@ -36,8 +36,9 @@ class MetricsController(PrometheusController):
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    prometheus = PrometheusConfig(app_name="omnistock", prefix="omnistock",
-                                  group_path=True, exclude=["/metrics", "/health"])
+    prometheus = PrometheusConfig(
+        app_name="omnistock", prefix="omnistock", group_path=True, exclude=["/metrics", "/health"]
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -68,8 +69,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             RequestContextMiddleware(),
             prometheus.middleware,
-            DefineMiddleware(ApiKeyAuthentication, exclude=PUBLIC_PATHS,
-                             exclude_from_auth_key="exclude_from_auth"),
+            DefineMiddleware(
+                ApiKeyAuthentication,
+                exclude=PUBLIC_PATHS,
+                exclude_from_auth_key="exclude_from_auth",
+            ),
             IdempotencyMiddleware(),
         ],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
@@ -79,9 +83,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="One inventory and order ledger for every sales channel.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(security_schemes={
-                "ApiKey": SecurityScheme(type="http", scheme="bearer",
-                                         description="Authorization: Bearer <api key>")}),
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(
+                        type="http", scheme="bearer", description="Authorization: Bearer <api key>"
+                    )
+                }
+            ),
             security=[{"ApiKey": []}],
         ),
         logging_config=None,

@@ -27,6 +27,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
             )
         principal = await connection.app.state.authenticator.authenticate(secret.strip())
         if principal is None:
-            raise NotAuthorizedException("unknown or revoked API key",
-                                         headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthorizedException(
+                "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
         return AuthenticationResult(user=principal, auth=secret)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
+from app.api.dependencies import CallerDep, UnitOfWorkDep
 from app.api.schemas import (
     LocationIn,
     LocationOut,
@@ -19,30 +20,44 @@ from app.api.schemas import (
     encode_cursor,
 )
 from app.db.models import Location, Sku
-from app.db.session import UnitOfWork
-from app.domain.access import Principal
 from app.services import catalogue
 from app.services.catalogue import NewLocation, SkuData
 
 
 def location_out(location: Location) -> LocationOut:
     return LocationOut(
-        code=location.code, name=location.name, kind=location.kind,
-        latitude=location.latitude, longitude=location.longitude,
-        pickup_enabled=location.pickup_enabled, ship_enabled=location.ship_enabled,
-        default_safety_stock=location.default_safety_stock, created_at=location.created_at,
+        code=location.code,
+        name=location.name,
+        kind=location.kind,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        pickup_enabled=location.pickup_enabled,
+        ship_enabled=location.ship_enabled,
+        default_safety_stock=location.default_safety_stock,
+        created_at=location.created_at,
     )
 
 
 def sku_out(sku: Sku) -> SkuOut:
-    return SkuOut(sku=sku.sku, name=sku.name, price_minor=sku.price_minor,
-                  currency=sku.currency, barcode=sku.barcode, created_at=sku.created_at,
-                  updated_at=sku.updated_at)
+    return SkuOut(
+        sku=sku.sku,
+        name=sku.name,
+        price_minor=sku.price_minor,
+        currency=sku.currency,
+        barcode=sku.barcode,
+        created_at=sku.created_at,
+        updated_at=sku.updated_at,
+    )
 
 
 def sku_data(item: SkuIn) -> SkuData:
-    return SkuData(sku=item.sku, name=item.name, price_minor=item.price_minor,
-                   currency=item.currency, barcode=item.barcode)
+    return SkuData(
+        sku=item.sku,
+        name=item.name,
+        price_minor=item.price_minor,
+        currency=item.currency,
+        barcode=item.barcode,
+    )
 
 
 class LocationController(Controller):
@@ -50,19 +65,31 @@ class LocationController(Controller):
     tags = ["catalogue"]
 
     @post("/", summary="Create a store or warehouse")
-    async def create(self, data: LocationIn, uow: UnitOfWork, principal: Principal) -> LocationOut:
-        location = await catalogue.create_location(uow, principal, NewLocation(
-            code=data.code, name=data.name, kind=data.kind, latitude=data.latitude,
-            longitude=data.longitude, pickup_enabled=data.pickup_enabled,
-            ship_enabled=data.ship_enabled, default_safety_stock=data.default_safety_stock))
+    async def create(
+        self, data: JSONBody[LocationIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> LocationOut:
+        location = await catalogue.create_location(
+            uow,
+            principal,
+            NewLocation(
+                code=data.code,
+                name=data.name,
+                kind=data.kind,
+                latitude=data.latitude,
+                longitude=data.longitude,
+                pickup_enabled=data.pickup_enabled,
+                ship_enabled=data.ship_enabled,
+                default_safety_stock=data.default_safety_stock,
+            ),
+        )
         return location_out(location)
 
     @get("/", summary="All locations")
-    async def list_all(self, uow: UnitOfWork) -> list[LocationOut]:
+    async def list_all(self, uow: UnitOfWorkDep) -> list[LocationOut]:
         return [location_out(loc) for loc in await catalogue.list_locations(uow)]
 
     @get("/{code:str}", summary="One location")
-    async def get_one(self, code: str, uow: UnitOfWork) -> LocationOut:
+    async def get_one(self, code: FromPath[str], uow: UnitOfWorkDep) -> LocationOut:
         return location_out(await catalogue.get_location(uow, code))
 
 
@@ -71,19 +98,22 @@ class SkuController(Controller):
     tags = ["catalogue"]
 
     @post("/", summary="Create a SKU")
-    async def create(self, data: SkuIn, uow: UnitOfWork, principal: Principal) -> SkuOut:
+    async def create(
+        self, data: JSONBody[SkuIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> SkuOut:
         return sku_out(await catalogue.create_sku(uow, principal, sku_data(data)))
 
     @put("/", summary="Create or update up to 1,000 SKUs by code")
-    async def bulk_upsert(self, data: SkuBulkIn, uow: UnitOfWork,
-                          principal: Principal) -> SkuBulkOut:
+    async def bulk_upsert(
+        self, data: JSONBody[SkuBulkIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> SkuBulkOut:
         count = await catalogue.upsert_skus(uow, principal, [sku_data(i) for i in data.items])
         return SkuBulkOut(upserted=count)
 
     @get("/", summary="The catalogue, page by page")
     async def list_page(
         self,
-        uow: UnitOfWork,
+        uow: UnitOfWorkDep,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> SkuPage:
@@ -92,5 +122,5 @@ class SkuController(Controller):
         return SkuPage(items=[sku_out(s) for s in skus], next_cursor=next_cursor)
 
     @get("/{sku:str}", summary="One SKU")
-    async def get_one(self, sku: str, uow: UnitOfWork) -> SkuOut:
+    async def get_one(self, sku: FromPath[str], uow: UnitOfWorkDep) -> SkuOut:
         return sku_out(await catalogue.get_sku(uow, sku))

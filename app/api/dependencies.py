@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from app.db.session import UnitOfWork
 from app.domain.access import Principal
@@ -27,3 +27,8 @@ DEPENDENCIES = {
     "uow": Provide(_uow, sync_to_thread=False),
     "principal": Provide(_principal, sync_to_thread=False),
 }
+
+UnitOfWorkDep = NamedDependency[UnitOfWork]
+"""A fresh unit of work for this request (read-only for GET)."""
+CallerDep = NamedDependency[Principal]
+"""The authenticated caller."""

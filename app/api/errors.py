@@ -49,11 +49,18 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    return Response(error_body(code, message, details), status_code=status,
-                    media_type=MediaType.JSON, headers=headers)
+    return Response(
+        error_body(code, message, details),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
 
 
 def _code_for_status(status: int) -> str:

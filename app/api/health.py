@@ -18,8 +18,12 @@ async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["operations"], summary="The database and broker are reachable",
-     exclude_from_auth=True)
+@get(
+    "/health/ready",
+    tags=["operations"],
+    summary="The database and broker are reachable",
+    exclude_from_auth=True,
+)
 async def ready(state: State) -> Response[dict[str, Any]]:
     checks: dict[str, str] = {}
     try:
@@ -29,8 +33,9 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         checks["database"] = f"error: {type(exc).__name__}"
     if state.settings.redis_url:
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping_broker, state.settings.redis_url),
-                                   READY_TIMEOUT_SECONDS)
+            await asyncio.wait_for(
+                asyncio.to_thread(ping_broker, state.settings.redis_url), READY_TIMEOUT_SECONDS
+            )
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
@@ -41,4 +46,6 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         return Response({"status": "ok", "checks": checks}, media_type=MediaType.JSON)
     return Response(
         {"error": {"code": "unavailable", "message": "not ready", "details": checks}},
-        status_code=503, media_type=MediaType.JSON)
+        status_code=503,
+        media_type=MediaType.JSON,
+    )

@@ -54,15 +54,25 @@ class IdempotencyMiddleware(ASGIMiddleware):
         required = bool(handler is not None and handler.opt.get("idempotency_required"))
         if raw_key is None:
             if required:
-                await _send_json(send, 400, error_body(
-                    "validation_error", "this endpoint requires an Idempotency-Key header"))
+                await _send_json(
+                    send,
+                    400,
+                    error_body(
+                        "validation_error", "this endpoint requires an Idempotency-Key header"
+                    ),
+                )
                 return
             await next_app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            await _send_json(send, 400, error_body(
-                "validation_error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"))
+            await _send_json(
+                send,
+                400,
+                error_body(
+                    "validation_error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"
+                ),
+            )
             return
 
         body = await _read_body(receive)
@@ -70,8 +80,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
         request = IdempotentRequest(
             scope=principal.key_id,
             key=key,
-            request_hash=request_fingerprint(scope["method"], scope["path"],
-                                             scope.get("query_string", b""), body),
+            request_hash=request_fingerprint(
+                scope["method"], scope["path"], scope.get("query_string", b""), body
+            ),
         )
         db = scope["litestar_app"].state.db
 
@@ -91,12 +102,14 @@ class IdempotencyMiddleware(ASGIMiddleware):
         elif captured.status < 500:
             async with db.sessionmaker() as session, session.begin():
                 await idempotency.store_response(
-                    session, request, captured.status, captured.content_type, captured.body)
+                    session, request, captured.status, captured.content_type, captured.body
+                )
         await captured.forward(send)
 
 
-async def _replay_if_known(db: Any, request: IdempotentRequest, send: Send,
-                           wait: bool = False) -> bool:
+async def _replay_if_known(
+    db: Any, request: IdempotentRequest, send: Send, wait: bool = False
+) -> bool:
     """Answer from the stored record when the key was seen before; False when it was not."""
     deadline = asyncio.get_running_loop().time() + (WAIT_FOR_IN_FLIGHT_SECONDS if wait else 0)
     while True:
@@ -106,24 +119,39 @@ async def _replay_if_known(db: Any, request: IdempotentRequest, send: Send,
             if not wait:
                 return False
         elif record.request_hash != request.request_hash:
-            await _send_json(send, 409, error_body(
-                "idempotency_conflict",
-                "this Idempotency-Key was used with a different request",
-                {"idempotency_key": request.key}))
+            await _send_json(
+                send,
+                409,
+                error_body(
+                    "idempotency_conflict",
+                    "this Idempotency-Key was used with a different request",
+                    {"idempotency_key": request.key},
+                ),
+            )
             return True
         elif record.state == COMPLETED and record.status_code is not None:
-            await _send_raw(send, record.status_code, record.content_type,
-                            record.response_body or b"", replayed=True)
+            await _send_raw(
+                send,
+                record.status_code,
+                record.content_type,
+                record.response_body or b"",
+                replayed=True,
+            )
             return True
         if asyncio.get_running_loop().time() >= deadline:
             break
         await asyncio.sleep(0.05)
     if record is None:
         return False
-    await _send_json(send, 409, error_body(
-        "conflict",
-        "a request with this Idempotency-Key is still being processed; retry shortly",
-        {"idempotency_key": request.key}))
+    await _send_json(
+        send,
+        409,
+        error_body(
+            "conflict",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            {"idempotency_key": request.key},
+        ),
+    )
     return True
 
 
@@ -152,8 +180,7 @@ class _CapturedResponse:
         return None
 
     async def forward(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": self.headers})
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
@@ -187,8 +214,9 @@ async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     await _send_raw(send, status, "application/json", json.dumps(payload).encode())
 
 
-async def _send_raw(send: Send, status: int, content_type: str | None, body: bytes,
-                    replayed: bool = False) -> None:
+async def _send_raw(
+    send: Send, status: int, content_type: str | None, body: bytes, replayed: bool = False
+) -> None:
     headers = [(b"content-length", str(len(body)).encode())]
     if content_type:
         headers.append((b"content-type", content_type.encode("latin-1")))

@@ -12,8 +12,14 @@ import msgspec
 from litestar.exceptions import ValidationException
 from msgspec import Meta, Struct
 
-Code = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", max_length=64,
-                           description="Letters, digits, '.', '_' or '-'; at most 64 characters.")]
+Code = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        max_length=64,
+        description="Letters, digits, '.', '_' or '-'; at most 64 characters.",
+    ),
+]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]

@@ -7,8 +7,9 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from app.api.dependencies import CallerDep, UnitOfWorkDep
 from app.api.schemas import (
     AvailabilityOut,
     CountsIn,
@@ -29,110 +30,175 @@ from app.api.schemas import (
     encode_cursor,
 )
 from app.db.ledger import RecordedMovement
-from app.db.session import UnitOfWork
 from app.db.stock_queries import MovementRow
-from app.domain.access import Principal
 from app.domain.stock import MovementKind, Quantities
 from app.services import stock
 from app.services.stock import TransferView
 
 
 def single_level_out(sku: str, location: str, q: Quantities) -> SingleLevelOut:
-    return SingleLevelOut(sku=sku, location=location, on_hand=q.on_hand, reserved=q.reserved,
-                          safety_stock=q.safety_stock, available=q.available,
-                          incoming=q.incoming)
+    return SingleLevelOut(
+        sku=sku,
+        location=location,
+        on_hand=q.on_hand,
+        reserved=q.reserved,
+        safety_stock=q.safety_stock,
+        available=q.available,
+        incoming=q.incoming,
+    )
 
 
 def movement_out(m: MovementRow) -> MovementOut:
     return MovementOut(
-        id=m.id, sku=m.sku, location=m.location, kind=m.kind, on_hand_delta=m.on_hand_delta,
-        reserved_delta=m.reserved_delta, safety_stock_delta=m.safety_stock_delta,
-        incoming_delta=m.incoming_delta, channel=m.channel, reference=m.reference,
-        reason=m.reason, actor=m.actor, created_at=m.created_at)
+        id=m.id,
+        sku=m.sku,
+        location=m.location,
+        kind=m.kind,
+        on_hand_delta=m.on_hand_delta,
+        reserved_delta=m.reserved_delta,
+        safety_stock_delta=m.safety_stock_delta,
+        incoming_delta=m.incoming_delta,
+        channel=m.channel,
+        reference=m.reference,
+        reason=m.reason,
+        actor=m.actor,
+        created_at=m.created_at,
+    )
 
 
 def recorded_out(r: RecordedMovement) -> MovementCreatedOut:
     c = r.change
     return MovementCreatedOut(
         movement=MovementOut(
-            id=r.id, sku=c.sku, location=c.location, kind=c.kind,
-            on_hand_delta=c.delta.on_hand, reserved_delta=c.delta.reserved,
-            safety_stock_delta=c.delta.safety_stock, incoming_delta=c.delta.incoming,
-            channel=c.channel, reference=c.reference, reason=c.reason, actor=c.actor,
-            created_at=r.created_at),
+            id=r.id,
+            sku=c.sku,
+            location=c.location,
+            kind=c.kind,
+            on_hand_delta=c.delta.on_hand,
+            reserved_delta=c.delta.reserved,
+            safety_stock_delta=c.delta.safety_stock,
+            incoming_delta=c.delta.incoming,
+            channel=c.channel,
+            reference=c.reference,
+            reason=c.reason,
+            actor=c.actor,
+            created_at=r.created_at,
+        ),
         level=single_level_out(c.sku, c.location, r.level_after),
     )
 
 
 def transfer_out(t: TransferView) -> TransferOut:
     return TransferOut(
-        id=t.id, from_location=t.from_location, to_location=t.to_location, status=t.status,
+        id=t.id,
+        from_location=t.from_location,
+        to_location=t.to_location,
+        status=t.status,
         lines=[TransferLineOut(sku=sku, quantity=q) for sku, q in t.lines],
-        created_by=t.created_by, created_at=t.created_at, received_at=t.received_at)
+        created_by=t.created_by,
+        created_at=t.created_at,
+        received_at=t.received_at,
+    )
 
 
 class StockController(Controller):
     path = "/v1/stock"
     tags = ["stock"]
 
-    @post("/movements", summary="Record a receipt, adjustment, damage or count",
-          opt={"idempotency_required": True})
-    async def record_movement(self, data: MovementIn, uow: UnitOfWork,
-                              principal: Principal) -> MovementCreatedOut:
+    @post(
+        "/movements",
+        summary="Record a receipt, adjustment, damage or count",
+        opt={"idempotency_required": True},
+    )
+    async def record_movement(
+        self, data: JSONBody[MovementIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> MovementCreatedOut:
         movement = await stock.record_movement(
-            uow, principal, location=data.location, sku=data.sku,
-            kind=MovementKind(data.kind), quantity=data.quantity, reason=data.reason,
-            reference=data.reference)
+            uow,
+            principal,
+            location=data.location,
+            sku=data.sku,
+            kind=MovementKind(data.kind),
+            quantity=data.quantity,
+            reason=data.reason,
+            reference=data.reference,
+        )
         return recorded_out(movement)
 
     @get("/movements", summary="The movement ledger, oldest first")
     async def list_movements(
         self,
-        uow: UnitOfWork,
+        uow: UnitOfWorkDep,
         sku: Annotated[str | None, Parameter(max_length=64)] = None,
         location: Annotated[str | None, Parameter(max_length=64)] = None,
-        since: datetime | None = None,
+        since: FromQuery[datetime | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
         cursor: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> MovementPage:
-        rows = await stock.movements(uow, sku=sku, location=location, since=since,
-                                     after_id=decode_cursor(cursor), limit=limit)
+        rows = await stock.movements(
+            uow,
+            sku=sku,
+            location=location,
+            since=since,
+            after_id=decode_cursor(cursor),
+            limit=limit,
+        )
         next_cursor = encode_cursor(rows[-1].id) if len(rows) == limit else None
         return MovementPage(items=[movement_out(r) for r in rows], next_cursor=next_cursor)
 
     @post("/counts", summary="Record a stock count: one count movement per line")
-    async def record_counts(self, data: CountsIn, uow: UnitOfWork,
-                            principal: Principal) -> CountsOut:
+    async def record_counts(
+        self, data: JSONBody[CountsIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> CountsOut:
         movements = await stock.record_counts(
-            uow, principal, location=data.location,
-            counts=[(line.sku, line.counted) for line in data.counts], reference=data.reference)
+            uow,
+            principal,
+            location=data.location,
+            counts=[(line.sku, line.counted) for line in data.counts],
+            reference=data.reference,
+        )
         return CountsOut(location=data.location, results=[recorded_out(m) for m in movements])
 
     @get("/{sku:str}", summary="A SKU's stock at every location")
-    async def sku_stock(self, sku: str, uow: UnitOfWork) -> SkuStockOut:
+    async def sku_stock(self, sku: FromPath[str], uow: UnitOfWorkDep) -> SkuStockOut:
         result = await stock.stock_of_sku(uow, sku)
         return SkuStockOut(
             sku=result.sku,
             total_available=result.total_available,
             locations=[
-                LevelOut(location=row.location, on_hand=row.quantities.on_hand,
-                         reserved=row.quantities.reserved,
-                         safety_stock=row.quantities.safety_stock,
-                         available=row.quantities.available, incoming=row.quantities.incoming)
+                LevelOut(
+                    location=row.location,
+                    on_hand=row.quantities.on_hand,
+                    reserved=row.quantities.reserved,
+                    safety_stock=row.quantities.safety_stock,
+                    available=row.quantities.available,
+                    incoming=row.quantities.incoming,
+                )
                 for row in result.levels
             ],
         )
 
     @get("/{sku:str}/{location:str}", summary="A SKU's stock at one location")
-    async def level(self, sku: str, location: str, uow: UnitOfWork) -> SingleLevelOut:
+    async def level(
+        self, sku: FromPath[str], location: FromPath[str], uow: UnitOfWorkDep
+    ) -> SingleLevelOut:
         return single_level_out(sku, location, await stock.stock_level(uow, sku, location))
 
-    @put("/{sku:str}/{location:str}/safety-stock", summary="Set the units withheld from remote "
-         "channels")
-    async def set_safety_stock(self, sku: str, location: str, data: SafetyStockIn,
-                               uow: UnitOfWork, principal: Principal) -> SingleLevelOut:
-        level = await stock.set_safety_stock(uow, principal, sku=sku, location=location,
-                                             safety_stock=data.safety_stock)
+    @put(
+        "/{sku:str}/{location:str}/safety-stock",
+        summary="Set the units withheld from remote channels",
+    )
+    async def set_safety_stock(
+        self,
+        sku: FromPath[str],
+        location: FromPath[str],
+        data: JSONBody[SafetyStockIn],
+        uow: UnitOfWorkDep,
+        principal: CallerDep,
+    ) -> SingleLevelOut:
+        level = await stock.set_safety_stock(
+            uow, principal, sku=sku, location=location, safety_stock=data.safety_stock
+        )
         return single_level_out(sku, location, level)
 
 
@@ -140,30 +206,43 @@ class TransferController(Controller):
     path = "/v1/transfers"
     tags = ["stock"]
 
-    @post("/", summary="Send stock from one location to another",
-          opt={"idempotency_required": True})
-    async def create(self, data: TransferIn, uow: UnitOfWork,
-                     principal: Principal) -> TransferOut:
+    @post(
+        "/", summary="Send stock from one location to another", opt={"idempotency_required": True}
+    )
+    async def create(
+        self, data: JSONBody[TransferIn], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> TransferOut:
         view = await stock.create_transfer(
-            uow, principal, from_location=data.from_location, to_location=data.to_location,
-            lines=[(line.sku, line.quantity) for line in data.lines])
+            uow,
+            principal,
+            from_location=data.from_location,
+            to_location=data.to_location,
+            lines=[(line.sku, line.quantity) for line in data.lines],
+        )
         return transfer_out(view)
 
     @get("/{transfer_id:uuid}", summary="One transfer")
-    async def get_one(self, transfer_id: UUID, uow: UnitOfWork) -> TransferOut:
+    async def get_one(self, transfer_id: FromPath[UUID], uow: UnitOfWorkDep) -> TransferOut:
         return transfer_out(await stock.get_transfer(uow, transfer_id))
 
-    @post("/{transfer_id:uuid}/receive", summary="Receive a transfer at its destination",
-          status_code=200)
-    async def receive(self, transfer_id: UUID, uow: UnitOfWork,
-                      principal: Principal) -> TransferOut:
+    @post(
+        "/{transfer_id:uuid}/receive",
+        summary="Receive a transfer at its destination",
+        status_code=200,
+    )
+    async def receive(
+        self, transfer_id: FromPath[UUID], uow: UnitOfWorkDep, principal: CallerDep
+    ) -> TransferOut:
         return transfer_out(await stock.receive_transfer(uow, principal, transfer_id))
 
 
-@get("/v1/availability", summary="Stores near a point that can fill every SKU asked for",
-     tags=["stock"])
+@get(
+    "/v1/availability",
+    summary="Stores near a point that can fill every SKU asked for",
+    tags=["stock"],
+)
 async def availability(
-    uow: UnitOfWork,
+    uow: UnitOfWorkDep,
     sku: Annotated[list[str], Parameter(min_items=1, max_items=50)],
     latitude: Annotated[float, Parameter(ge=-90, le=90)],
     longitude: Annotated[float, Parameter(ge=-180, le=180)],
@@ -171,11 +250,24 @@ async def availability(
     quantity: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
 ) -> AvailabilityOut:
     skus = list(dict.fromkeys(sku))
-    stores = await stock.stores_near(uow, skus=skus, latitude=latitude, longitude=longitude,
-                                     radius_km=radius_km, quantity=quantity)
+    stores = await stock.stores_near(
+        uow,
+        skus=skus,
+        latitude=latitude,
+        longitude=longitude,
+        radius_km=radius_km,
+        quantity=quantity,
+    )
     return AvailabilityOut(
         sku=skus[0] if len(skus) == 1 else skus,
-        results=[NearbyStoreOut(location=s.location, name=s.name, distance_km=s.distance_km,
-                                available=s.available, pickup_enabled=s.pickup_enabled)
-                 for s in stores],
+        results=[
+            NearbyStoreOut(
+                location=s.location,
+                name=s.name,
+                distance_km=s.distance_km,
+                available=s.available,
+                pickup_enabled=s.pickup_enabled,
+            )
+            for s in stores
+        ],
     )

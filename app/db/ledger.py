@@ -79,13 +79,15 @@ class Ledger:
         of them if one breaks its guard."""
         if not changes:
             return []
-        await self.lock([c.key for c in changes], actor=changes[0].actor,
-                        channel=changes[0].channel)
+        await self.lock(
+            [c.key for c in changes], actor=changes[0].actor, channel=changes[0].channel
+        )
         running = dict(self._locked)
         afters: list[Quantities] = []
         for change in changes:
-            check_guard(change.sku, change.location, running[change.key], change.delta,
-                        change.guard)
+            check_guard(
+                change.sku, change.location, running[change.key], change.delta, change.guard
+            )
             running[change.key] = running[change.key].after(change.delta)
             afters.append(running[change.key])
         now = utcnow()
@@ -154,8 +156,10 @@ class Ledger:
             if self.session.bind.dialect.name == "postgresql"
             else sqlite.insert(StockLevel)
         )
-        stmt = stmt.values(rows).on_conflict_do_nothing().returning(
-            StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock
+        stmt = (
+            stmt.values(rows)
+            .on_conflict_do_nothing()
+            .returning(StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock)
         )
         created = (await self.session.execute(stmt)).all()
         opening = [

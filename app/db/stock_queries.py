@@ -51,23 +51,32 @@ class StockQueries:
 
     async def levels_of_sku(self, sku_id: int) -> list[LevelRow]:
         result = await self.session.execute(
-            select(Location.code, StockLevel.on_hand, StockLevel.reserved,
-                   StockLevel.safety_stock, StockLevel.incoming)
+            select(
+                Location.code,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                StockLevel.safety_stock,
+                StockLevel.incoming,
+            )
             .join(Location, Location.id == StockLevel.location_id)
             .where(StockLevel.sku_id == sku_id)
             .order_by(Location.code)
         )
         return [
-            LevelRow(row.code, Quantities(row.on_hand, row.reserved, row.safety_stock,
-                                          row.incoming))
+            LevelRow(
+                row.code, Quantities(row.on_hand, row.reserved, row.safety_stock, row.incoming)
+            )
             for row in result
         ]
 
     async def level(self, sku_id: int, location_id: int) -> Quantities:
         result = await self.session.execute(
-            select(StockLevel.on_hand, StockLevel.reserved, StockLevel.safety_stock,
-                   StockLevel.incoming)
-            .where(StockLevel.sku_id == sku_id, StockLevel.location_id == location_id)
+            select(
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                StockLevel.safety_stock,
+                StockLevel.incoming,
+            ).where(StockLevel.sku_id == sku_id, StockLevel.location_id == location_id)
         )
         row = result.one_or_none()
         return Quantities() if row is None else Quantities(*row)
@@ -98,12 +107,21 @@ class StockQueries:
         )
         return [
             MovementRow(
-                id=m.id, sku=sku, location=loc, kind=m.kind, on_hand_delta=m.on_hand_delta,
-                reserved_delta=m.reserved_delta, safety_stock_delta=m.safety_stock_delta,
-                incoming_delta=m.incoming_delta, channel=m.channel, reference=m.reference,
-                reason=m.reason, actor=m.actor, created_at=m.created_at,
+                id=m.id,
+                sku=sku,
+                location=loc,
+                kind=m.kind,
+                on_hand_delta=m.on_hand_delta,
+                reserved_delta=m.reserved_delta,
+                safety_stock_delta=m.safety_stock_delta,
+                incoming_delta=m.incoming_delta,
+                channel=m.channel,
+                reference=m.reference,
+                reason=m.reason,
+                actor=m.actor,
+                created_at=m.created_at,
             )
-            for m, sku, loc in result.tuples()
+            for m, sku, loc in result
         ]
 
     async def pickup_candidates(
@@ -120,8 +138,16 @@ class StockQueries:
         min_lat, max_lat, min_lon, max_lon = box
         available = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
         stmt = (
-            select(Location.id, Location.code, Location.name, Location.latitude,
-                   Location.longitude, Location.pickup_enabled, StockLevel.sku_id, available)
+            select(
+                Location.id,
+                Location.code,
+                Location.name,
+                Location.latitude,
+                Location.longitude,
+                Location.pickup_enabled,
+                StockLevel.sku_id,
+                available,
+            )
             .join(StockLevel, StockLevel.location_id == Location.id)
             .where(
                 StockLevel.sku_id.in_(sku_ids),
@@ -144,5 +170,6 @@ class StockQueries:
         return [c for c in by_location.values() if len(c.available) == wanted]
 
     async def count_levels(self) -> int:
-        return int((await self.session.execute(select(func.count()).select_from(StockLevel)))
-                   .scalar_one())
+        return int(
+            (await self.session.execute(select(func.count()).select_from(StockLevel))).scalar_one()
+        )

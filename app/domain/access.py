@@ -71,8 +71,11 @@ class Principal:
         """Raise `Forbidden` unless this caller may do `permission` (at `at_location`)."""
         if permission not in ROLE_PERMISSIONS[self.role]:
             raise Forbidden(f"role {self.role} may not {permission.replace('_', ' ')}")
-        if (self.role is Role.POS and permission is not Permission.READ
-                and at_location != self.location):
+        if (
+            self.role is Role.POS
+            and permission is not Permission.READ
+            and at_location != self.location
+        ):
             raise Forbidden(
                 f"this POS key acts at {self.location} only",
                 {"key_location": self.location, "requested_location": at_location},

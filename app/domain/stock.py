@@ -86,15 +86,23 @@ def check_guard(sku: str, location: str, current: Quantities, delta: Delta, guar
     if guard is Guard.ON_HAND and after.on_hand < 0 and delta.on_hand < 0:
         raise InsufficientStock(
             f"{sku} at {location}: only {current.on_hand} on hand, cannot remove {-delta.on_hand}",
-            {"sku": sku, "location": location, "on_hand": current.on_hand,
-             "requested": -delta.on_hand},
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": current.on_hand,
+                "requested": -delta.on_hand,
+            },
         )
     if guard is Guard.FREE and after.free < 0 and delta.on_hand < 0:
         raise InsufficientStock(
             f"{sku} at {location}: only {max(0, current.free)} unreserved units, "
             f"cannot move {-delta.on_hand}",
-            {"sku": sku, "location": location, "free": max(0, current.free),
-             "requested": -delta.on_hand},
+            {
+                "sku": sku,
+                "location": location,
+                "free": max(0, current.free),
+                "requested": -delta.on_hand,
+            },
         )
 
 

@@ -25,9 +25,15 @@ LOCATIONS = [
 ]
 
 PRODUCTS = [
-    ("TEE", "Classic tee", 1800), ("HOOD", "Heavy hoodie", 5500), ("CHINO", "Slim chino", 4500),
-    ("DENIM", "Straight jeans", 6500), ("OXF", "Oxford shirt", 4000), ("KNIT", "Merino knit", 7000),
-    ("PARKA", "Rain parka", 12000), ("SOCK", "Wool socks", 900), ("CAP", "Cotton cap", 1500),
+    ("TEE", "Classic tee", 1800),
+    ("HOOD", "Heavy hoodie", 5500),
+    ("CHINO", "Slim chino", 4500),
+    ("DENIM", "Straight jeans", 6500),
+    ("OXF", "Oxford shirt", 4000),
+    ("KNIT", "Merino knit", 7000),
+    ("PARKA", "Rain parka", 12000),
+    ("SOCK", "Wool socks", 900),
+    ("CAP", "Cotton cap", 1500),
     ("SHORT", "Swim shorts", 3000),
 ]
 COLOURS = [("BLK", "black"), ("NVY", "navy"), ("GRN", "olive"), ("WHT", "white")]
@@ -36,8 +42,12 @@ SIZES = ["XS", "S", "M", "L", "XL"]
 
 def demo_skus() -> list[SkuData]:
     return [
-        SkuData(sku=f"{code}-{colour}-{size}", name=f"{name}, {colour_name}, {size}",
-                price_minor=price, currency="GBP")
+        SkuData(
+            sku=f"{code}-{colour}-{size}",
+            name=f"{name}, {colour_name}, {size}",
+            price_minor=price,
+            currency="GBP",
+        )
         for code, name, price in PRODUCTS
         for colour, colour_name in COLOURS
         for size in SIZES
@@ -62,14 +72,22 @@ async def seed_demo(uow_factory: Callable[[], UnitOfWork], seed: int = 7) -> boo
             for data in skus:
                 quantity = rng.randint(0, high)
                 if quantity:
-                    changes.append(Change(
-                        key=LevelKey(location.id, items[data.sku].id),
-                        delta=Delta(on_hand=quantity), kind=MovementKind.RECEIPT.value,
-                        guard=Guard.NONE, channel=DEMO_PRINCIPAL.channel,
-                        actor=DEMO_PRINCIPAL.actor, sku=data.sku, location=location.code,
-                        reference="demo:opening-stock"))
-        await uow.ledger.lock([c.key for c in changes], actor=DEMO_PRINCIPAL.actor,
-                              channel=DEMO_PRINCIPAL.channel)
+                    changes.append(
+                        Change(
+                            key=LevelKey(location.id, items[data.sku].id),
+                            delta=Delta(on_hand=quantity),
+                            kind=MovementKind.RECEIPT.value,
+                            guard=Guard.NONE,
+                            channel=DEMO_PRINCIPAL.channel,
+                            actor=DEMO_PRINCIPAL.actor,
+                            sku=data.sku,
+                            location=location.code,
+                            reference="demo:opening-stock",
+                        )
+                    )
+        await uow.ledger.lock(
+            [c.key for c in changes], actor=DEMO_PRINCIPAL.actor, channel=DEMO_PRINCIPAL.channel
+        )
         await uow.ledger.apply(changes)
         await uow.commit()
     return True

@@ -40,7 +40,10 @@ async def create_api_key(
     async with uow:
         location_id = (await uow.catalogue.location(location)).id if location else None
         key = await uow.catalogue.add_api_key(
-            name=name, role=role.value, location_id=location_id, key_hash=hash_key(secret),
+            name=name,
+            role=role.value,
+            location_id=location_id,
+            key_hash=hash_key(secret),
             prefix=secret[: len(KEY_PREFIX) + 6],
         )
         await uow.commit()

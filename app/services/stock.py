@@ -68,14 +68,26 @@ async def record_movement(
         loc = await uow.catalogue.location(location)
         item = await uow.catalogue.sku(sku)
         key = LevelKey(loc.id, item.id)
-        current = (await uow.ledger.lock([key], actor=principal.actor,
-                                         channel=principal.channel))[key]
+        current = (await uow.ledger.lock([key], actor=principal.actor, channel=principal.channel))[
+            key
+        ]
         delta = stock.manual_movement(kind, quantity, current)
-        [movement] = await uow.ledger.apply([
-            Change(key=key, delta=delta, kind=kind.value, guard=Guard.ON_HAND,
-                   channel=principal.channel, actor=principal.actor, sku=sku,
-                   location=location, reference=reference, reason=reason)
-        ])
+        [movement] = await uow.ledger.apply(
+            [
+                Change(
+                    key=key,
+                    delta=delta,
+                    kind=kind.value,
+                    guard=Guard.ON_HAND,
+                    channel=principal.channel,
+                    actor=principal.actor,
+                    sku=sku,
+                    location=location,
+                    reference=reference,
+                    reason=reason,
+                )
+            ]
+        )
         await uow.commit()
         return movement
 
@@ -97,14 +109,21 @@ async def record_counts(
         loc = await uow.catalogue.location(location)
         skus = await uow.catalogue.skus_by_code(codes)
         keys = {code: LevelKey(loc.id, skus[code].id) for code in codes}
-        current = await uow.ledger.lock(keys.values(), actor=principal.actor,
-                                        channel=principal.channel)
+        current = await uow.ledger.lock(
+            keys.values(), actor=principal.actor, channel=principal.channel
+        )
         changes = [
-            Change(key=keys[code],
-                   delta=stock.manual_movement(MovementKind.COUNT, counted, current[keys[code]]),
-                   kind=MovementKind.COUNT.value, guard=Guard.ON_HAND,
-                   channel=principal.channel, actor=principal.actor, sku=code,
-                   location=location, reference=reference)
+            Change(
+                key=keys[code],
+                delta=stock.manual_movement(MovementKind.COUNT, counted, current[keys[code]]),
+                kind=MovementKind.COUNT.value,
+                guard=Guard.ON_HAND,
+                channel=principal.channel,
+                actor=principal.actor,
+                sku=code,
+                location=location,
+                reference=reference,
+            )
             for code, counted in sorted(counts, key=lambda c: keys[c[0]])
         ]
         movements = await uow.ledger.apply(changes)
@@ -121,15 +140,26 @@ async def set_safety_stock(
         loc = await uow.catalogue.location(location)
         item = await uow.catalogue.sku(sku)
         key = LevelKey(loc.id, item.id)
-        current = (await uow.ledger.lock([key], actor=principal.actor,
-                                         channel=principal.channel))[key]
+        current = (await uow.ledger.lock([key], actor=principal.actor, channel=principal.channel))[
+            key
+        ]
         delta = stock.safety_stock_change(safety_stock, current)
         if delta.is_zero:
             return current
-        [movement] = await uow.ledger.apply([
-            Change(key=key, delta=delta, kind=MovementKind.SAFETY_STOCK.value, guard=Guard.NONE,
-                   channel=principal.channel, actor=principal.actor, sku=sku, location=location)
-        ])
+        [movement] = await uow.ledger.apply(
+            [
+                Change(
+                    key=key,
+                    delta=delta,
+                    kind=MovementKind.SAFETY_STOCK.value,
+                    guard=Guard.NONE,
+                    channel=principal.channel,
+                    actor=principal.actor,
+                    sku=sku,
+                    location=location,
+                )
+            ]
+        )
         await uow.commit()
         return movement.level_after
 
@@ -154,33 +184,66 @@ async def create_transfer(
         source = await uow.catalogue.location(from_location)
         target = await uow.catalogue.location(to_location)
         skus = await uow.catalogue.skus_by_code(codes)
-        transfer = Transfer(id=uuid.uuid4(), from_location_id=source.id,
-                            to_location_id=target.id, status=IN_TRANSIT,
-                            created_by=principal.actor, created_at=utcnow())
+        transfer = Transfer(
+            id=uuid.uuid4(),
+            from_location_id=source.id,
+            to_location_id=target.id,
+            status=IN_TRANSIT,
+            created_by=principal.actor,
+            created_at=utcnow(),
+        )
         reference = f"transfer:{transfer.id}"
         changes: list[Change] = []
         for code, quantity in lines:
             out, incoming = stock.transfer_dispatch(quantity)
-            common = {"channel": principal.channel, "actor": principal.actor, "sku": code,
-                      "reference": reference}
-            changes.append(Change(key=LevelKey(source.id, skus[code].id), delta=out,
-                                  kind=MovementKind.TRANSFER_OUT.value, guard=Guard.FREE,
-                                  location=from_location, **common))  # type: ignore[arg-type]
-            changes.append(Change(key=LevelKey(target.id, skus[code].id), delta=incoming,
-                                  kind=MovementKind.TRANSFER_IN_TRANSIT.value,
-                                  guard=Guard.NONE, location=to_location,
-                                  **common))  # type: ignore[arg-type]
-        await uow.ledger.lock([c.key for c in changes], actor=principal.actor,
-                              channel=principal.channel)
+            common = {
+                "channel": principal.channel,
+                "actor": principal.actor,
+                "sku": code,
+                "reference": reference,
+            }
+            changes.append(
+                Change(
+                    key=LevelKey(source.id, skus[code].id),
+                    delta=out,
+                    kind=MovementKind.TRANSFER_OUT.value,
+                    guard=Guard.FREE,
+                    location=from_location,
+                    **common,
+                )
+            )  # type: ignore[arg-type]
+            changes.append(
+                Change(
+                    key=LevelKey(target.id, skus[code].id),
+                    delta=incoming,
+                    kind=MovementKind.TRANSFER_IN_TRANSIT.value,
+                    guard=Guard.NONE,
+                    location=to_location,
+                    **common,
+                )
+            )  # type: ignore[arg-type]
+        await uow.ledger.lock(
+            [c.key for c in changes], actor=principal.actor, channel=principal.channel
+        )
         await uow.ledger.apply(changes)
         await uow.catalogue.add_transfer(
             transfer,
-            [TransferLine(transfer_id=transfer.id, sku_id=skus[code].id, quantity=quantity)
-             for code, quantity in lines],
+            [
+                TransferLine(transfer_id=transfer.id, sku_id=skus[code].id, quantity=quantity)
+                for code, quantity in lines
+            ],
         )
         await uow.commit()
-        return TransferView(transfer.id, from_location, to_location, transfer.status,
-                            list(lines), transfer.created_by, transfer.created_at, None)
+        return TransferView(
+            transfer.id,
+            from_location,
+            to_location,
+            transfer.status,
+            list(lines),
+            transfer.created_by,
+            transfer.created_at,
+            None,
+        )
 
 
 async def receive_transfer(
@@ -190,44 +253,66 @@ async def receive_transfer(
     async with uow:
         transfer = await uow.catalogue.transfer(transfer_id, for_update=True)
         locations = await uow.catalogue.locations_by_id(
-            [transfer.from_location_id, transfer.to_location_id])
+            [transfer.from_location_id, transfer.to_location_id]
+        )
         target = locations[transfer.to_location_id]
         principal.require(Permission.MOVE_STOCK, at_location=target.code)
         if transfer.status != IN_TRANSIT:
-            raise InvalidTransition(f"transfer {transfer_id} is already {transfer.status}",
-                                    {"status": transfer.status})
+            raise InvalidTransition(
+                f"transfer {transfer_id} is already {transfer.status}", {"status": transfer.status}
+            )
         lines = await uow.catalogue.transfer_lines(transfer_id)
         skus = await uow.catalogue.skus_by_id([line.sku_id for line in lines])
         reference = f"transfer:{transfer.id}"
-        await uow.ledger.apply([
-            Change(key=LevelKey(target.id, line.sku_id),
-                   delta=stock.transfer_receipt(line.quantity),
-                   kind=MovementKind.TRANSFER_RECEIPT.value, guard=Guard.NONE,
-                   channel=principal.channel, actor=principal.actor,
-                   sku=skus[line.sku_id].sku, location=target.code, reference=reference)
-            for line in lines
-        ])
+        await uow.ledger.apply(
+            [
+                Change(
+                    key=LevelKey(target.id, line.sku_id),
+                    delta=stock.transfer_receipt(line.quantity),
+                    kind=MovementKind.TRANSFER_RECEIPT.value,
+                    guard=Guard.NONE,
+                    channel=principal.channel,
+                    actor=principal.actor,
+                    sku=skus[line.sku_id].sku,
+                    location=target.code,
+                    reference=reference,
+                )
+                for line in lines
+            ]
+        )
         transfer.status = RECEIVED
         transfer.received_at = utcnow()
         await uow.commit()
         return TransferView(
-            transfer.id, locations[transfer.from_location_id].code, target.code,
-            transfer.status, [(skus[line.sku_id].sku, line.quantity) for line in lines],
-            transfer.created_by, transfer.created_at, transfer.received_at)
+            transfer.id,
+            locations[transfer.from_location_id].code,
+            target.code,
+            transfer.status,
+            [(skus[line.sku_id].sku, line.quantity) for line in lines],
+            transfer.created_by,
+            transfer.created_at,
+            transfer.received_at,
+        )
 
 
 async def get_transfer(uow: UnitOfWork, transfer_id: uuid.UUID) -> TransferView:
     async with uow:
         transfer = await uow.catalogue.transfer(transfer_id)
         locations = await uow.catalogue.locations_by_id(
-            [transfer.from_location_id, transfer.to_location_id])
+            [transfer.from_location_id, transfer.to_location_id]
+        )
         lines = await uow.catalogue.transfer_lines(transfer_id)
         skus = await uow.catalogue.skus_by_id([line.sku_id for line in lines])
         return TransferView(
-            transfer.id, locations[transfer.from_location_id].code,
-            locations[transfer.to_location_id].code, transfer.status,
+            transfer.id,
+            locations[transfer.from_location_id].code,
+            locations[transfer.to_location_id].code,
+            transfer.status,
             [(skus[line.sku_id].sku, line.quantity) for line in lines],
-            transfer.created_by, transfer.created_at, transfer.received_at)
+            transfer.created_by,
+            transfer.created_at,
+            transfer.received_at,
+        )
 
 
 async def stock_of_sku(uow: UnitOfWork, sku: str) -> SkuStock:
@@ -256,7 +341,8 @@ async def movements(
         sku_id = (await uow.catalogue.sku(sku)).id if sku else None
         location_id = (await uow.catalogue.location(location)).id if location else None
         return await StockQueries(uow.session).movements(
-            sku_id=sku_id, location_id=location_id, since=since, after_id=after_id, limit=limit)
+            sku_id=sku_id, location_id=location_id, since=since, after_id=after_id, limit=limit
+        )
 
 
 async def stores_near(
@@ -275,13 +361,22 @@ async def stores_near(
     async with uow:
         found = await uow.catalogue.skus_by_code(skus)
         candidates = await StockQueries(uow.session).pickup_candidates(
-            [found[code].id for code in skus], quantity,
-            geo.bounding_box(latitude, longitude, radius_km))
+            [found[code].id for code in skus],
+            quantity,
+            geo.bounding_box(latitude, longitude, radius_km),
+        )
     nearby = []
     for c in candidates:
         distance = geo.distance_km(latitude, longitude, c.latitude, c.longitude)
         if distance <= radius_km:
-            nearby.append(NearbyStore(c.location, c.name, round(distance, 3),
-                                      min(c.available.values()), c.pickup_enabled))
+            nearby.append(
+                NearbyStore(
+                    c.location,
+                    c.name,
+                    round(distance, 3),
+                    min(c.available.values()),
+                    c.pickup_enabled,
+                )
+            )
     nearby.sort(key=lambda store: (store.distance_km, store.location))
     return nearby

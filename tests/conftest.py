@@ -1,0 +1,115 @@
+"""Fixtures shared by every layer of tests: a migrated database, the app, keys and factories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from app.config import Settings
+from app.db.session import Database
+from app.domain.access import Principal, Role
+from app.main import create_app
+from app.services import catalogue
+from app.services.catalogue import NewLocation, SkuData
+from app.services.keys import create_api_key
+from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
+
+ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = test_database_url()
+    reset_schema(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return replace(Settings.from_env(), database_url=database_url, redis_url=None,
+                   log_level="WARNING")
+
+
+@pytest.fixture
+def on_postgres(database_url: str) -> bool:
+    return is_postgres(database_url)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url, pool_size=10)
+    await truncate_all(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, db: Database) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@dataclass
+class Keys:
+    """Bearer headers for one key of every role (the POS key works at STORE-A)."""
+
+    admin: dict[str, str]
+    storefront: dict[str, str]
+    mobile: dict[str, str]
+    pos: dict[str, str]
+    readonly: dict[str, str]
+
+
+@pytest.fixture
+async def keys(db: Database, world: World) -> Keys:
+    async def make(role: Role, location: str | None = None) -> dict[str, str]:
+        issued = await create_api_key(db.unit_of_work(), None, name=f"t-{role}", role=role,
+                                      location=location)
+        return {"Authorization": f"Bearer {issued.secret}"}
+
+    return Keys(admin=await make(Role.ADMIN), storefront=await make(Role.STOREFRONT),
+                mobile=await make(Role.MOBILE), pos=await make(Role.POS, "STORE-A"),
+                readonly=await make(Role.READONLY))
+
+
+@dataclass
+class World:
+    """A small retailer: two stores in London, one in Manchester, a warehouse, three SKUs."""
+
+    db: Database
+
+    async def location(self, code: str, **overrides: Any) -> None:
+        values: dict[str, Any] = {"name": code, "kind": "store", "latitude": 51.5,
+                                  "longitude": -0.12, "pickup_enabled": True,
+                                  "ship_enabled": False, "default_safety_stock": 0}
+        values.update(overrides)
+        await catalogue.create_location(self.db.unit_of_work(), ADMIN,
+                                        NewLocation(code=code, **values))
+
+    async def sku(self, code: str, price_minor: int = 1000) -> None:
+        await catalogue.create_sku(self.db.unit_of_work(), ADMIN,
+                                   SkuData(sku=code, name=code, price_minor=price_minor,
+                                           currency="GBP"))
+
+
+@pytest.fixture
+async def world(db: Database) -> World:
+    w = World(db)
+    await w.location("STORE-A", name="Oxford Street", latitude=51.5152, longitude=-0.1419)
+    await w.location("STORE-B", name="Shoreditch", latitude=51.5265, longitude=-0.0798)
+    await w.location("STORE-M", name="Manchester", latitude=53.4808, longitude=-2.2426)
+    await w.location("WH-1", name="Warehouse", kind="warehouse", latitude=51.53,
+                     longitude=-0.276, pickup_enabled=False, ship_enabled=True)
+    for code in ("TEE-1", "TEE-2", "MUG-1"):
+        await w.sku(code)
+    return w

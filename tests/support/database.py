@@ -1,0 +1,66 @@
+"""The test database: PostgreSQL when TEST_DATABASE_URL (or DATABASE_URL) names one, otherwise
+a throwaway SQLite file. The schema always comes from the Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import normalise_database_url
+from app.db import migrate
+from app.db.models import Base
+
+
+def test_database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        path = Path(tempfile.mkdtemp(prefix="omnistock-test-")) / "test.db"
+        url = f"sqlite:///{path}"
+    return normalise_database_url(url)
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def reset_schema(url: str) -> None:
+    """Empty the database and migrate it from nothing, as a fresh install would."""
+    if is_postgres(url):
+        database = make_url(url).database or ""
+        if "test" not in database:
+            raise RuntimeError(f"refusing to wipe {database!r}: its name must contain 'test'")
+        asyncio.run(_recreate_public_schema(url))
+    else:
+        path = make_url(url).database
+        if path:
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+    migrate.upgrade(url)
+
+
+TABLES_IN_DELETE_ORDER = [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+async def _recreate_public_schema(url: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def truncate_all(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(TABLES_IN_DELETE_ORDER)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for name in TABLES_IN_DELETE_ORDER:
+                await connection.execute(text(f"DELETE FROM {name}"))
