@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.config import Settings
+from app.db.ledger import forget_known_levels
 from app.db.session import Database
 from app.domain.access import Principal, Role
 from app.main import create_app
@@ -44,6 +45,7 @@ def on_postgres(database_url: str) -> bool:
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings.database_url, pool_size=10)
     await truncate_all(database.engine)
+    forget_known_levels()
     yield database
     await database.dispose()
 

@@ -15,11 +15,20 @@ from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db.models import Location, StockLevel, StockMovement, utcnow
 from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
+
+_KNOWN_LEVELS: set[LevelKey] = set()
+"""Levels this process has seen exist. Levels are never deleted, so a hit saves a query."""
+_KNOWN_LEVELS_LIMIT = 1_000_000
+
+
+def forget_known_levels() -> None:
+    """For tests that empty the tables between cases."""
+    _KNOWN_LEVELS.clear()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -51,8 +60,14 @@ class RecordedMovement:
 
 
 class Ledger:
-    def __init__(self, session: AsyncSession, after_commit: list[Callable[[], None]]) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        after_commit: list[Callable[[], None]],
+    ) -> None:
         self.session = session
+        self._sessionmaker = sessionmaker
         self._after_commit = after_commit
         self._locked: dict[LevelKey, Quantities] = {}
 
@@ -61,16 +76,24 @@ class Ledger:
     ) -> dict[LevelKey, Quantities]:
         """Lock the levels for `keys` for the rest of the transaction and return them.
 
-        A level that does not exist yet is created, starting with its location's default
-        safety stock (itself written to the ledger as a movement).
+        A level that does not exist yet is created first, starting with its location's
+        default safety stock (itself written to the ledger as a movement), so that every lock
+        is then taken in (location, SKU) order; taking them in any other order lets two
+        writers deadlock.
         """
+        keys = list(keys)
         wanted = sorted(set(keys) - self._locked.keys())
         if wanted:
+            unknown = [key for key in wanted if key not in _KNOWN_LEVELS]
+            if unknown:
+                await self._ensure_levels_exist(unknown, actor=actor, channel=channel)
             found = await self._select_for_update(wanted)
-            missing = [key for key in wanted if key not in found]
-            if missing:
-                await self._create_levels(missing, actor=actor, channel=channel)
-                found.update(await self._select_for_update(missing))
+            if len(found) != len(wanted):
+                # Levels are never deleted, except by a test emptying the tables; recover,
+                # though the late lock may then be out of order.
+                _KNOWN_LEVELS.difference_update(wanted)
+                await self._ensure_levels_exist(wanted, actor=actor, channel=channel)
+                found = await self._select_for_update(wanted)
             self._locked.update(found)
         return {key: self._locked[key] for key in keys}
 
@@ -130,58 +153,28 @@ class Ledger:
             for row in result
         }
 
-    async def _create_levels(self, keys: list[LevelKey], *, actor: str, channel: str) -> None:
+    async def _ensure_levels_exist(self, keys: list[LevelKey], *, actor: str, channel: str) -> None:
+        """Create missing levels. On PostgreSQL in a transaction of their own, committed at
+        once, so this transaction locks nothing out of order; SQLite runs one writer at a
+        time, so there it happens inline."""
         result = await self.session.execute(
-            select(Location.id, Location.default_safety_stock).where(
-                Location.id.in_({k.location_id for k in keys})
+            select(StockLevel.location_id, StockLevel.sku_id).where(
+                tuple_(StockLevel.location_id, StockLevel.sku_id).in_(
+                    [(k.location_id, k.sku_id) for k in keys]
+                )
             )
         )
-        defaults: dict[int, int] = {row.id: row.default_safety_stock for row in result}
-        now = utcnow()
-        rows = [
-            {
-                "sku_id": k.sku_id,
-                "location_id": k.location_id,
-                "on_hand": 0,
-                "reserved": 0,
-                "safety_stock": defaults.get(k.location_id, 0),
-                "incoming": 0,
-                "version": 0,
-                "updated_at": now,
-            }
-            for k in keys
-        ]
-        stmt: Any = (
-            postgresql.insert(StockLevel)
-            if self.session.bind.dialect.name == "postgresql"
-            else sqlite.insert(StockLevel)
-        )
-        stmt = (
-            stmt.values(rows)
-            .on_conflict_do_nothing()
-            .returning(StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock)
-        )
-        created = (await self.session.execute(stmt)).all()
-        opening = [
-            {
-                "sku_id": row.sku_id,
-                "location_id": row.location_id,
-                "kind": MovementKind.SAFETY_STOCK.value,
-                "on_hand_delta": 0,
-                "reserved_delta": 0,
-                "safety_stock_delta": row.safety_stock,
-                "incoming_delta": 0,
-                "channel": channel,
-                "reference": None,
-                "reason": "location default safety stock",
-                "actor": actor,
-                "created_at": now,
-            }
-            for row in created
-            if row.safety_stock
-        ]
-        if opening:
-            await self.session.execute(insert(StockMovement), opening)
+        existing = {LevelKey(row.location_id, row.sku_id) for row in result}
+        missing = [key for key in keys if key not in existing]
+        if missing:
+            if self.session.bind.dialect.name == "sqlite":
+                await _create_levels(self.session, missing, actor=actor, channel=channel)
+            else:
+                async with self._sessionmaker() as side, side.begin():
+                    await _create_levels(side, missing, actor=actor, channel=channel)
+        if len(_KNOWN_LEVELS) > _KNOWN_LEVELS_LIMIT:
+            _KNOWN_LEVELS.clear()
+        _KNOWN_LEVELS.update(keys)
 
     async def _update_levels(
         self, keys: set[LevelKey], running: dict[LevelKey, Quantities], now: datetime
@@ -223,3 +216,59 @@ class Ledger:
             ],
         )
         return [row[0] for row in result]
+
+
+async def _create_levels(
+    session: AsyncSession, keys: list[LevelKey], *, actor: str, channel: str
+) -> None:
+    result = await session.execute(
+        select(Location.id, Location.default_safety_stock).where(
+            Location.id.in_({k.location_id for k in keys})
+        )
+    )
+    defaults: dict[int, int] = {row.id: row.default_safety_stock for row in result}
+    now = utcnow()
+    rows = [
+        {
+            "sku_id": k.sku_id,
+            "location_id": k.location_id,
+            "on_hand": 0,
+            "reserved": 0,
+            "safety_stock": defaults.get(k.location_id, 0),
+            "incoming": 0,
+            "version": 0,
+            "updated_at": now,
+        }
+        for k in keys
+    ]
+    stmt: Any = (
+        postgresql.insert(StockLevel)
+        if session.bind.dialect.name == "postgresql"
+        else sqlite.insert(StockLevel)
+    )
+    stmt = (
+        stmt.values(rows)
+        .on_conflict_do_nothing()
+        .returning(StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock)
+    )
+    created = (await session.execute(stmt)).all()
+    opening = [
+        {
+            "sku_id": row.sku_id,
+            "location_id": row.location_id,
+            "kind": MovementKind.SAFETY_STOCK.value,
+            "on_hand_delta": 0,
+            "reserved_delta": 0,
+            "safety_stock_delta": row.safety_stock,
+            "incoming_delta": 0,
+            "channel": channel,
+            "reference": None,
+            "reason": "location default safety stock",
+            "actor": actor,
+            "created_at": now,
+        }
+        for row in created
+        if row.safety_stock
+    ]
+    if opening:
+        await session.execute(insert(StockMovement), opening)

@@ -101,7 +101,7 @@ class UnitOfWork:
         if self.readonly:
             await self.session.connection(execution_options={"omnistock_readonly": True})
         self.catalogue = CatalogueRepository(self.session)
-        self.ledger = Ledger(self.session, self._after_commit)
+        self.ledger = Ledger(self.session, self._sessionmaker, self._after_commit)
         if not self.readonly:
             await self._claim_idempotency_key()
         return self

@@ -1,0 +1,1 @@
+"""Shopify integration: Admin API client pieces and a local emulator for tests."""

@@ -1,0 +1,39 @@
+"""Metrics, request ids and readiness."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Keys
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_metrics_count_requests_and_ledger_movements(client: Client, keys: Keys) -> None:
+    await client.post("/v1/stock/movements", headers={
+        **keys.admin, "Idempotency-Key": str(uuid.uuid4())}, json={
+        "location": "STORE-A", "sku": "TEE-1", "kind": "receipt", "quantity": 1})
+    text = (await client.get("/metrics")).text
+    assert 'omnistock_stock_movements_total{kind="receipt"}' in text
+    assert "omnistock_requests_total" in text
+
+
+async def test_request_id_is_echoed_or_made(client: Client, keys: Keys) -> None:
+    given = await client.get("/v1/skus", headers={**keys.admin, "X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = await client.get("/v1/skus", headers=keys.admin)
+    assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_ready_reports_an_unreachable_redis_as_503(client: Client, app: Litestar) -> None:
+    from dataclasses import replace
+
+    app.state.settings = replace(app.state.settings, redis_url="redis://127.0.0.1:1/0")
+    response = await client.get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "unavailable"
+    assert body["error"]["details"]["redis"].startswith("error")
