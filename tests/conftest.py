@@ -32,8 +32,9 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return replace(Settings.from_env(), database_url=database_url, redis_url=None,
-                   log_level="WARNING")
+    return replace(
+        Settings.from_env(), database_url=database_url, redis_url=None, log_level="WARNING"
+    )
 
 
 @pytest.fixture
@@ -75,13 +76,18 @@ class Keys:
 @pytest.fixture
 async def keys(db: Database, world: World) -> Keys:
     async def make(role: Role, location: str | None = None) -> dict[str, str]:
-        issued = await create_api_key(db.unit_of_work(), None, name=f"t-{role}", role=role,
-                                      location=location)
+        issued = await create_api_key(
+            db.unit_of_work(), None, name=f"t-{role}", role=role, location=location
+        )
         return {"Authorization": f"Bearer {issued.secret}"}
 
-    return Keys(admin=await make(Role.ADMIN), storefront=await make(Role.STOREFRONT),
-                mobile=await make(Role.MOBILE), pos=await make(Role.POS, "STORE-A"),
-                readonly=await make(Role.READONLY))
+    return Keys(
+        admin=await make(Role.ADMIN),
+        storefront=await make(Role.STOREFRONT),
+        mobile=await make(Role.MOBILE),
+        pos=await make(Role.POS, "STORE-A"),
+        readonly=await make(Role.READONLY),
+    )
 
 
 @dataclass
@@ -91,17 +97,26 @@ class World:
     db: Database
 
     async def location(self, code: str, **overrides: Any) -> None:
-        values: dict[str, Any] = {"name": code, "kind": "store", "latitude": 51.5,
-                                  "longitude": -0.12, "pickup_enabled": True,
-                                  "ship_enabled": False, "default_safety_stock": 0}
+        values: dict[str, Any] = {
+            "name": code,
+            "kind": "store",
+            "latitude": 51.5,
+            "longitude": -0.12,
+            "pickup_enabled": True,
+            "ship_enabled": False,
+            "default_safety_stock": 0,
+        }
         values.update(overrides)
-        await catalogue.create_location(self.db.unit_of_work(), ADMIN,
-                                        NewLocation(code=code, **values))
+        await catalogue.create_location(
+            self.db.unit_of_work(), ADMIN, NewLocation(code=code, **values)
+        )
 
     async def sku(self, code: str, price_minor: int = 1000) -> None:
-        await catalogue.create_sku(self.db.unit_of_work(), ADMIN,
-                                   SkuData(sku=code, name=code, price_minor=price_minor,
-                                           currency="GBP"))
+        await catalogue.create_sku(
+            self.db.unit_of_work(),
+            ADMIN,
+            SkuData(sku=code, name=code, price_minor=price_minor, currency="GBP"),
+        )
 
 
 @pytest.fixture
@@ -110,8 +125,15 @@ async def world(db: Database) -> World:
     await w.location("STORE-A", name="Oxford Street", latitude=51.5152, longitude=-0.1419)
     await w.location("STORE-B", name="Shoreditch", latitude=51.5265, longitude=-0.0798)
     await w.location("STORE-M", name="Manchester", latitude=53.4808, longitude=-2.2426)
-    await w.location("WH-1", name="Warehouse", kind="warehouse", latitude=51.53,
-                     longitude=-0.276, pickup_enabled=False, ship_enabled=True)
+    await w.location(
+        "WH-1",
+        name="Warehouse",
+        kind="warehouse",
+        latitude=51.53,
+        longitude=-0.276,
+        pickup_enabled=False,
+        ship_enabled=True,
+    )
     for code in ("TEE-1", "TEE-2", "MUG-1"):
         await w.sku(code)
     return w

@@ -11,7 +11,7 @@ from dramatiq.brokers.stub import StubBroker
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
     if redis_url:
-        return RedisBroker(url=redis_url)
+        return RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
     return StubBroker()
 
 

@@ -100,9 +100,9 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
-    DomainError: _domain_error,  # type: ignore[dict-item]
-    ValidationException: _validation_error,  # type: ignore[dict-item]
-    HTTPException: _http_error,  # type: ignore[dict-item]
-    KeyAlreadyUsed: _key_already_used,  # type: ignore[dict-item]
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    KeyAlreadyUsed: _key_already_used,
     Exception: _unexpected,
 }

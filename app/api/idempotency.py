@@ -15,7 +15,17 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 from app.api.errors import error_body
 from app.db import idempotency
@@ -46,7 +56,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["method"] not in WRITE_METHODS:
+        method = str(scope.get("method", ""))
+        if method not in WRITE_METHODS:
             await next_app(scope, receive, send)
             return
         raw_key = dict(scope["headers"]).get(HEADER)
@@ -81,7 +92,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             scope=principal.key_id,
             key=key,
             request_hash=request_fingerprint(
-                scope["method"], scope["path"], scope.get("query_string", b""), body
+                method, scope["path"], scope.get("query_string", b""), body
             ),
         )
         db = scope["litestar_app"].state.db
@@ -164,9 +175,9 @@ class _CapturedResponse:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            self.headers = list(message.get("headers", []))
+            self.headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
         elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
+            self.chunks.append(bytes(message.get("body", b"")))
 
     @property
     def body(self) -> bytes:
@@ -180,15 +191,14 @@ class _CapturedResponse:
         return None
 
     async def forward(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
+        await _send_raw_headers(send, self.status, self.headers, self.body)
 
 
 async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
+        if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
@@ -197,14 +207,17 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 def _replaying(body: bytes) -> Receive:
+    """A `receive` that hands the already-read body to the app, then behaves like a client
+    that keeps the connection open."""
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> ReceiveMessage:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # like a client that keeps the connection open
+            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+            return request
+        await asyncio.Event().wait()
         raise RuntimeError("unreachable")
 
     return receive
@@ -222,5 +235,17 @@ async def _send_raw(
         headers.append((b"content-type", content_type.encode("latin-1")))
     if replayed:
         headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _send_raw_headers(send, status, headers, body)
+
+
+async def _send_raw_headers(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    chunk: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(chunk)

@@ -40,7 +40,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         finally:
             access_log.info(
                 "request",
-                method=scope["method"],
+                method=scope.get("method"),
                 path=scope["path"],
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),

@@ -95,7 +95,7 @@ class CatalogueRepository:
         """Insert or update SKUs by code in one statement."""
         if not rows:
             return
-        dialect = self.session.bind.dialect.name
+        dialect = self.session.get_bind().dialect.name
         now = utcnow()
         values = [{**row, "created_at": now, "updated_at": now} for row in rows]
         stmt: Any

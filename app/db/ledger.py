@@ -167,7 +167,7 @@ class Ledger:
         existing = {LevelKey(row.location_id, row.sku_id) for row in result}
         missing = [key for key in keys if key not in existing]
         if missing:
-            if self.session.bind.dialect.name == "sqlite":
+            if self.session.get_bind().dialect.name == "sqlite":
                 await _create_levels(self.session, missing, actor=actor, channel=channel)
             else:
                 async with self._sessionmaker() as side, side.begin():
@@ -243,7 +243,7 @@ async def _create_levels(
     ]
     stmt: Any = (
         postgresql.insert(StockLevel)
-        if session.bind.dialect.name == "postgresql"
+        if session.get_bind().dialect.name == "postgresql"
         else sqlite.insert(StockLevel)
     )
     stmt = (

@@ -67,21 +67,21 @@ async def seed_demo(uow_factory: Callable[[], UnitOfWork], seed: int = 7) -> boo
     async with uow_factory() as uow:
         items = await uow.catalogue.skus_by_code([s.sku for s in skus])
         changes = []
-        for location in await uow.catalogue.all_locations():
-            high = 60 if location.kind == "warehouse" else 8
+        for stored in await uow.catalogue.all_locations():
+            high = 60 if stored.kind == "warehouse" else 8
             for data in skus:
                 quantity = rng.randint(0, high)
                 if quantity:
                     changes.append(
                         Change(
-                            key=LevelKey(location.id, items[data.sku].id),
+                            key=LevelKey(stored.id, items[data.sku].id),
                             delta=Delta(on_hand=quantity),
                             kind=MovementKind.RECEIPT.value,
                             guard=Guard.NONE,
                             channel=DEMO_PRINCIPAL.channel,
                             actor=DEMO_PRINCIPAL.actor,
                             sku=data.sku,
-                            location=location.code,
+                            location=stored.code,
                             reference="demo:opening-stock",
                         )
                     )

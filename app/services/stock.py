@@ -211,7 +211,7 @@ async def create_transfer(
                     location=from_location,
                     **common,
                 )
-            )  # type: ignore[arg-type]
+            )
             changes.append(
                 Change(
                     key=LevelKey(target.id, skus[code].id),
@@ -221,7 +221,7 @@ async def create_transfer(
                     location=to_location,
                     **common,
                 )
-            )  # type: ignore[arg-type]
+            )
         await uow.ledger.lock(
             [c.key for c in changes], actor=principal.actor, channel=principal.channel
         )

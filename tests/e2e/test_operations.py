@@ -13,9 +13,11 @@ Client = AsyncTestClient[Litestar]
 
 
 async def test_metrics_count_requests_and_ledger_movements(client: Client, keys: Keys) -> None:
-    await client.post("/v1/stock/movements", headers={
-        **keys.admin, "Idempotency-Key": str(uuid.uuid4())}, json={
-        "location": "STORE-A", "sku": "TEE-1", "kind": "receipt", "quantity": 1})
+    await client.post(
+        "/v1/stock/movements",
+        headers={**keys.admin, "Idempotency-Key": str(uuid.uuid4())},
+        json={"location": "STORE-A", "sku": "TEE-1", "kind": "receipt", "quantity": 1},
+    )
     text = (await client.get("/metrics")).text
     assert 'omnistock_stock_movements_total{kind="receipt"}' in text
     assert "omnistock_requests_total" in text

@@ -37,8 +37,14 @@ async def test_sixty_concurrent_writers_keep_the_level_exact(
             quantity = rng.randint(1, 3)
             kind = MovementKind.RECEIPT if receipt else MovementKind.DAMAGE
             try:
-                await stock.record_movement(db.unit_of_work(), ADMIN, location="STORE-A",
-                                            sku="TEE-1", kind=kind, quantity=quantity)
+                await stock.record_movement(
+                    db.unit_of_work(),
+                    ADMIN,
+                    location="STORE-A",
+                    sku="TEE-1",
+                    kind=kind,
+                    quantity=quantity,
+                )
             except InsufficientStock:
                 refused += 1
             else:
@@ -48,8 +54,13 @@ async def test_sixty_concurrent_writers_keep_the_level_exact(
         await asyncio.gather(*(writer(seed) for seed in range(WRITERS)))
         async with db.sessionmaker() as session:
             level = (await session.execute(select(StockLevel))).scalar_one()
-            deltas = list((await session.execute(
-                select(StockMovement.on_hand_delta).order_by(StockMovement.id))).scalars())
+            deltas = list(
+                (
+                    await session.execute(
+                        select(StockMovement.on_hand_delta).order_by(StockMovement.id)
+                    )
+                ).scalars()
+            )
     finally:
         await db.dispose()
 
@@ -70,21 +81,29 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(
 ) -> None:
     if not on_postgres:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-    await stock.record_movement(world.db.unit_of_work(), ADMIN, location="WH-1", sku="TEE-1",
-                                kind=MovementKind.RECEIPT, quantity=20)
+    await stock.record_movement(
+        world.db.unit_of_work(),
+        ADMIN,
+        location="WH-1",
+        sku="TEE-1",
+        kind=MovementKind.RECEIPT,
+        quantity=20,
+    )
     db = Database(world.db.url, pool_size=30)
 
     async def send(to: str) -> bool:
         try:
-            await stock.create_transfer(db.unit_of_work(), ADMIN, from_location="WH-1",
-                                        to_location=to, lines=[("TEE-1", 1)])
+            await stock.create_transfer(
+                db.unit_of_work(), ADMIN, from_location="WH-1", to_location=to, lines=[("TEE-1", 1)]
+            )
         except InsufficientStock:
             return False
         return True
 
     try:
-        results = await asyncio.gather(*(send("STORE-A" if i % 2 else "STORE-B")
-                                         for i in range(50)))
+        results = await asyncio.gather(
+            *(send("STORE-A" if i % 2 else "STORE-B") for i in range(50))
+        )
     finally:
         await db.dispose()
     assert sum(results) == 20

@@ -3,11 +3,10 @@ a throwaway SQLite file. The schema always comes from the Alembic migrations."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
-
-import asyncio
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url

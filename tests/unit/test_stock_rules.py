@@ -20,20 +20,25 @@ def test_damage_removes_from_on_hand() -> None:
 
 def test_adjustment_may_be_negative() -> None:
     assert stock.manual_movement(MovementKind.ADJUSTMENT, -3, Quantities(on_hand=4)) == Delta(
-        on_hand=-3)
+        on_hand=-3
+    )
 
 
 def test_count_records_the_difference_from_what_was_on_hand() -> None:
-    assert stock.manual_movement(MovementKind.COUNT, 7, Quantities(on_hand=10)) == Delta(
-        on_hand=-3)
-    assert stock.manual_movement(MovementKind.COUNT, 12, Quantities(on_hand=10)) == Delta(
-        on_hand=2)
+    assert stock.manual_movement(MovementKind.COUNT, 7, Quantities(on_hand=10)) == Delta(on_hand=-3)
+    assert stock.manual_movement(MovementKind.COUNT, 12, Quantities(on_hand=10)) == Delta(on_hand=2)
 
 
 @pytest.mark.parametrize(
     ("kind", "quantity"),
-    [(MovementKind.RECEIPT, 0), (MovementKind.RECEIPT, -1), (MovementKind.DAMAGE, 0),
-     (MovementKind.ADJUSTMENT, 0), (MovementKind.COUNT, -1), (MovementKind.TRANSFER_OUT, 1)],
+    [
+        (MovementKind.RECEIPT, 0),
+        (MovementKind.RECEIPT, -1),
+        (MovementKind.DAMAGE, 0),
+        (MovementKind.ADJUSTMENT, 0),
+        (MovementKind.COUNT, -1),
+        (MovementKind.TRANSFER_OUT, 1),
+    ],
 )
 def test_nonsense_movements_are_refused(kind: MovementKind, quantity: int) -> None:
     with pytest.raises(BusinessRuleViolation):
@@ -73,6 +78,6 @@ def test_safety_stock_change_is_the_difference() -> None:
 
 
 def test_fold_replays_movements_into_a_level() -> None:
-    assert stock.fold([Delta(on_hand=5), Delta(on_hand=-2, reserved=1),
-                       Delta(safety_stock=1)]) == Quantities(on_hand=3, reserved=1,
-                                                             safety_stock=1)
+    assert stock.fold(
+        [Delta(on_hand=5), Delta(on_hand=-2, reserved=1), Delta(safety_stock=1)]
+    ) == Quantities(on_hand=3, reserved=1, safety_stock=1)

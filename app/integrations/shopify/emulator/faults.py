@@ -75,8 +75,9 @@ class FaultPlan:
         for _ in range(count):
             queue.append(InjectedFailure(status=status, retry_after=retry_after))
 
-    def delay(self, milliseconds: int, *, count: int | None = None,
-              endpoint: Endpoint = "graphql") -> None:
+    def delay(
+        self, milliseconds: int, *, count: int | None = None, endpoint: Endpoint = "graphql"
+    ) -> None:
         if not 0 <= milliseconds <= MAX_DELAY_MS:
             raise ValueError(f"delay must be between 0 and {MAX_DELAY_MS} ms")
         faults = self._endpoint(endpoint)

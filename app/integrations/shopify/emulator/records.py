@@ -9,11 +9,22 @@ from app.integrations.shopify.emulator.gids import level_gid, make_gid
 
 # The eight names Shopify exposes; `on_hand` is derived, `incoming` is outside on_hand.
 QUANTITY_NAMES: tuple[str, ...] = (
-    "available", "incoming", "committed", "damaged", "on_hand", "quality_control",
-    "reserved", "safety_stock",
+    "available",
+    "incoming",
+    "committed",
+    "damaged",
+    "on_hand",
+    "quality_control",
+    "reserved",
+    "safety_stock",
 )
 ON_HAND_COMPONENTS: tuple[str, ...] = (
-    "available", "committed", "reserved", "damaged", "safety_stock", "quality_control",
+    "available",
+    "committed",
+    "reserved",
+    "damaged",
+    "safety_stock",
+    "quality_control",
 )
 STORED_NAMES: tuple[str, ...] = (*ON_HAND_COMPONENTS, "incoming")
 

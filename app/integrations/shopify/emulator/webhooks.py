@@ -130,8 +130,14 @@ def build_delivery(
         "X-Shopify-Test": "false",
         **(extra_headers or {}),
     }
-    return Delivery(subscription=subscription, topic=topic, body=body, headers=headers,
-                    webhook_id=webhook_id, event_id=event_id)
+    return Delivery(
+        subscription=subscription,
+        topic=topic,
+        body=body,
+        headers=headers,
+        webhook_id=webhook_id,
+        event_id=event_id,
+    )
 
 
 class WebhookDispatcher:
@@ -170,8 +176,12 @@ class WebhookDispatcher:
 
     def knobs(self) -> dict[str, int]:
         with self._cond:
-            return {"duplicate_next": self._duplicate_next, "drop_next": self._drop_next,
-                    "reverse_next": self._reverse_next, "held": len(self._held)}
+            return {
+                "duplicate_next": self._duplicate_next,
+                "drop_next": self._drop_next,
+                "reverse_next": self._reverse_next,
+                "held": len(self._held),
+            }
 
     # ---- queueing ----------------------------------------------------------------------
     def enqueue(self, delivery: Delivery) -> None:
@@ -252,17 +262,33 @@ class WebhookDispatcher:
     def _ensure_thread_locked(self) -> None:
         if self._thread is None and not self._stopping:
             self._thread = threading.Thread(
-                target=self._run, name="shopify-emulator-webhooks", daemon=True)
+                target=self._run, name="shopify-emulator-webhooks", daemon=True
+            )
             self._thread.start()
 
-    def _record(self, delivery: Delivery, outcome: str, *, status_code: int | None = None,
-                error: str | None = None) -> None:
+    def _record(
+        self,
+        delivery: Delivery,
+        outcome: str,
+        *,
+        status_code: int | None = None,
+        error: str | None = None,
+    ) -> None:
         if len(self._log) >= MAX_DELIVERY_LOG:
             del self._log[: MAX_DELIVERY_LOG // 10]
-        self._log.append(DeliveryRecord(
-            webhook_id=delivery.webhook_id, event_id=delivery.event_id, topic=delivery.topic,
-            address=delivery.subscription.address, attempt=delivery.attempt, outcome=outcome,
-            status_code=status_code, error=error, duplicate=delivery.duplicate))
+        self._log.append(
+            DeliveryRecord(
+                webhook_id=delivery.webhook_id,
+                event_id=delivery.event_id,
+                topic=delivery.topic,
+                address=delivery.subscription.address,
+                attempt=delivery.attempt,
+                outcome=outcome,
+                status_code=status_code,
+                error=error,
+                duplicate=delivery.duplicate,
+            )
+        )
         self._cond.notify_all()
 
     def _next_due(self) -> Delivery | None:
@@ -301,10 +327,13 @@ class WebhookDispatcher:
         error: str | None = None
         try:
             response = client.post(
-                delivery.subscription.address, content=delivery.body,
+                delivery.subscription.address,
+                content=delivery.body,
                 headers=dict(delivery.headers),
-                timeout=httpx.Timeout(settings.timeout_seconds,
-                                      connect=min(1.0, settings.timeout_seconds)))
+                timeout=httpx.Timeout(
+                    settings.timeout_seconds, connect=min(1.0, settings.timeout_seconds)
+                ),
+            )
             status_code = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -316,14 +345,19 @@ class WebhookDispatcher:
             retries_used = delivery.attempt - 1
             if retries_used < settings.retry_limit and not self._stopping:
                 self._record(delivery, "failed", status_code=status_code, error=error)
-                delay = min(MAX_RETRY_DELAY_SECONDS,
-                            settings.retry_delay_seconds * (2 ** retries_used))
-                self._schedule_locked(replace(delivery, attempt=delivery.attempt + 1),
-                                      delay=delay)
+                delay = min(
+                    MAX_RETRY_DELAY_SECONDS, settings.retry_delay_seconds * (2**retries_used)
+                )
+                self._schedule_locked(replace(delivery, attempt=delivery.attempt + 1), delay=delay)
             else:
                 self._record(delivery, "gave_up", status_code=status_code, error=error)
-        logger.info("webhook %s to %s attempt %d: %s", delivery.topic,
-                    delivery.subscription.address, delivery.attempt, status_code or error)
+        logger.info(
+            "webhook %s to %s attempt %d: %s",
+            delivery.topic,
+            delivery.subscription.address,
+            delivery.attempt,
+            status_code or error,
+        )
 
 
 def _bounded_count(count: int) -> int:
