@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 import click
@@ -131,6 +132,30 @@ async def _demo_keys(settings: Settings) -> list[IssuedKey]:
         ]
     finally:
         await db.dispose()
+
+
+@main.command("worker", context_settings={"ignore_unknown_options": True})
+@click.option("--processes", default=2, show_default=True)
+@click.option("--threads", default=4, show_default=True)
+@click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
+def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
+    """Run Dramatiq worker processes (needs REDIS_URL); extra arguments go to dramatiq."""
+    if not Settings.from_env().redis_url:
+        raise click.UsageError("set REDIS_URL: without Redis the API runs the workers itself")
+    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.actors",
+                               "--processes", str(processes), "--threads", str(threads),
+                               *dramatiq_args])
+
+
+@main.command("scheduler")
+def scheduler() -> None:
+    """Enqueue the periodic jobs (any number may run; each job runs once per interval)."""
+    from workers.scheduler import Scheduler, periodic_jobs
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        raise click.UsageError("set REDIS_URL: without Redis the API runs the scheduler itself")
+    Scheduler(periodic_jobs(), settings.redis_url).run_forever()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class Settings:
     pickup_hold_hours: int = 168
     idempotency_ttl_hours: int = 24
     log_level: str = "INFO"
+    in_process_workers: bool = True  # only without Redis: run actors inside the API
 
     @property
     def is_sqlite(self) -> bool:
@@ -57,4 +58,5 @@ class Settings:
             pickup_hold_hours=_int("PICKUP_HOLD_HOURS", 168),
             idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            in_process_workers=env.get("IN_PROCESS_WORKERS", "1") not in ("0", "false"),
         )

@@ -46,9 +46,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.db = db
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(db)
+        workers = None
+        if settings.redis_url is None and settings.in_process_workers:
+            from workers.in_process import InProcessWorkers
+
+            workers = InProcessWorkers()
+            workers.start()
         try:
             yield
         finally:
+            if workers is not None:
+                workers.stop()
             await db.dispose()
 
     return Litestar(

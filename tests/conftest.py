@@ -33,7 +33,8 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return replace(
-        Settings.from_env(), database_url=database_url, redis_url=None, log_level="WARNING"
+        Settings.from_env(), database_url=database_url, redis_url=None, log_level="WARNING",
+        in_process_workers=False,
     )
 
 

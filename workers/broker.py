@@ -1,5 +1,8 @@
 """The Dramatiq broker: Redis when REDIS_URL is set, otherwise an in-process broker whose
-actors run on worker threads inside the API process, so a first run needs nothing installed."""
+actors run on worker threads inside the API process, so a first run needs nothing installed.
+
+Importing this module installs the broker globally, as Dramatiq's CLI expects
+(`dramatiq workers.actors`)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,19 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO
+
+from app.config import Settings
 
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
-    if redis_url:
-        return RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
-    return StubBroker()
+    broker: dramatiq.Broker = (
+        RedisBroker(url=redis_url)  # type: ignore[no-untyped-call]
+        if redis_url
+        else StubBroker()
+    )
+    broker.add_middleware(AsyncIO())
+    return broker
 
 
 def ping_broker(redis_url: str) -> None:
@@ -21,3 +31,8 @@ def ping_broker(redis_url: str) -> None:
         client.ping()
     finally:
         client.close()
+
+
+settings = Settings.from_env()
+broker = build_broker(settings.redis_url)
+dramatiq.set_broker(broker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Location, Sku, StockLevel, StockMovement
@@ -42,7 +42,26 @@ class PickupCandidate:
     latitude: float
     longitude: float
     pickup_enabled: bool
-    available: dict[int, int]  # sku_id -> available
+    available: dict[str, int]  # sku code -> available
+
+
+_AVAILABLE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+"""Mirrors `Quantities.available`, repeated here only so the database can filter large
+catalogues without shipping rows to Python (negative values are clamped by the caller)."""
+
+_PICKUP_CANDIDATES = (
+    select(Location.id, Location.code, Location.name, Location.latitude, Location.longitude,
+           Location.pickup_enabled, Sku.sku, _AVAILABLE)
+    .join(StockLevel, StockLevel.location_id == Location.id)
+    .join(Sku, Sku.id == StockLevel.sku_id)
+    .where(
+        Sku.sku.in_(bindparam("codes", expanding=True)),
+        _AVAILABLE >= bindparam("quantity"),
+        Location.kind == "store",
+        Location.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+        Location.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+    )
+)
 
 
 class StockQueries:
@@ -126,37 +145,18 @@ class StockQueries:
 
     async def pickup_candidates(
         self,
-        sku_ids: list[int],
+        skus: list[str],
         quantity: int,
         box: tuple[float, float, float, float],
     ) -> list[PickupCandidate]:
         """Stores inside `box` where every SKU has at least `quantity` available.
 
-        The `available` expression mirrors `Quantities.available`; it is repeated here only so
-        the database can filter 100,000-SKU catalogues without shipping rows to Python.
+        One prepared statement, SKUs matched by code, so a lookup is a single round trip.
         """
         min_lat, max_lat, min_lon, max_lon = box
-        available = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
-        stmt = (
-            select(
-                Location.id,
-                Location.code,
-                Location.name,
-                Location.latitude,
-                Location.longitude,
-                Location.pickup_enabled,
-                StockLevel.sku_id,
-                available,
-            )
-            .join(StockLevel, StockLevel.location_id == Location.id)
-            .where(
-                StockLevel.sku_id.in_(sku_ids),
-                available >= quantity,
-                Location.kind == "store",
-                Location.latitude.between(min_lat, max_lat),
-                Location.longitude.between(min_lon, max_lon),
-            )
-        )
+        stmt = _PICKUP_CANDIDATES.params(
+            codes=skus, quantity=quantity, min_lat=min_lat, max_lat=max_lat, min_lon=min_lon,
+            max_lon=max_lon)
         rows = (await self.session.execute(stmt)).all()
         by_location: dict[int, PickupCandidate] = {}
         for row in rows:
@@ -165,8 +165,8 @@ class StockQueries:
                 candidate = by_location[row.id] = PickupCandidate(
                     row.code, row.name, row.latitude, row.longitude, row.pickup_enabled, {}
                 )
-            candidate.available[row.sku_id] = max(0, int(row[7]))
-        wanted = len(set(sku_ids))
+            candidate.available[row.sku] = max(0, int(row[7]))
+        wanted = len(set(skus))
         return [c for c in by_location.values() if len(c.available) == wanted]
 
     async def count_levels(self) -> int:

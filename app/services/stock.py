@@ -359,12 +359,11 @@ async def stores_near(
     `available` in the answer is the smallest availability across the SKUs asked for.
     """
     async with uow:
-        found = await uow.catalogue.skus_by_code(skus)
         candidates = await StockQueries(uow.session).pickup_candidates(
-            [found[code].id for code in skus],
-            quantity,
-            geo.bounding_box(latitude, longitude, radius_km),
+            skus, quantity, geo.bounding_box(latitude, longitude, radius_km)
         )
+        if not candidates:  # nothing near: say so, unless a SKU does not exist at all
+            await uow.catalogue.skus_by_code(skus)
     nearby = []
     for c in candidates:
         distance = geo.distance_km(latitude, longitude, c.latitude, c.longitude)

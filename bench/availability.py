@@ -1,0 +1,195 @@
+"""Local stock lookups: `GET /v1/availability` with 1,000 stores and 100,000 SKUs.
+
+Seeds a PostgreSQL database (levels and their receipt movements, so the ledger holds), serves
+the API as deployed (uvicorn, 2 worker processes, loopback), fires concurrent lookups from
+random points and compares with the same SQL issued straight through asyncpg.
+
+    python -m bench.availability [--stores 1000 --skus 100000 --stores-per-sku 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.services.keys import hash_key
+from bench.common import (
+    Latencies,
+    api_server,
+    bench_database_url,
+    cpu_seconds,
+    print_table,
+    recreate_database,
+    write_result,
+)
+
+# Stores spread over Great Britain's populated box; lookups come from the same box.
+LAT, LON = (50.4, 55.9), (-4.5, 1.3)
+SECRET = "osk_bench_availability_key"
+DIRECT_SQL = """
+SELECT l.id, l.code, l.name, l.latitude, l.longitude, l.pickup_enabled, s.sku_id,
+       s.on_hand - s.reserved - s.safety_stock AS available
+FROM locations l JOIN stock_levels s ON s.location_id = l.id
+WHERE s.sku_id = ANY($1::int[]) AND s.on_hand - s.reserved - s.safety_stock >= $2
+  AND l.kind = 'store' AND l.latitude BETWEEN $3 AND $4 AND l.longitude BETWEEN $5 AND $6
+"""
+
+
+def asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def seed(url: str, stores: int, skus: int, stores_per_sku: int, rng: random.Random) -> None:
+    await recreate_database(url)
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    now = datetime.now(UTC)
+    try:
+        await connection.copy_records_to_table(
+            "locations",
+            columns=["id", "code", "name", "kind", "latitude", "longitude", "pickup_enabled",
+                     "ship_enabled", "default_safety_stock", "created_at"],
+            records=[(i, f"S{i:04d}", f"Store {i}", "store", rng.uniform(*LAT),
+                      rng.uniform(*LON), True, False, 1, now) for i in range(1, stores + 1)])
+        await connection.copy_records_to_table(
+            "skus", columns=["id", "sku", "name", "price_minor", "currency", "created_at",
+                             "updated_at"],
+            records=[(i, f"SKU{i:06d}", f"Item {i}", 1000, "GBP", now, now)
+                     for i in range(1, skus + 1)])
+        levels, movements = [], []
+        for sku_id in range(1, skus + 1):
+            for location_id in rng.sample(range(1, stores + 1), stores_per_sku):
+                on_hand = rng.randint(0, 12)
+                levels.append((sku_id, location_id, on_hand, 0, 1, 0, 1, now))
+                movements.append((sku_id, location_id, "receipt", on_hand, 0, 1, 0, "admin",
+                                  "bench:seed", "bench", now))
+        await connection.copy_records_to_table(
+            "stock_levels", columns=["sku_id", "location_id", "on_hand", "reserved",
+                                     "safety_stock", "incoming", "version", "updated_at"],
+            records=levels)
+        await connection.copy_records_to_table(
+            "stock_movements", columns=["sku_id", "location_id", "kind", "on_hand_delta",
+                                        "reserved_delta", "safety_stock_delta",
+                                        "incoming_delta", "channel", "reference", "actor",
+                                        "created_at"],
+            records=movements)
+        await connection.execute(
+            "INSERT INTO api_keys (id, name, role, key_hash, prefix, created_at) "
+            "VALUES (gen_random_uuid(), 'bench', 'mobile', $1, 'osk_bench', now())",
+            hash_key(SECRET))
+        for table in ("locations", "skus"):
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))")
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
+def lookups(count: int, skus: int, rng: random.Random) -> list[dict[str, object]]:
+    queries = []
+    for _ in range(count):
+        wanted = [f"SKU{rng.randint(1, skus):06d}" for _ in range(1 if rng.random() < 0.8 else 3)]
+        queries.append({"sku": wanted, "latitude": round(rng.uniform(*LAT), 5),
+                        "longitude": round(rng.uniform(*LON), 5), "radius_km": 25})
+    return queries
+
+
+async def run_http(base: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
+                                 timeout=30) as client:
+        for query in queries[:50]:  # warm-up: connections, caches
+            (await client.get("/v1/availability", params=query)).raise_for_status()
+        return await _drive(queries, concurrency,
+                            lambda q: client.get("/v1/availability", params=q))
+
+
+async def run_direct(url: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
+    from app.domain.geo import bounding_box
+
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency,
+                                     max_size=concurrency)
+    try:
+        async def one(query: dict[str, object]) -> object:
+            ids = [int(str(code)[3:]) for code in query["sku"]]  # type: ignore[attr-defined]
+            box = bounding_box(float(query["latitude"]), float(query["longitude"]),  # type: ignore[arg-type]
+                               25.0)
+            return await pool.fetch(DIRECT_SQL, ids, 1, *box)
+
+        return await _drive(queries, concurrency, one)
+    finally:
+        await pool.close()
+
+
+async def _drive(queries: list[dict[str, object]], concurrency: int, call: object) -> Latencies:
+    pending = list(queries)
+    seconds: list[float] = []
+
+    async def client() -> None:
+        while pending:
+            query = pending.pop()
+            started = time.perf_counter()
+            result = await call(query)  # type: ignore[operator]
+            if isinstance(result, httpx.Response):
+                result.raise_for_status()
+            seconds.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return Latencies(seconds, time.perf_counter() - started)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stores", type=int, default=1000)
+    parser.add_argument("--skus", type=int, default=100_000)
+    parser.add_argument("--stores-per-sku", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--skip-seed", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(42)
+    url = bench_database_url("omnistock_bench_availability")
+    if not args.skip_seed:
+        started = time.perf_counter()
+        await seed(url, args.stores, args.skus, args.stores_per_sku, rng)
+        print(f"seeded {args.stores} stores, {args.skus} SKUs, "
+              f"{args.skus * args.stores_per_sku} levels in {time.perf_counter() - started:.1f}s")
+    queries = lookups(args.requests, args.skus, rng)
+
+    direct = (await run_direct(url, queries, args.concurrency)).summary()
+    cpu_before = cpu_seconds()
+    with api_server(url, workers=2) as base:
+        wall = time.perf_counter()
+        http = (await run_http(base, queries, args.concurrency)).summary()
+        wall = time.perf_counter() - wall
+    load_cpu = cpu_seconds() - cpu_before
+    ratio = round(http["per_second"] / direct["per_second"], 3)
+    result = {
+        "benchmark": "availability",
+        "dataset": {"stores": args.stores, "skus": args.skus,
+                    "levels": args.skus * args.stores_per_sku},
+        "concurrency": args.concurrency,
+        "api_http": http,
+        "direct_sql": direct,
+        "ratio_api_to_direct_sql": ratio,
+        "load_generator_cpu_seconds": round(load_cpu, 2),
+        "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
+    }
+    print_table("GET /v1/availability (radius 25 km, 80% one SKU, 20% three)", [
+        ("API over HTTP (uvicorn x2)", http), ("same SQL straight via asyncpg", direct)])
+    print(f"ratio API / direct SQL: {ratio}   load generator CPU: {load_cpu:.1f}s "
+          f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)")
+    print(f"written {write_result('availability', result)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,124 @@
+"""Shared pieces of the benchmarks: a throwaway PostgreSQL database, a production-like API
+server, latency statistics and result files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db import migrate
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def bench_database_url(name: str) -> str:
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+async def recreate_database(url: str) -> None:
+    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    name = make_url(url).database
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await connection.execute(text(f"CREATE DATABASE {name}"))
+    await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, url)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
+    """The API as deployed: uvicorn with `workers` processes on loopback."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "IN_PROCESS_WORKERS": "0",
+           "LOG_LEVEL": "WARNING"}
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
+         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("the API did not become ready")
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass
+class Latencies:
+    seconds: list[float]
+    wall: float
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.seconds)
+
+        def pct(p: float) -> float:
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+        return {
+            "requests": len(ordered),
+            "per_second": round(len(ordered) / self.wall, 1),
+            "p50_ms": round(pct(0.50), 3),
+            "p95_ms": round(pct(0.95), 3),
+            "p99_ms": round(pct(0.99), 3),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+        }
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2))
+    return path
+
+
+def print_table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    print(f"\n{title}")
+    keys = ["per_second", "p50_ms", "p95_ms", "p99_ms", "requests"]
+    print(f"{'':<34}" + "".join(f"{k:>12}" for k in keys))
+    for label, values in rows:
+        print(f"{label:<34}" + "".join(f"{values.get(k, ''):>12}" for k in keys))
