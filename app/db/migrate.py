@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+
 def _project_root() -> Path:
     """Where alembic.ini and migrations/ live: the working directory (a deployed image) or
     the source checkout this module belongs to."""
