@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post, put
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody, Parameter
 
 from app.api.dependencies import CallerDep, UnitOfWorkDep
 from app.api.schemas import (
+    CodePath,
+    CursorQuery,
     LocationIn,
     LocationOut,
     SkuBulkIn,
@@ -89,7 +91,7 @@ class LocationController(Controller):
         return [location_out(loc) for loc in await catalogue.list_locations(uow)]
 
     @get("/{code:str}", summary="One location")
-    async def get_one(self, code: FromPath[str], uow: UnitOfWorkDep) -> LocationOut:
+    async def get_one(self, code: CodePath, uow: UnitOfWorkDep) -> LocationOut:
         return location_out(await catalogue.get_location(uow, code))
 
 
@@ -115,12 +117,12 @@ class SkuController(Controller):
         self,
         uow: UnitOfWorkDep,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
+        cursor: CursorQuery = None,
     ) -> SkuPage:
         skus = await catalogue.list_skus(uow, decode_cursor(cursor), limit)
         next_cursor = encode_cursor(skus[-1].id) if len(skus) == limit else None
         return SkuPage(items=[sku_out(s) for s in skus], next_cursor=next_cursor)
 
     @get("/{sku:str}", summary="One SKU")
-    async def get_one(self, sku: FromPath[str], uow: UnitOfWorkDep) -> SkuOut:
+    async def get_one(self, sku: CodePath, uow: UnitOfWorkDep) -> SkuOut:
         return sku_out(await catalogue.get_sku(uow, sku))

@@ -11,6 +11,7 @@ import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.db.idempotency import KeyAlreadyUsed
 from app.domain.errors import DomainError
@@ -94,6 +95,38 @@ def _key_already_used(_: Request[Any, Any, Any], __: KeyAlreadyUsed) -> Response
     return error_response(409, "idempotency_conflict", "this Idempotency-Key was already used")
 
 
+def _database_error(_: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    """Bad data that slipped past validation is the client's error; a lost database is a
+    503 the client may retry; anything else is ours."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", "") or "")
+    if sqlstate.startswith("22"):  # data exception: NUL bytes, out-of-range numbers, ...
+        return error_response(
+            400,
+            "validation_error",
+            "a value in the request cannot be stored",
+            {"sqlstate": sqlstate},
+        )
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        log.warning("database unavailable", error=str(exc.orig))
+        return error_response(
+            503,
+            "unavailable",
+            "the database is unavailable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    return _unexpected(_, exc)
+
+
+def _unavailable_connection(_: Request[Any, Any, Any], exc: OSError) -> Response[dict[str, Any]]:
+    log.warning("dependency unreachable", error=str(exc))
+    return error_response(
+        503,
+        "unavailable",
+        "a backing service is unreachable; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "an unexpected error occurred")
@@ -104,5 +137,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     KeyAlreadyUsed: _key_already_used,
+    DBAPIError: _database_error,
+    OSError: _unavailable_connection,
     Exception: _unexpected,
 }

@@ -10,15 +10,21 @@ from uuid import UUID
 
 import msgspec
 from litestar.exceptions import ValidationException
+from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-Code = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-        max_length=64,
-        description="Letters, digits, '.', '_' or '-'; at most 64 characters.",
-    ),
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CODE_RULE = "letters, digits, '.', '_' or '-'; at most 64 characters"
+Code = Annotated[str, Meta(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)]
+CodePath = Annotated[
+    str, PathParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)
+]
+CodeQuery = Annotated[
+    str | None, QueryParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)
+]
+CursorQuery = Annotated[
+    str | None,
+    QueryParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="next_cursor of the last page"),
 ]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]

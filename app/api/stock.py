@@ -7,13 +7,18 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from app.api.dependencies import CallerDep, UnitOfWorkDep
 from app.api.schemas import (
+    CODE_RULE,
     AvailabilityOut,
+    Code,
+    CodePath,
+    CodeQuery,
     CountsIn,
     CountsOut,
+    CursorQuery,
     LevelOut,
     MovementCreatedOut,
     MovementIn,
@@ -129,11 +134,11 @@ class StockController(Controller):
     async def list_movements(
         self,
         uow: UnitOfWorkDep,
-        sku: Annotated[str | None, Parameter(max_length=64)] = None,
-        location: Annotated[str | None, Parameter(max_length=64)] = None,
+        sku: CodeQuery = None,
+        location: CodeQuery = None,
         since: FromQuery[datetime | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        cursor: Annotated[str | None, Parameter(max_length=64)] = None,
+        cursor: CursorQuery = None,
     ) -> MovementPage:
         rows = await stock.movements(
             uow,
@@ -160,7 +165,7 @@ class StockController(Controller):
         return CountsOut(location=data.location, results=[recorded_out(m) for m in movements])
 
     @get("/{sku:str}", summary="A SKU's stock at every location")
-    async def sku_stock(self, sku: FromPath[str], uow: UnitOfWorkDep) -> SkuStockOut:
+    async def sku_stock(self, sku: CodePath, uow: UnitOfWorkDep) -> SkuStockOut:
         result = await stock.stock_of_sku(uow, sku)
         return SkuStockOut(
             sku=result.sku,
@@ -180,7 +185,7 @@ class StockController(Controller):
 
     @get("/{sku:str}/{location:str}", summary="A SKU's stock at one location")
     async def level(
-        self, sku: FromPath[str], location: FromPath[str], uow: UnitOfWorkDep
+        self, sku: CodePath, location: CodePath, uow: UnitOfWorkDep
     ) -> SingleLevelOut:
         return single_level_out(sku, location, await stock.stock_level(uow, sku, location))
 
@@ -190,8 +195,8 @@ class StockController(Controller):
     )
     async def set_safety_stock(
         self,
-        sku: FromPath[str],
-        location: FromPath[str],
+        sku: CodePath,
+        location: CodePath,
         data: JSONBody[SafetyStockIn],
         uow: UnitOfWorkDep,
         principal: CallerDep,
@@ -243,7 +248,7 @@ class TransferController(Controller):
 )
 async def availability(
     uow: UnitOfWorkDep,
-    sku: Annotated[list[str], Parameter(min_items=1, max_items=50)],
+    sku: Annotated[list[Code], QueryParameter(min_items=1, max_items=50, description=CODE_RULE)],
     latitude: Annotated[float, Parameter(ge=-90, le=90)],
     longitude: Annotated[float, Parameter(ge=-180, le=180)],
     radius_km: Annotated[float, Parameter(gt=0, le=1000)] = 25.0,

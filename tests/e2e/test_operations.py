@@ -39,3 +39,20 @@ async def test_ready_reports_an_unreachable_redis_as_503(client: Client, app: Li
     body = response.json()
     assert body["error"]["code"] == "unavailable"
     assert body["error"]["details"]["redis"].startswith("error")
+
+
+async def test_unreachable_database_is_503_in_the_error_shape(
+    client: Client, keys: Keys, settings: object
+) -> None:
+    from dataclasses import replace
+
+    from app.main import create_app
+
+    down = replace(settings, database_url="postgresql+asyncpg://nobody@127.0.0.1:9/none")  # type: ignore[type-var]
+    async with AsyncTestClient(app=create_app(down)) as no_database:
+        ready = await no_database.get("/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["error"]["details"]["database"].startswith("error")
+        response = await no_database.get("/v1/skus", headers=keys.admin)
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "unavailable"
