@@ -26,7 +26,9 @@ CursorQuery = Annotated[
     str | None,
     QueryParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="next_cursor of the last page"),
 ]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+"""Free text without control characters (NUL cannot be stored in PostgreSQL text)."""
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=PLAIN_TEXT)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 Quantity = Annotated[int, Meta(ge=1, le=1_000_000_000)]
@@ -34,8 +36,8 @@ NonNegative = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 SignedQuantity = Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
 Currency = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")]
 Money = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units")]
-Reason = Annotated[str, Meta(max_length=500)]
-Reference = Annotated[str, Meta(max_length=200)]
+Reason = Annotated[str, Meta(max_length=500, pattern=PLAIN_TEXT)]
+Reference = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
 Barcode = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 
 
@@ -84,7 +86,7 @@ class LocationOut(Struct):
 # skus ---------------------------------------------------------------------------------------
 class SkuIn(Struct, forbid_unknown_fields=True):
     sku: Code
-    name: Annotated[str, Meta(min_length=1, max_length=300)]
+    name: Annotated[str, Meta(min_length=1, max_length=300, pattern=PLAIN_TEXT)]
     price_minor: Money
     currency: Currency
     barcode: Barcode | None = None
@@ -236,7 +238,7 @@ class TransferOut(Struct):
 
 # api keys -----------------------------------------------------------------------------------
 class ApiKeyIn(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=PLAIN_TEXT)]
     role: Literal["admin", "storefront", "mobile", "pos", "readonly"]
     location: Code | None = None
 

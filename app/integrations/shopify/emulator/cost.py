@@ -39,9 +39,14 @@ _UNKNOWN_FIRST = 1
 class CostModel:
     """Walks one operation; the same walk gives requested cost (data=None) and actual cost."""
 
-    def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode,
-                 fragments: Mapping[str, FragmentDefinitionNode],
-                 variables: Mapping[str, Any], mutation_cost: int) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        mutation_cost: int,
+    ) -> None:
         self._schema = schema
         self._operation = operation
         self._fragments = fragments
@@ -88,8 +93,13 @@ class CostModel:
                     found += self._fields(fragment.selection_set, depth + 1)
         return found
 
-    def _selection_cost(self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None,
-                        data: Mapping[str, Any] | None, depth: int) -> int:
+    def _selection_cost(
+        self,
+        parent: GraphQLObjectType,
+        selection_set: SelectionSetNode | None,
+        data: Mapping[str, Any] | None,
+        depth: int,
+    ) -> int:
         if depth > MAX_DEPTH:
             return 0
         total = 0
@@ -110,29 +120,43 @@ class CostModel:
                 if data is not None and child_data is None:
                     total += 1
                     continue
-                total += 1 + self._selection_cost(field_type, node.selection_set, child_data,
-                                                  depth + 1)
+                total += 1 + self._selection_cost(
+                    field_type, node.selection_set, child_data, depth + 1
+                )
         return total
 
-    def _connection_cost(self, connection_type: GraphQLObjectType, node: FieldNode,
-                         value: Any, actual: bool, depth: int) -> int:
+    def _connection_cost(
+        self,
+        connection_type: GraphQLObjectType,
+        node: FieldNode,
+        value: Any,
+        actual: bool,
+        depth: int,
+    ) -> int:
         node_type, node_selections = self._node_selections(connection_type, node, depth)
         if node_type is None:
             return 2
         if not actual:
-            per_node = 1 + max(self._selection_cost(node_type, selection, None, depth + 2)
-                               for selection in node_selections)
+            per_node = 1 + max(
+                self._selection_cost(node_type, selection, None, depth + 2)
+                for selection in node_selections
+            )
             return 2 + self._first(node) * per_node
         if not isinstance(value, Mapping):
             return 2
         nodes = self._returned_nodes(connection_type, node, value, depth)
         return 2 + sum(
-            1 + max(self._selection_cost(node_type, selection, item, depth + 2)
-                    for selection in node_selections)
-            for item in nodes)
+            1
+            + max(
+                self._selection_cost(node_type, selection, item, depth + 2)
+                for selection in node_selections
+            )
+            for item in nodes
+        )
 
-    def _node_selections(self, connection_type: GraphQLObjectType, node: FieldNode,
-                         depth: int) -> tuple[GraphQLObjectType | None, list[SelectionSetNode]]:
+    def _node_selections(
+        self, connection_type: GraphQLObjectType, node: FieldNode, depth: int
+    ) -> tuple[GraphQLObjectType | None, list[SelectionSetNode]]:
         node_type: GraphQLObjectType | None = None
         selections: list[SelectionSetNode] = []
         for child in self._fields(node.selection_set, depth + 1):
@@ -151,8 +175,13 @@ class CostModel:
                         selections.append(grandchild.selection_set)
         return node_type, selections
 
-    def _returned_nodes(self, connection_type: GraphQLObjectType, node: FieldNode,
-                        value: Mapping[str, Any], depth: int) -> list[Mapping[str, Any]]:
+    def _returned_nodes(
+        self,
+        connection_type: GraphQLObjectType,
+        node: FieldNode,
+        value: Mapping[str, Any],
+        depth: int,
+    ) -> list[Mapping[str, Any]]:
         del connection_type
         by_nodes: list[Mapping[str, Any]] = []
         by_edges: list[Mapping[str, Any]] = []
@@ -168,13 +197,15 @@ class CostModel:
                     if grandchild.name.value != "node":
                         continue
                     node_key = grandchild.alias.value if grandchild.alias else "node"
-                    by_edges = [edge[node_key] for edge in items
-                                if isinstance(edge, Mapping)
-                                and isinstance(edge.get(node_key), Mapping)]
+                    by_edges = [
+                        edge[node_key]
+                        for edge in items
+                        if isinstance(edge, Mapping) and isinstance(edge.get(node_key), Mapping)
+                    ]
         return by_nodes or by_edges
 
     def _first(self, node: FieldNode) -> int:
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             if argument.name.value != "first":
                 continue
             value = argument.value

@@ -58,13 +58,6 @@ REASONS = frozenset(
         "shrinkage",
     }
 )
-IDEMPOTENCY_CODES = frozenset(
-    {
-        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-        "IDEMPOTENCY_CONCURRENT_REQUEST",
-        "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
-    }
-)
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://\S{1,2000}$")
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from graphql import (
     GraphQLDirective,
@@ -42,6 +42,7 @@ from app.integrations.shopify.emulator.versions import (
 MAX_PAGE_SIZE = 250
 T = TypeVar("T")
 Resolver = Callable[..., Any]
+Info: TypeAlias = "GraphQLResolveInfo[RequestContext]"
 
 _SET_CODES = """
   CHANGE_FROM_QUANTITY_REQUIRED CHANGE_FROM_QUANTITY_STALE COMPARE_QUANTITY_REQUIRED
@@ -229,14 +230,15 @@ def schema_for_era(era: str) -> GraphQLSchema:
 
 
 # ---- helpers ---------------------------------------------------------------------------
-def _context(info: GraphQLResolveInfo) -> RequestContext:
+def _context(info: Info) -> RequestContext:
     context: RequestContext = info.context
     return context
 
 
 def _invalid_id(value: object) -> GraphQLError:
-    return GraphQLError(f"Invalid global id '{value}'",
-                        extensions={"code": "argumentLiteralsIncompatible"})
+    return GraphQLError(
+        f"Invalid global id '{value}'", extensions={"code": "argumentLiteralsIncompatible"}
+    )
 
 
 def _required_gid(value: object, type_name: str) -> int:
@@ -256,8 +258,10 @@ def decode_cursor(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["last_id"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor}",
-                           extensions={"code": "BAD_REQUEST"}) from exc
+        raise GraphQLError(
+            f"Invalid cursor for current pagination sort: {cursor}",
+            extensions={"code": "BAD_REQUEST"},
+        ) from exc
     if not isinstance(value, int):
         raise GraphQLError(f"Invalid cursor: {cursor}", extensions={"code": "BAD_REQUEST"})
     return value
@@ -266,24 +270,24 @@ def decode_cursor(cursor: str) -> int:
 def page_size(first: int | None) -> int:
     """Shopify insists on `first` (or `last`); sizes above 250 are capped."""
     if first is None:
-        raise GraphQLError("you must provide one of first or last",
-                           extensions={"code": "BAD_REQUEST"})
+        raise GraphQLError(
+            "you must provide one of first or last", extensions={"code": "BAD_REQUEST"}
+        )
     if first < 0:
-        raise GraphQLError("first must be a positive integer",
-                           extensions={"code": "BAD_REQUEST"})
+        raise GraphQLError("first must be a positive integer", extensions={"code": "BAD_REQUEST"})
     return min(first, MAX_PAGE_SIZE)
 
 
-def connection(records: Sequence[T], key: Callable[[T], int], first: int | None,
-               after: str | None) -> dict[str, Any]:
+def connection(
+    records: Sequence[T], key: Callable[[T], int], first: int | None, after: str | None
+) -> dict[str, Any]:
     """A cursor page over records sorted by their numeric key."""
     size = page_size(first)
     start = 0
     if after is not None:
         last_id = decode_cursor(after)
-        start = next((i for i, record in enumerate(records) if key(record) > last_id),
-                     len(records))
-    page = list(records[start:start + size])
+        start = next((i for i, record in enumerate(records) if key(record) > last_id), len(records))
+    page = list(records[start : start + size])
     edges = [{"cursor": encode_cursor(key(record)), "node": record} for record in page]
     return {
         "nodes": page,
@@ -340,31 +344,41 @@ def _matches(item: InventoryItem, terms: list[tuple[str, str]]) -> bool:
 
 
 # ---- resolvers -------------------------------------------------------------------------
-def _query_shop(_root: Any, info: GraphQLResolveInfo) -> ShopState:
+def _query_shop(_root: Any, info: Info) -> ShopState:
     return _context(info).shop
 
 
-def _query_location(_root: Any, info: GraphQLResolveInfo, id: str) -> Location | None:  # noqa: A002
+def _query_location(_root: Any, info: Info, id: str) -> Location | None:
     return _context(info).shop.locations.get(_required_gid(id, "Location"))
 
 
-def _query_locations(_root: Any, info: GraphQLResolveInfo, first: int | None = None,
-                     after: str | None = None, query: str | None = None) -> dict[str, Any]:
+def _query_locations(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
     del query  # accepted for compatibility; every location matches
     return connection(_context(info).shop.locations_sorted(), lambda loc: loc.id, first, after)
 
 
-def _query_item(_root: Any, info: GraphQLResolveInfo, id: str) -> InventoryItem | None:  # noqa: A002
+def _query_item(_root: Any, info: Info, id: str) -> InventoryItem | None:
     return _context(info).shop.items.get(_required_gid(id, "InventoryItem"))
 
 
-def _query_items(_root: Any, info: GraphQLResolveInfo, first: int | None = None,
-                 after: str | None = None, query: str | None = None) -> dict[str, Any]:
+def _query_items(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
     items = filter_items(_context(info).shop.items_sorted(), query)
     return connection(items, lambda item: item.id, first, after)
 
 
-def _query_level(_root: Any, info: GraphQLResolveInfo, id: str) -> InventoryLevel | None:  # noqa: A002
+def _query_level(_root: Any, info: Info, id: str) -> InventoryLevel | None:
     parsed = parse_level_gid(id)
     if parsed is None:
         raise _invalid_id(id)
@@ -372,59 +386,73 @@ def _query_level(_root: Any, info: GraphQLResolveInfo, id: str) -> InventoryLeve
     return _context(info).shop.level_for(item_id, location_id)
 
 
-def _query_variant(_root: Any, info: GraphQLResolveInfo, id: str) -> InventoryItem | None:  # noqa: A002
+def _query_variant(_root: Any, info: Info, id: str) -> InventoryItem | None:
     variant_id = _required_gid(id, "ProductVariant")
     shop = _context(info).shop
     return next((item for item in shop.items.values() if item.variant_id == variant_id), None)
 
 
-def _item_level(item: InventoryItem, info: GraphQLResolveInfo,
-                locationId: str) -> InventoryLevel | None:  # noqa: N803
+def _item_level(item: InventoryItem, info: Info, locationId: str) -> InventoryLevel | None:
     return _context(info).shop.level_for(item.id, _required_gid(locationId, "Location"))
 
 
-def _item_levels(item: InventoryItem, info: GraphQLResolveInfo, first: int | None = None,
-                 after: str | None = None) -> dict[str, Any]:
+def _item_levels(
+    item: InventoryItem, info: Info, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     levels = _context(info).shop.levels_of_item(item.id)
     return connection(levels, lambda level: level.location_id, first, after)
 
 
-def _location_level(location: Location, info: GraphQLResolveInfo,
-                    inventoryItemId: str) -> InventoryLevel | None:  # noqa: N803
+def _location_level(location: Location, info: Info, inventoryItemId: str) -> InventoryLevel | None:
     item_id = _required_gid(inventoryItemId, "InventoryItem")
     return _context(info).shop.level_for(item_id, location.id)
 
 
-def _location_levels(location: Location, info: GraphQLResolveInfo, first: int | None = None,
-                     after: str | None = None) -> dict[str, Any]:
+def _location_levels(
+    location: Location, info: Info, first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     levels = _context(info).shop.levels_at_location(location.id)
     return connection(levels, lambda level: level.item_id, first, after)
 
 
-def _level_quantities(level: InventoryLevel, _info: GraphQLResolveInfo,
-                      names: list[str]) -> list[dict[str, Any]]:
+def _level_quantities(level: InventoryLevel, _info: Info, names: list[str]) -> list[dict[str, Any]]:
     unknown = [name for name in names if name not in QUANTITY_NAMES]
     if unknown:
-        raise GraphQLError(f"Invalid quantity names: {', '.join(unknown)}. Valid names are: "
-                           f"{', '.join(QUANTITY_NAMES)}.", extensions={"code": "BAD_REQUEST"})
-    return [{"id": f"{level.gid}&name={name}", "name": name,
-             "quantity": level.quantity(name), "updatedAt": level.updated_at}
-            for name in names]
+        raise GraphQLError(
+            f"Invalid quantity names: {', '.join(unknown)}. Valid names are: "
+            f"{', '.join(QUANTITY_NAMES)}.",
+            extensions={"code": "BAD_REQUEST"},
+        )
+    return [
+        {
+            "id": f"{level.gid}&name={name}",
+            "name": name,
+            "quantity": level.quantity(name),
+            "updatedAt": level.updated_at,
+        }
+        for name in names
+    ]
 
 
-def _group_changes(group: AdjustmentGroup, _info: GraphQLResolveInfo,
-                   inventoryItemIds: list[str] | None = None,  # noqa: N803
-                   locationIds: list[str] | None = None,  # noqa: N803
-                   quantityNames: list[str] | None = None) -> list[QuantityChange]:  # noqa: N803
+def _group_changes(
+    group: AdjustmentGroup,
+    _info: Info,
+    inventoryItemIds: list[str] | None = None,
+    locationIds: list[str] | None = None,
+    quantityNames: list[str] | None = None,
+) -> list[QuantityChange]:
     items = {parse_gid(v, "InventoryItem") for v in inventoryItemIds or []}
     locations = {parse_gid(v, "Location") for v in locationIds or []}
-    return [change for change in group.changes
-            if (not inventoryItemIds or change.item_id in items)
-            and (not locationIds or change.location_id in locations)
-            and (not quantityNames or change.name in quantityNames)]
+    return [
+        change
+        for change in group.changes
+        if (not inventoryItemIds or change.item_id in items)
+        and (not locationIds or change.location_id in locations)
+        and (not quantityNames or change.name in quantityNames)
+    ]
 
 
-def _idempotency_key(info: GraphQLResolveInfo) -> str | None:
+def _idempotency_key(info: Info) -> str | None:
     directive: GraphQLDirective | None = info.schema.get_directive("idempotent")
     if directive is None:
         return None
@@ -435,103 +463,141 @@ def _idempotency_key(info: GraphQLResolveInfo) -> str | None:
     return key
 
 
-def _mutation_request(info: GraphQLResolveInfo) -> mutations.MutationRequest:
+def _mutation_request(info: Info) -> mutations.MutationRequest:
     context = _context(info)
-    return mutations.MutationRequest(shop=context.shop, rules=context.rules,
-                                     settings=context.settings,
-                                     idempotency_key=_idempotency_key(info))
+    return mutations.MutationRequest(
+        shop=context.shop,
+        rules=context.rules,
+        settings=context.settings,
+        idempotency_key=_idempotency_key(info),
+    )
 
 
-def _set_quantities(_root: Any, info: GraphQLResolveInfo,
-                    input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def _set_quantities(_root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     request = _mutation_request(info)
     mutations.require_idempotency_key(
-        request, "inventorySetQuantities",
+        request,
+        "inventorySetQuantities",
         request.settings.idempotency_required_for_set_quantities
-        and request.rules.has_idempotent_directive)
-    payload = mutations.run_idempotent(request, "inventorySetQuantities", input,
-                                       lambda: mutations.set_quantities(request, input))
+        and request.rules.has_idempotent_directive,
+    )
+    payload = mutations.run_idempotent(
+        request, "inventorySetQuantities", input, lambda: mutations.set_quantities(request, input)
+    )
     if payload.user_errors:
         request.shop.counters.user_error_payloads += 1
     return payload.to_graphql()
 
 
-def _adjust_quantities(_root: Any, info: GraphQLResolveInfo,
-                       input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+def _adjust_quantities(_root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     request = _mutation_request(info)
-    mutations.require_idempotency_key(request, "inventoryAdjustQuantities",
-                                      request.rules.idempotency_required_for_adjust)
-    payload = mutations.run_idempotent(request, "inventoryAdjustQuantities", input,
-                                       lambda: mutations.adjust_quantities(request, input))
+    mutations.require_idempotency_key(
+        request, "inventoryAdjustQuantities", request.rules.idempotency_required_for_adjust
+    )
+    payload = mutations.run_idempotent(
+        request,
+        "inventoryAdjustQuantities",
+        input,
+        lambda: mutations.adjust_quantities(request, input),
+    )
     if payload.user_errors:
         request.shop.counters.user_error_payloads += 1
     return payload.to_graphql()
 
 
 def _attr(name: str) -> Resolver:
-    def resolve(obj: Any, _info: GraphQLResolveInfo) -> Any:
+    def resolve(obj: Any, _info: Info) -> Any:
         return getattr(obj, name)
 
     return resolve
 
 
-def _gid_of(obj: Any, _info: GraphQLResolveInfo) -> str:
+def _gid_of(obj: Any, _info: Info) -> str:
     gid: str = obj.gid
     return gid
 
 
-def _numeric_id(obj: Any, _info: GraphQLResolveInfo) -> str:
+def _numeric_id(obj: Any, _info: Info) -> str:
     """UnsignedInt64 travels as a string, like Shopify's legacyResourceId."""
     return str(obj.id)
 
 
 def _shop_item(attribute: str) -> Resolver:
-    def resolve(obj: Any, info: GraphQLResolveInfo) -> InventoryItem | None:
+    def resolve(obj: Any, info: Info) -> InventoryItem | None:
         return _context(info).shop.items.get(getattr(obj, attribute))
 
     return resolve
 
 
-def _shop_location(obj: Any, info: GraphQLResolveInfo) -> Location | None:
+def _shop_location(obj: Any, info: Info) -> Location | None:
     return _context(info).shop.locations.get(obj.location_id)
 
 
-def _variant_id(item: InventoryItem, _info: GraphQLResolveInfo) -> str:
+def _variant_id(item: InventoryItem, _info: Info) -> str:
     return make_gid("ProductVariant", item.variant_id)
 
 
 def _attach_resolvers(schema: GraphQLSchema) -> None:
     bindings: dict[str, dict[str, Resolver]] = {
         "Query": {
-            "shop": _query_shop, "location": _query_location, "locations": _query_locations,
-            "inventoryItem": _query_item, "inventoryItems": _query_items,
-            "inventoryLevel": _query_level, "productVariant": _query_variant,
+            "shop": _query_shop,
+            "location": _query_location,
+            "locations": _query_locations,
+            "inventoryItem": _query_item,
+            "inventoryItems": _query_items,
+            "inventoryLevel": _query_level,
+            "productVariant": _query_variant,
         },
         "Mutation": {
             "inventorySetQuantities": _set_quantities,
             "inventoryAdjustQuantities": _adjust_quantities,
         },
-        "Shop": {"id": _gid_of, "myshopifyDomain": _attr("domain"),
-                 "currencyCode": _attr("currency")},
-        "Location": {"id": _gid_of, "legacyResourceId": _numeric_id,
-                     "isActive": _attr("is_active"), "inventoryLevel": _location_level,
-                     "inventoryLevels": _location_levels},
-        "InventoryItem": {"id": _gid_of, "legacyResourceId": _numeric_id,
-                          "createdAt": _attr("created_at"), "updatedAt": _attr("updated_at"),
-                          "variant": lambda item, _info: item,
-                          "inventoryLevel": _item_level, "inventoryLevels": _item_levels},
-        "ProductVariant": {"id": _variant_id,
-                           "legacyResourceId": lambda item, _info: str(item.variant_id),
-                           "inventoryItem": lambda item, _info: item},
-        "InventoryLevel": {"id": _gid_of, "createdAt": _attr("created_at"),
-                           "updatedAt": _attr("updated_at"), "quantities": _level_quantities,
-                           "item": _shop_item("item_id"), "location": _shop_location},
-        "InventoryAdjustmentGroup": {"id": _gid_of, "createdAt": _attr("created_at"),
-                                     "referenceDocumentUri": _attr("reference_document_uri"),
-                                     "changes": _group_changes},
-        "InventoryChange": {"quantityAfterChange": _attr("quantity_after_change"),
-                            "ledgerDocumentUri": _attr("ledger_document_uri"),
-                            "item": _shop_item("item_id"), "location": _shop_location},
+        "Shop": {
+            "id": _gid_of,
+            "myshopifyDomain": _attr("domain"),
+            "currencyCode": _attr("currency"),
+        },
+        "Location": {
+            "id": _gid_of,
+            "legacyResourceId": _numeric_id,
+            "isActive": _attr("is_active"),
+            "inventoryLevel": _location_level,
+            "inventoryLevels": _location_levels,
+        },
+        "InventoryItem": {
+            "id": _gid_of,
+            "legacyResourceId": _numeric_id,
+            "createdAt": _attr("created_at"),
+            "updatedAt": _attr("updated_at"),
+            "variant": lambda item, _info: item,
+            "inventoryLevel": _item_level,
+            "inventoryLevels": _item_levels,
+        },
+        "ProductVariant": {
+            "id": _variant_id,
+            "legacyResourceId": lambda item, _info: str(item.variant_id),
+            "inventoryItem": lambda item, _info: item,
+        },
+        "InventoryLevel": {
+            "id": _gid_of,
+            "createdAt": _attr("created_at"),
+            "updatedAt": _attr("updated_at"),
+            "quantities": _level_quantities,
+            "item": _shop_item("item_id"),
+            "location": _shop_location,
+        },
+        "InventoryAdjustmentGroup": {
+            "id": _gid_of,
+            "createdAt": _attr("created_at"),
+            "referenceDocumentUri": _attr("reference_document_uri"),
+            "changes": _group_changes,
+        },
+        "InventoryChange": {
+            "quantityAfterChange": _attr("quantity_after_change"),
+            "ledgerDocumentUri": _attr("ledger_document_uri"),
+            "item": _shop_item("item_id"),
+            "location": _shop_location,
+        },
     }
     for type_name, fields in bindings.items():
         object_type = schema.get_type(type_name)

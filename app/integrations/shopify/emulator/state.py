@@ -7,12 +7,14 @@ import dataclasses
 import hmac
 import itertools
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.integrations.shopify.emulator.clock import Clock, SystemClock, iso_utc
 from app.integrations.shopify.emulator.faults import Endpoint, FaultPlan
@@ -53,6 +55,15 @@ LARGE_ID_BASE = 2**53 + 1000
 MAX_QUANTITY = 1_000_000_000
 MAX_RECORDS = 100_000
 MAX_ORDER_LINES = 250
+IDEMPOTENCY_CODES = frozenset(
+    {
+        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+        "IDEMPOTENCY_CONCURRENT_REQUEST",
+        "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+    }
+)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}(\.[a-z0-9-]{1,63}){1,4}$")
 
 
 class EmulatorInputError(ValueError):
@@ -79,6 +90,7 @@ class EmulatorSettings:
     webhook_retry_delay_seconds: float = 0.05
     webhook_timeout_seconds: float = 5.0
     webhook_api_version: str = "2026-10"
+    allow_remote_webhook_addresses: bool = False  # by default only 127.0.0.1/localhost
 
     def update(self, changes: Mapping[str, Any]) -> None:
         known = {item.name: item for item in dataclasses.fields(self)}
@@ -97,6 +109,10 @@ class EmulatorSettings:
                 raise EmulatorInputError(f"{name} must be a string")
             if name == "throttle_status_code" and value not in (200, 429):
                 raise EmulatorInputError("throttle_status_code must be 200 or 429")
+            if name == "idempotency_mismatch_code" and value not in IDEMPOTENCY_CODES:
+                raise EmulatorInputError(
+                    f"idempotency_mismatch_code must be one of {sorted(IDEMPOTENCY_CODES)}"
+                )
             if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise EmulatorInputError(f"{name} must not be negative")
             setattr(self, name, type(current)(value))
@@ -278,9 +294,9 @@ class ShopState:
 
     # ---- lookups -----------------------------------------------------------------------
     def resolve_item(self, ref: str | int) -> InventoryItem:
-        """By numeric id, `gid://shopify/InventoryItem/N` or SKU."""
+        """By numeric id, `gid://shopify/InventoryItem/N` or SKU (ids win over SKUs)."""
         with self.lock:
-            item_id = ref if isinstance(ref, int) else parse_gid(ref, "InventoryItem")
+            item_id = _numeric_ref(ref, "InventoryItem")
             item = self.items.get(item_id) if item_id is not None else None
             if item is None and isinstance(ref, str):
                 item = self._item_by_sku(ref)
@@ -291,7 +307,7 @@ class ShopState:
     def resolve_location(self, ref: str | int) -> Location:
         """By numeric id, `gid://shopify/Location/N` or name."""
         with self.lock:
-            location_id = ref if isinstance(ref, int) else parse_gid(ref, "Location")
+            location_id = _numeric_ref(ref, "Location")
             location = self.locations.get(location_id) if location_id is not None else None
             if location is None and isinstance(ref, str):
                 location = self._location_by_name(ref)
@@ -548,9 +564,18 @@ class ShopState:
         """Register a receiver; the body is signed with `secret` (default: the app secret)."""
         if topic not in TOPICS:
             raise EmulatorInputError(f"unsupported topic {topic!r}; use one of {sorted(TOPICS)}")
-        if not address.startswith(("http://", "https://")):
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EmulatorInputError("address must be an http(s) URL")
         with self.lock:
+            if (
+                parts.hostname not in LOOPBACK_HOSTS
+                and not self._emulator.settings.allow_remote_webhook_addresses
+            ):
+                raise EmulatorInputError(
+                    "webhook addresses must be on 127.0.0.1/localhost "
+                    "unless allow_remote_webhook_addresses is set"
+                )
             self._check_capacity(self.subscriptions)
             subscription = WebhookSubscription(
                 id=self._emulator.next_id(),
@@ -796,6 +821,13 @@ class ShopState:
             raise EmulatorInputError("emulator capacity reached; reset it")
 
 
+def _numeric_ref(ref: str | int, type_name: str) -> int | None:
+    """An id given as an int, a digit string (from a query string) or a gid."""
+    if isinstance(ref, int):
+        return ref
+    return int(ref) if ref.isdigit() else parse_gid(ref, type_name)
+
+
 def _checked_quantity(value: object, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_QUANTITY:
         raise EmulatorInputError(f"{name} must be an integer within ±{MAX_QUANTITY}")
@@ -877,6 +909,8 @@ class EmulatorState:
     ) -> ShopState:
         """Another shop; its token (and client credentials) select it on every request."""
         domain = _normalise_domain(domain)
+        if not _DOMAIN.match(domain):
+            raise EmulatorInputError(f"{domain!r} is not a shop domain")
         with self.lock:
             if domain in self.shops:
                 raise EmulatorInputError(f"shop {domain} already exists")
@@ -886,9 +920,7 @@ class EmulatorState:
                 self,
                 domain,
                 name=name or domain.split(".")[0].replace("-", " ").title(),
-                access_token=access_token
-                if access_token is not None
-                else "shpat_" + secrets.token_hex(16),
+                access_token=access_token or "shpat_" + secrets.token_hex(16),
                 client_id=client_id or "client-" + secrets.token_hex(8),
                 client_secret=client_secret or secrets.token_hex(16),
                 webhook_secret=webhook_secret,

@@ -238,12 +238,17 @@ class WebhookDispatcher:
             self._cond.notify_all()
 
     def close(self, timeout: float = 5.0) -> None:
+        """Stop the sender thread; a later delivery starts a new one."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        with self._cond:
+            if thread is None or not thread.is_alive():
+                self._thread = None
+                self._stopping = False
 
     # ---- internals ---------------------------------------------------------------------
     def _flush_held_locked(self) -> None:
@@ -338,19 +343,6 @@ class WebhookDispatcher:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status_code is not None and 200 <= status_code < 300
-        with self._cond:
-            if ok:
-                self._record(delivery, "delivered", status_code=status_code)
-                return
-            retries_used = delivery.attempt - 1
-            if retries_used < settings.retry_limit and not self._stopping:
-                self._record(delivery, "failed", status_code=status_code, error=error)
-                delay = min(
-                    MAX_RETRY_DELAY_SECONDS, settings.retry_delay_seconds * (2**retries_used)
-                )
-                self._schedule_locked(replace(delivery, attempt=delivery.attempt + 1), delay=delay)
-            else:
-                self._record(delivery, "gave_up", status_code=status_code, error=error)
         logger.info(
             "webhook %s to %s attempt %d: %s",
             delivery.topic,
@@ -358,6 +350,17 @@ class WebhookDispatcher:
             delivery.attempt,
             status_code or error,
         )
+        with self._cond:
+            if ok:
+                self._record(delivery, "delivered", status_code=status_code)
+                return
+            retries_used = delivery.attempt - 1
+            if retries_used >= settings.retry_limit or self._stopping:
+                self._record(delivery, "gave_up", status_code=status_code, error=error)
+                return
+            self._record(delivery, "failed", status_code=status_code, error=error)
+            delay = min(MAX_RETRY_DELAY_SECONDS, settings.retry_delay_seconds * (2**retries_used))
+            self._schedule_locked(replace(delivery, attempt=delivery.attempt + 1), delay=delay)
 
 
 def _bounded_count(count: int) -> int:
