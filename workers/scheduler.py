@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import redis
 import structlog
 
-from workers import actors
+from workers import actors, sync_actors
 
 log = structlog.get_logger("omnistock.scheduler")
 
@@ -24,10 +24,12 @@ class PeriodicJob:
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return [
-        PeriodicJob("purge_idempotency_records", 3600,
-                    actors.purge_idempotency_records.send),
+    jobs = [
+        PeriodicJob("purge_idempotency_records", 3600, actors.purge_idempotency_records.send),
     ]
+    for name, every_seconds, actor in sync_actors.PERIODIC:
+        jobs.append(PeriodicJob(name, every_seconds, actor.send))  # type: ignore[attr-defined]
+    return jobs
 
 
 class Scheduler:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
+from app.db import sync_outbox
 from app.db.models import Location, StockLevel, StockMovement, utcnow
 from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
 
@@ -117,6 +118,11 @@ class Ledger:
         touched = {c.key for c in changes}
         await self._update_levels(touched, running, now)
         ids = await self._insert_movements(changes, now)
+        sellable = sorted(
+            key for key in touched if running[key].available != self._locked[key].available
+        )
+        if sellable:
+            await sync_outbox.record_available_changes(self.session, sellable, now)
         self._locked.update({key: running[key] for key in touched})
         kinds = [c.kind for c in changes]
         self._after_commit.append(lambda: metrics.record_movements(kinds))

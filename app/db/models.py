@@ -175,3 +175,7 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
+
+
+# The other areas' tables, imported here so that Base.metadata (Alembic, tests) holds them all.
+from app.db import order_models, storefront_models  # noqa: E402, F401
