@@ -38,6 +38,17 @@ class Settings:
     idempotency_ttl_hours: int = 24
     log_level: str = "INFO"
     in_process_workers: bool = True  # only without Redis: run actors inside the API
+    warehouses_first: bool = True  # ship orders: warehouses before stores
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "Omnistock <no-reply@localhost>"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    secret_key: str | None = None  # OMNISTOCK_SECRET_KEY: encrypts storefront credentials
+    shopify_api_version: str = "2026-10"
+    shopify_timeout_seconds: float = 10.0
+    storefront_flush_seconds: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,4 +70,15 @@ class Settings:
             idempotency_ttl_hours=_int("IDEMPOTENCY_TTL_HOURS", 24),
             log_level=env.get("LOG_LEVEL", "INFO"),
             in_process_workers=env.get("IN_PROCESS_WORKERS", "1") not in ("0", "false"),
+            warehouses_first=env.get("SOURCING_WAREHOUSES_FIRST", "1") not in ("0", "false"),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int("SMTP_PORT", 25),
+            smtp_from=env.get("SMTP_FROM", "Omnistock <no-reply@localhost>"),
+            smtp_user=env.get("SMTP_USER") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("SMTP_STARTTLS", "0") in ("1", "true"),
+            secret_key=env.get("OMNISTOCK_SECRET_KEY") or None,
+            shopify_api_version=env.get("SHOPIFY_API_VERSION") or "2026-10",
+            shopify_timeout_seconds=float(env.get("SHOPIFY_TIMEOUT_SECONDS") or 10.0),
+            storefront_flush_seconds=float(env.get("STOREFRONT_FLUSH_SECONDS") or 1.0),
         )

@@ -20,12 +20,23 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.health import live, ready
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.keys import create_key
+from app.api.orders import (
+    CustomerController,
+    OrderController,
+    PosController,
+    list_notifications,
+    pickup_queue,
+    stripe_webhook,
+)
 from app.api.request_context import RequestContextMiddleware
+from app.api.shopify_webhooks import receive_shopify_webhook
 from app.api.stock import StockController, TransferController, availability
+from app.api.storefronts import StorefrontController
 from app.config import Settings
 from app.db.session import Database
 from app.logging import configure_logging
 from app.services.keys import KeyAuthenticator
+from app.wiring import order_context
 
 
 class MetricsController(PrometheusController):
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.db = db
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(db)
+        app.state.orders = order_context(db, settings)
         workers = None
         if settings.redis_url is None and settings.in_process_workers:
             from workers.in_process import InProcessWorkers
@@ -67,6 +79,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TransferController,
             availability,
             create_key,
+            StorefrontController,
+            receive_shopify_webhook,
+            OrderController,
+            pickup_queue,
+            PosController,
+            CustomerController,
+            list_notifications,
+            stripe_webhook,
             live,
             ready,
             MetricsController,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -138,3 +138,23 @@ async def world(db: Database) -> World:
     for code in ("TEE-1", "TEE-2", "MUG-1"):
         await w.sku(code)
     return w
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    from tests.support.stripe import running_localstripe
+
+    with running_localstripe() as url:
+        yield url
+
+
+@pytest.fixture
+async def shop(settings: Settings, db: Database, world: World,
+               localstripe_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The API with payments through the real stripe SDK against localstripe."""
+    from tests.support.stripe import API_KEY, WEBHOOK_SECRET
+
+    paid = replace(settings, stripe_api_key=API_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
+                   stripe_api_base=localstripe_url)
+    async with AsyncTestClient(app=create_app(paid)) as test_client:
+        yield test_client

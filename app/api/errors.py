@@ -27,6 +27,9 @@ STATUS_OF_CODE = {
     "unprocessable": 422,
     "invalid_pickup_code": 422,
     "forbidden": 403,
+    "rate_limited": 429,
+    "payment_failed": 402,
+    "payment_unavailable": 503,
 }
 
 CODE_OF_STATUS = {

@@ -87,7 +87,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
 
         body = await _read_body(receive)
-        principal: Principal = scope["user"]
+        principal = scope.get("user")
+        if not isinstance(principal, Principal):  # webhooks: they deduplicate by event id
+            await next_app(scope, _replaying(body), send)
+            return
         request = IdempotentRequest(
             scope=principal.key_id,
             key=key,
@@ -110,7 +113,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if request.found_existing:
             if await _replay_if_known(db, request, send, wait=True):
                 return
-        elif captured.status < 500:
+        elif captured.status < 500 or request.claimed:  # claimed: the work was committed
             async with db.sessionmaker() as session, session.begin():
                 await idempotency.store_response(
                     session, request, captured.status, captured.content_type, captured.body

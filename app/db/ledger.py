@@ -98,6 +98,14 @@ class Ledger:
             self._locked.update(found)
         return {key: self._locked[key] for key in keys}
 
+    def locked(self, key: LevelKey) -> Quantities:
+        """The level of a key this transaction has locked, as changed so far."""
+        return self._locked[key]
+
+    def forget_locks(self) -> None:
+        """After rolling back to a savepoint: its row locks are gone, so forget them too."""
+        self._locked.clear()
+
     async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
         """Check and write `changes` in order; raises `InsufficientStock` before writing any
         of them if one breaks its guard."""

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 from app.db import idempotency
 from app.db.catalogue import CatalogueRepository
 from app.db.ledger import Ledger
+from app.db.orders import OrderRepository
 
 
 def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
@@ -89,12 +90,14 @@ class UnitOfWork:
     session: AsyncSession
     catalogue: CatalogueRepository
     ledger: Ledger
+    orders: OrderRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, readonly: bool = False):
         self._sessionmaker = sessionmaker
         self.readonly = readonly
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
+        self._claimed_key = False
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessionmaker()
@@ -102,6 +105,7 @@ class UnitOfWork:
             await self.session.connection(execution_options={"omnistock_readonly": True})
         self.catalogue = CatalogueRepository(self.session)
         self.ledger = Ledger(self.session, self._sessionmaker, self._after_commit)
+        self.orders = OrderRepository(self.session)
         if not self.readonly:
             await self._claim_idempotency_key()
         return self
@@ -115,7 +119,7 @@ class UnitOfWork:
         except IntegrityError:
             request.found_existing = True
             raise idempotency.KeyAlreadyUsed() from None
-        request.claimed = True
+        request.claimed = self._claimed_key = True
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -132,6 +136,6 @@ class UnitOfWork:
     ) -> None:
         """Closing rolls back anything uncommitted; loaded objects stay readable (detached)."""
         request = idempotency.current_request()
-        if request is not None and request.claimed and not self._committed:
-            request.claimed = False
+        if request is not None and self._claimed_key and not self._committed:
+            request.claimed = False  # rolled back: the key is free for the next unit of work
         await self.session.close()

@@ -4,11 +4,16 @@ be pushed to the storefronts (see `Ledger.apply`)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import ColumnElement, and_, literal, select, true, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.storefront_models import StorefrontItem, StorefrontLocation, StorefrontPending
 
 if TYPE_CHECKING:
     from app.db.ledger import LevelKey
@@ -18,5 +23,59 @@ async def record_available_changes(
     session: AsyncSession, keys: Sequence[LevelKey], changed_at: datetime
 ) -> None:
     """Mark `keys` as needing a push to every storefront that maps them."""
-    # Filled in by the storefront sync (issue: storefront sync); no storefront exists yet.
-    del session, keys, changed_at
+    if not keys:
+        return
+    pairs = [(key.location_id, key.sku_id) for key in keys]
+    await mark_pending(
+        session,
+        changed_at,
+        tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id).in_(pairs),
+    )
+
+
+def first_generation(changed_at: datetime) -> int:
+    """A new pending row starts from the time in microseconds rather than 1, so a row
+    deleted and marked again never repeats a generation an earlier push acknowledged."""
+    return int(changed_at.timestamp() * 1_000_000)
+
+
+async def mark_pending(
+    session: AsyncSession,
+    changed_at: datetime,
+    condition: ColumnElement[bool] | None = None,
+    storefront_id: uuid.UUID | None = None,
+) -> None:
+    """One INSERT ... SELECT over every mapped (storefront, SKU, location) that matches
+    `condition`; a level already pending gets a new generation, so changes coalesce."""
+    where: list[ColumnElement[bool]] = [true() if condition is None else condition]
+    if storefront_id is not None:
+        where.append(StorefrontItem.storefront_id == storefront_id)
+    source = (
+        select(
+            StorefrontItem.storefront_id,
+            StorefrontItem.sku_id,
+            StorefrontLocation.location_id,
+            literal(first_generation(changed_at), StorefrontPending.generation.type),
+            literal(changed_at, StorefrontPending.changed_at.type),
+        )
+        .join(
+            StorefrontLocation,
+            StorefrontLocation.storefront_id == StorefrontItem.storefront_id,
+        )
+        .where(and_(*where))  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+    )
+    dialect = session.get_bind().dialect.name
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+        StorefrontPending
+    )
+    stmt = stmt.from_select(
+        ["storefront_id", "sku_id", "location_id", "generation", "changed_at"], source
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["storefront_id", "sku_id", "location_id"],
+        set_={
+            "generation": StorefrontPending.generation + 1,
+            "changed_at": stmt.excluded.changed_at,
+        },
+    )
+    await session.execute(stmt)

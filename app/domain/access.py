@@ -38,15 +38,24 @@ class Permission(StrEnum):
     READ = "read"
     MANAGE_CATALOGUE = "manage_catalogue"  # locations, SKUs, safety stock, transfers, keys
     MOVE_STOCK = "move_stock"  # receipts, adjustments, damages, counts
+    PLACE_ORDERS = "place_orders"  # create, read and cancel orders of the caller's channel
+    WORK_PICKUPS = "work_pickups"  # pickup queue, mark ready, hand over, ship
+    SELL_AT_COUNTER = "sell_at_counter"  # POS sales and returns, order returns
+    READ_NOTIFICATIONS = "read_notifications"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.STOREFRONT: frozenset({Permission.READ}),
-    Role.MOBILE: frozenset({Permission.READ}),
-    Role.POS: frozenset({Permission.READ, Permission.MOVE_STOCK}),
+    Role.STOREFRONT: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
+    Role.MOBILE: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
+    Role.POS: frozenset({Permission.READ, Permission.MOVE_STOCK, Permission.WORK_PICKUPS,
+                         Permission.SELL_AT_COUNTER}),
     Role.READONLY: frozenset({Permission.READ}),
 }
+
+LOCATION_BOUND = frozenset({Permission.MOVE_STOCK, Permission.WORK_PICKUPS,
+                            Permission.SELL_AT_COUNTER})
+"""What a POS key may do only at its own location."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +80,28 @@ class Principal:
         """Raise `Forbidden` unless this caller may do `permission` (at `at_location`)."""
         if permission not in ROLE_PERMISSIONS[self.role]:
             raise Forbidden(f"role {self.role} may not {permission.replace('_', ' ')}")
-        if (
-            self.role is Role.POS
-            and permission is not Permission.READ
-            and at_location != self.location
-        ):
+        if self.role is Role.POS and permission in LOCATION_BOUND and at_location != self.location:
             raise Forbidden(
                 f"this POS key acts at {self.location} only",
                 {"key_location": self.location, "requested_location": at_location},
             )
+
+    def may_see_order(self, order_channel: str) -> bool:
+        """Storefront and mobile keys see their own channel's orders; staff see all."""
+        if self.role in (Role.STOREFRONT, Role.MOBILE):
+            return order_channel == self.channel.value
+        return True
+
+    def order_channel(self, requested: str | None) -> Channel:
+        """The channel a new order belongs to: the key's own; admins may name one."""
+        if requested is None or requested == self.channel.value:
+            return Channel.WEB if self.role is Role.ADMIN and requested is None else self.channel
+        if self.role is not Role.ADMIN:
+            raise Forbidden("only admin keys may place orders for another channel")
+        try:
+            return Channel(requested)
+        except ValueError:
+            raise BusinessRuleViolation(f"unknown channel {requested!r}") from None
 
 
 def validate_key_binding(role: Role, location: str | None) -> None:

@@ -21,6 +21,12 @@ class MovementKind(StrEnum):
     TRANSFER_OUT = "transfer_out"
     TRANSFER_IN_TRANSIT = "transfer_in_transit"
     TRANSFER_RECEIPT = "transfer_receipt"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    HANDOVER = "handover"
+    POS_SALE = "pos_sale"
+    POS_RETURN = "pos_return"
+    RETURN = "return"
 
 
 MANUAL_KINDS = frozenset(
@@ -35,6 +41,7 @@ class Guard(StrEnum):
     NONE = "none"
     ON_HAND = "on_hand"  # on_hand >= 0: a person cannot remove what is not there
     FREE = "free"  # on_hand - reserved >= 0: units promised to orders stay put
+    AVAILABLE = "available"  # on_hand - reserved - safety_stock >= 0: remote channels sell this
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +100,15 @@ def check_guard(sku: str, location: str, current: Quantities, delta: Delta, guar
                 "requested": -delta.on_hand,
             },
         )
+    if guard is Guard.AVAILABLE and delta.reserved > 0 and (
+        after.on_hand - after.reserved - after.safety_stock < 0
+    ):
+        raise InsufficientStock(
+            f"{sku} at {location}: only {current.available} available, "
+            f"cannot reserve {delta.reserved}",
+            {"sku": sku, "location": location, "available": current.available,
+             "requested": delta.reserved},
+        )
     if guard is Guard.FREE and after.free < 0 and delta.on_hand < 0:
         raise InsufficientStock(
             f"{sku} at {location}: only {max(0, current.free)} unreserved units, "
@@ -146,6 +162,31 @@ def transfer_dispatch(quantity: int) -> tuple[Delta, Delta]:
 def transfer_receipt(quantity: int) -> Delta:
     """The change at the destination when a transfer arrives: incoming becomes on hand."""
     return Delta(on_hand=quantity, incoming=-quantity)
+
+
+def reservation(quantity: int) -> Delta:
+    """Promise units to a remote order; guarded by `Guard.AVAILABLE`."""
+    return Delta(reserved=quantity)
+
+
+def release(quantity: int) -> Delta:
+    """An order gave its promised units back (cancelled, expired, re-sourced)."""
+    return Delta(reserved=-quantity)
+
+
+def handover(quantity: int) -> Delta:
+    """Reserved units leave the building with the customer or the carrier."""
+    return Delta(on_hand=-quantity, reserved=-quantity)
+
+
+def counter_sale(quantity: int) -> Delta:
+    """A sale at the till already happened: it is recorded whatever the ledger thought."""
+    return Delta(on_hand=-quantity)
+
+
+def restock(quantity: int) -> Delta:
+    """Returned units back on the shelf where they were returned."""
+    return Delta(on_hand=quantity)
 
 
 def fold(deltas: list[Delta]) -> Quantities:

@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -57,9 +57,11 @@ async def _recreate_public_schema(url: str) -> None:
 
 async def truncate_all(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
+        existing = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+        tables = [name for name in TABLES_IN_DELETE_ORDER if name in existing]
         if engine.dialect.name == "postgresql":
-            names = ", ".join(TABLES_IN_DELETE_ORDER)
+            names = ", ".join(tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for name in TABLES_IN_DELETE_ORDER:
+            for name in tables:
                 await connection.execute(text(f"DELETE FROM {name}"))

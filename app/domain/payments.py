@@ -1,0 +1,61 @@
+"""What the order book needs from a payment provider, and the statuses it understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.domain.errors import DomainError
+
+AUTHORISED = "requires_capture"
+CAPTURED = "succeeded"
+CANCELED = "canceled"
+AWAITING_PAYMENT = "requires_payment_method"
+NOT_REQUIRED = "not_required"  # offline provider: paid at the counter
+
+
+class PaymentFailed(DomainError):
+    """The provider refused (declined card, expired authorisation)."""
+
+    code = "payment_failed"
+
+
+class PaymentUnavailable(DomainError):
+    """The provider could not be reached; nothing was charged, the client may retry."""
+
+    code = "payment_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    provider: str
+    intent_id: str | None
+    client_secret: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """A verified provider webhook: its id (for deduplication), type and payment intent."""
+
+    id: str
+    type: str
+    intent_id: str | None
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
+        """Open a manual-capture authorisation; the customer confirms it client-side."""
+        ...
+
+    async def status(self, intent_id: str) -> str: ...
+
+    async def capture(self, order_id: str, intent_id: str) -> str: ...
+
+    async def cancel(self, order_id: str, intent_id: str) -> str: ...
+
+    async def refund(self, refund_id: str, intent_id: str, amount_minor: int) -> str: ...
+
+    def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent: ...

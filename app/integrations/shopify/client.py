@@ -1,0 +1,605 @@
+"""The Shopify Admin GraphQL client of the storefront sync, over the official ShopifyAPI
+library.
+
+Library facts this module is built around (see the integrations research):
+
+* ShopifyAPI keeps the site and headers per thread, and a new thread inherits the site but
+  not the token. So every call activates the shop inside the thread that makes it
+  (`_activate`), never once at start-up; worker threads and several shops are then safe.
+* `GraphQL.execute` calls `urlopen` without a timeout and, on an HTTP error, prints and
+  consumes the body. `_TimedGraphQL` subclasses it and overrides only `execute`: the endpoint
+  and headers still come from the library's session state, the one `urlopen` gets
+  `timeout=`. We chose this over `socket.setdefaulttimeout`, which is process-global and
+  would leak into every other socket the worker opens.
+* GraphQL errors, THROTTLED included, come back in a 200 body, so every body is inspected.
+* There is no client-credentials support in the library: `TokenSource` fetches tokens from
+  `{base}/admin/oauth/access_token` and caches them until shortly before they expire.
+
+Rate limit: Shopify's cost-based leaky bucket is tracked per shop in this process from each
+response's `extensions.cost.throttleStatus`; a call waits until the bucket (refilled at
+`restoreRate`) holds its estimated cost, so THROTTLED answers are rare rather than routine.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+import shopify
+import structlog
+from prometheus_client import Counter
+
+log = structlog.get_logger("omnistock.shopify")
+
+DEFAULT_API_VERSION = "2026-10"
+MUTATION_COST_GUESS = 10
+READ_COST_PER_LEVEL = 3
+MAX_QUERY_COST = 1000
+READS_PER_QUERY = 100  # 3 points each: well under the 1,000-point cap of one query
+TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+MAX_THROTTLE_RETRIES = 20
+
+SHOPIFY_CALLS = Counter(
+    "omnistock_shopify_calls_total",
+    "Shopify Admin API calls, by outcome (ok, throttled, http_429, http_5xx, http_4xx, "
+    "network_error, graphql_error).",
+    ["outcome"],
+)
+SHOPIFY_THROTTLED = Counter(
+    "omnistock_shopify_throttled_total",
+    "Shopify answers that said slow down (THROTTLED or HTTP 429).",
+)
+
+SET_AVAILABLE = """
+mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+SET_AVAILABLE_LEGACY = """
+mutation SetAvailable($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}
+"""
+"""For API versions before 2026-01, which know neither @idempotent nor changeFromQuantity."""
+
+
+class ShopifyError(Exception):
+    """A call to Shopify did not succeed."""
+
+
+class ShopifyUnavailable(ShopifyError):
+    """Shopify kept failing (5xx, 429, network, throttling) after bounded retries."""
+
+
+class ShopifyRequestRejected(ShopifyError):
+    """Shopify refused the request itself (4xx other than 429, or GraphQL errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifyConnection:
+    """Where a storefront's Admin API is and how to authenticate to it."""
+
+    shop_domain: str
+    api_version: str = DEFAULT_API_VERSION
+    api_base_url: str | None = None
+    access_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    timeout_seconds: float = 10.0
+
+    @property
+    def base_url(self) -> str:
+        return (self.api_base_url or f"https://{self.shop_domain}").rstrip("/")
+
+    @property
+    def site(self) -> str:
+        return f"{self.base_url}/admin/api/{self.api_version}"
+
+    @property
+    def supports_idempotency(self) -> bool:
+        return self.api_version >= "2026-01"
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityToSet:
+    inventory_item_id: str
+    location_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserError:
+    index: int | None  # which quantity in the call, when Shopify says
+    code: str | None
+    message: str
+
+
+# ---- tokens ----------------------------------------------------------------------------
+_tokens: dict[tuple[str, str], tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
+
+
+class TokenSource:
+    """A static Admin API token, or client-credentials tokens fetched and refreshed here."""
+
+    def __init__(
+        self, connection: ShopifyConnection, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.connection = connection
+        self._monotonic = monotonic
+        if not connection.access_token and not (connection.client_id and connection.client_secret):
+            raise ValueError("a storefront needs an access token or a client id and secret")
+
+    @property
+    def refreshable(self) -> bool:
+        return not self.connection.access_token
+
+    @property
+    def _cache_key(self) -> tuple[str, str]:
+        return (self.connection.base_url, self.connection.client_id or "")
+
+    def token(self) -> str:
+        if self.connection.access_token:
+            return self.connection.access_token
+        with _tokens_lock:
+            cached = _tokens.get(self._cache_key)
+            if cached is not None and cached[1] > self._monotonic():
+                return cached[0]
+        token, lifetime = self._fetch()
+        refresh_at = self._monotonic() + max(
+            lifetime * 0.5, lifetime - TOKEN_REFRESH_MARGIN_SECONDS
+        )
+        with _tokens_lock:
+            _tokens[self._cache_key] = (token, refresh_at)
+        return token
+
+    def forget(self) -> None:
+        """After a 401: the token was revoked or expired earlier than it said."""
+        with _tokens_lock:
+            _tokens.pop(self._cache_key, None)
+
+    def _fetch(self) -> tuple[str, float]:
+        connection = self.connection
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": connection.client_id or "",
+                "client_secret": connection.client_secret or "",
+            }
+        ).encode()
+        request = urllib.request.Request(
+            f"{connection.base_url}/admin/oauth/access_token",
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=connection.timeout_seconds) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code >= 500 or error.code == 429:
+                raise ShopifyUnavailable(f"token endpoint answered {error.code}") from None
+            raise ShopifyRequestRejected(
+                f"client credentials refused ({error.code}): {_read_error(error)}"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ShopifyUnavailable(f"token endpoint unreachable: {error}") from None
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ShopifyRequestRejected("the token endpoint returned no access_token")
+        expires_in = answer.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 86_400.0
+        log.info("shopify access token fetched", shop=connection.shop_domain, expires_in=lifetime)
+        return token, lifetime
+
+
+def forget_cached_tokens() -> None:
+    with _tokens_lock:
+        _tokens.clear()
+
+
+# ---- the leaky bucket as we see it -------------------------------------------------------
+class BucketView:
+    """Our estimate of one shop's bucket: the last throttleStatus, refilled by the clock.
+
+    `reserve` takes the points of a call about to be made, so threads sharing a shop queue
+    behind each other instead of all spending the same points."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.maximum: float | None = None
+        self.available = 0.0
+        self.restore_rate = 0.0
+        self._observed_at = 0.0
+
+    def reserve(self, cost: float, now: float) -> float:
+        """Seconds to wait before a call of `cost` points may go."""
+        with self._lock:
+            if self.maximum is None or self.restore_rate <= 0:
+                return 0.0
+            projected = min(
+                self.maximum, self.available + (now - self._observed_at) * self.restore_rate
+            )
+            cost = min(cost, self.maximum)
+            wait = 0.0 if projected >= cost else (cost - projected) / self.restore_rate
+            self.available = projected - cost
+            self._observed_at = now
+            return wait
+
+    def observe(self, status: dict[str, Any], now: float) -> None:
+        try:
+            maximum = float(status["maximumAvailable"])
+            available = float(status["currentlyAvailable"])
+            rate = float(status["restoreRate"])
+        except (KeyError, TypeError, ValueError):
+            return
+        with self._lock:
+            self.maximum, self.available, self.restore_rate = maximum, available, rate
+            self._observed_at = now
+
+
+_buckets: dict[str, BucketView] = {}
+_buckets_lock = threading.Lock()
+
+
+def bucket_for(site: str, shop_domain: str) -> BucketView:
+    key = f"{site}#{shop_domain}"
+    with _buckets_lock:
+        return _buckets.setdefault(key, BucketView())
+
+
+def forget_buckets() -> None:
+    with _buckets_lock:
+        _buckets.clear()
+
+
+# ---- the library, with a timeout ---------------------------------------------------------
+class _TimedGraphQL(shopify.GraphQL):  # type: ignore[misc]
+    """`shopify.GraphQL` whose request has a timeout and keeps the body of HTTP errors."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> str:
+        headers = self.merge_headers(
+            {"Accept": "application/json", "Content-Type": "application/json"}, self.headers
+        )
+        data = {"query": query, "variables": variables, "operationName": operation_name}
+        request = urllib.request.Request(self.endpoint, json.dumps(data).encode(), headers)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            body: bytes = response.read()
+            return body.decode("utf-8")
+
+
+def _read_error(error: urllib.error.HTTPError) -> str:
+    try:
+        return bytes(error.read()[:300]).decode(errors="replace")
+    except Exception:
+        return ""
+
+
+def _retry_after(headers: Message | None) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+# ---- the client -------------------------------------------------------------------------
+@dataclass
+class _Retries:
+    failures: int = 0
+    throttles: int = 0
+    refreshed: bool = False
+
+
+class ShopifyClient:
+    """Synchronous (the library is): call it from a worker thread, e.g. `asyncio.to_thread`."""
+
+    def __init__(
+        self,
+        connection: ShopifyConnection,
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 0.25,
+        backoff_cap: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connection = connection
+        self.tokens = TokenSource(connection, monotonic)
+        self.bucket = bucket_for(connection.site, connection.shop_domain)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._cost_of: dict[str, float] = {}
+        self.calls = 0
+        self.throttled = 0
+
+    # ---- use cases ----------------------------------------------------------------------
+    def set_available(
+        self,
+        quantities: Sequence[QuantityToSet],
+        *,
+        idempotency_key: str,
+        reference_document_uri: str | None = None,
+    ) -> list[UserError]:
+        """Set absolute `available` quantities in one `inventorySetQuantities` call (≤ 250).
+
+        `changeFromQuantity: null` opts out of compare-and-swap: we are the source of truth.
+        Returns Shopify's userErrors; the call applies nothing when there are any."""
+        legacy = not self.connection.supports_idempotency
+        entries: list[dict[str, Any]] = []
+        for q in quantities:
+            entry: dict[str, Any] = {
+                "inventoryItemId": q.inventory_item_id,
+                "locationId": q.location_id,
+                "quantity": q.quantity,
+            }
+            if not legacy:
+                entry["changeFromQuantity"] = None
+            entries.append(entry)
+        payload: dict[str, Any] = {
+            "name": "available",
+            "reason": "correction",
+            "quantities": entries,
+        }
+        if reference_document_uri:
+            payload["referenceDocumentUri"] = reference_document_uri
+        if legacy:
+            payload["ignoreCompareQuantity"] = True
+            data = self.execute(
+                "SetAvailable", SET_AVAILABLE_LEGACY, {"input": payload}, MUTATION_COST_GUESS
+            )
+        else:
+            data = self.execute(
+                "SetAvailable",
+                SET_AVAILABLE,
+                {"input": payload, "key": idempotency_key},
+                MUTATION_COST_GUESS,
+            )
+        result = (data or {}).get("inventorySetQuantities") or {}
+        return [_user_error(e) for e in result.get("userErrors") or []]
+
+    def read_available(
+        self, levels: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int | None]:
+        """`available` of each (inventory item gid, location gid), batched with aliases;
+        None where Shopify has no such level or does not track the item."""
+        found: dict[tuple[str, str], int | None] = {}
+        for start in range(0, len(levels), READS_PER_QUERY):
+            chunk = levels[start : start + READS_PER_QUERY]
+            declarations = ", ".join(f"$i{n}: ID!, $l{n}: ID!" for n in range(len(chunk)))
+            fields = " ".join(
+                f"r{n}: inventoryItem(id: $i{n}) {{ tracked inventoryLevel(locationId: $l{n}) "
+                '{ quantities(names: ["available"]) { name quantity } } }'
+                for n in range(len(chunk))
+            )
+            variables: dict[str, Any] = {}
+            for n, (item, location) in enumerate(chunk):
+                variables[f"i{n}"] = item
+                variables[f"l{n}"] = location
+            data = self.execute(
+                "ReadAvailable",
+                f"query ReadAvailable({declarations}) {{ {fields} }}",
+                variables,
+                READ_COST_PER_LEVEL * len(chunk) + 1,
+                cost_key=f"ReadAvailable:{len(chunk)}",
+            )
+            for n, key in enumerate(chunk):
+                found[key] = _available_of((data or {}).get(f"r{n}"))
+        return found
+
+    # ---- transport, limits and retries ----------------------------------------------------
+    def execute(
+        self,
+        operation_name: str,
+        query: str,
+        variables: dict[str, Any],
+        estimated_cost: float,
+        *,
+        cost_key: str | None = None,
+    ) -> dict[str, Any] | None:
+        """One GraphQL operation, waiting for the bucket first and retrying what is worth
+        retrying: THROTTLED and 429 after the wait Shopify implies, 5xx and network errors
+        with exponential backoff and jitter, a 401 once with a fresh client-credentials
+        token. Raises `ShopifyUnavailable` when the retries run out."""
+        cost_key = cost_key or operation_name
+        retries = _Retries()
+        while True:
+            cost = self._cost_of.get(cost_key, estimated_cost)
+            wait = self.bucket.reserve(cost, self._monotonic())
+            if wait > 0:
+                log.debug("waiting for the shopify bucket", seconds=round(wait, 3), cost=cost)
+                self._sleep(wait)
+            try:
+                raw = self._post(query, variables, operation_name)
+            except urllib.error.HTTPError as error:
+                self.calls += 1
+                self._after_http_error(error, operation_name, retries)
+                continue
+            except (OSError, ValueError) as error:  # refused, reset, timeout, bad URL
+                self.calls += 1
+                SHOPIFY_CALLS.labels(outcome="network_error").inc()
+                retries.failures += 1
+                self._give_up_after(retries.failures, f"{operation_name} failed: {error}")
+                self._sleep(self._backoff(retries.failures))
+                continue
+            self.calls += 1
+            body = _json_object(raw)
+            if self._throttled(body, cost_key, cost, operation_name, retries):
+                continue
+            errors = body.get("errors")
+            if errors:
+                SHOPIFY_CALLS.labels(outcome="graphql_error").inc()
+                raise ShopifyRequestRejected(f"{operation_name}: {_error_messages(errors)}")
+            SHOPIFY_CALLS.labels(outcome="ok").inc()
+            data = body.get("data")
+            return data if isinstance(data, dict) else None
+
+    def _after_http_error(
+        self, error: urllib.error.HTTPError, operation_name: str, retries: _Retries
+    ) -> None:
+        """Sleep before the retry an HTTP error deserves, or raise if it deserves none."""
+        if error.code == 401 and self.tokens.refreshable and not retries.refreshed:
+            SHOPIFY_CALLS.labels(outcome="http_4xx").inc()
+            self.tokens.forget()
+            retries.refreshed = True
+            return
+        if error.code == 429:
+            SHOPIFY_CALLS.labels(outcome="http_429").inc()
+            SHOPIFY_THROTTLED.inc()
+            self.throttled += 1
+            retries.failures += 1
+            self._give_up_after(retries.failures, f"HTTP 429 from {operation_name}")
+            delay = _retry_after(error.headers)
+            pause = self._backoff(retries.failures) if delay is None else self._jitter(delay)
+            self._sleep(pause)
+            return
+        if error.code >= 500:
+            SHOPIFY_CALLS.labels(outcome="http_5xx").inc()
+            retries.failures += 1
+            self._give_up_after(retries.failures, f"HTTP {error.code} from {operation_name}")
+            self._sleep(self._backoff(retries.failures))
+            return
+        SHOPIFY_CALLS.labels(outcome="http_4xx").inc()
+        raise ShopifyRequestRejected(
+            f"HTTP {error.code} from {operation_name}: {_read_error(error)}"
+        ) from None
+
+    def _throttled(
+        self,
+        body: dict[str, Any],
+        cost_key: str,
+        cost: float,
+        operation_name: str,
+        retries: _Retries,
+    ) -> bool:
+        """Learn the bucket and the real cost from the answer; if it was THROTTLED, sleep
+        until the bucket holds the cost and say so."""
+        cost_info = ((body.get("extensions") or {}).get("cost")) or {}
+        status = cost_info.get("throttleStatus")
+        if isinstance(status, dict):
+            self.bucket.observe(status, self._monotonic())
+        requested = cost_info.get("requestedQueryCost")
+        if isinstance(requested, int | float) and requested > 0:
+            self._cost_of[cost_key] = float(requested)
+        if not _is_throttled(body.get("errors")):
+            return False
+        SHOPIFY_CALLS.labels(outcome="throttled").inc()
+        SHOPIFY_THROTTLED.inc()
+        self.throttled += 1
+        retries.throttles += 1
+        if retries.throttles > MAX_THROTTLE_RETRIES:
+            raise ShopifyUnavailable(f"{operation_name} stayed throttled")
+        self._sleep(self._jitter(_throttle_wait(cost_info, cost)))
+        return True
+
+    def _post(self, query: str, variables: dict[str, Any], operation_name: str) -> str:
+        self._activate(self.tokens.token())
+        graphql = _TimedGraphQL(self.connection.timeout_seconds)
+        return graphql.execute(query, variables=variables, operation_name=operation_name)
+
+    def _activate(self, token: str) -> None:
+        """Point this thread's ShopifyAPI state at this shop (see the module docstring)."""
+        shopify.ShopifyResource.site = self.connection.site
+        shopify.ShopifyResource.version = self.connection.api_version
+        shopify.ShopifyResource.headers["X-Shopify-Access-Token"] = token
+
+    def _give_up_after(self, failures: int, message: str) -> None:
+        if failures >= self.max_attempts:
+            raise ShopifyUnavailable(f"{message} ({failures} attempts)")
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+
+    @staticmethod
+    def _jitter(seconds: float) -> float:
+        return float(seconds + random.uniform(0, 0.1 * seconds + 0.05))
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ShopifyUnavailable("Shopify answered with something other than JSON") from None
+    if not isinstance(body, dict):
+        raise ShopifyUnavailable("Shopify answered with something other than a JSON object")
+    return body
+
+
+def _is_throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
+        for e in errors
+    )
+
+
+def _throttle_wait(cost_info: dict[str, Any], cost: float) -> float:
+    """(requested - currentlyAvailable) / restoreRate, as Shopify's bucket implies."""
+    status = cost_info.get("throttleStatus") or {}
+    try:
+        requested = float(cost_info.get("requestedQueryCost") or cost)
+        available = float(status["currentlyAvailable"])
+        rate = float(status["restoreRate"])
+    except (KeyError, TypeError, ValueError):
+        return 1.0
+    if rate <= 0:
+        return 1.0
+    return max(0.0, (requested - available) / rate)
+
+
+def _error_messages(errors: Any) -> str:
+    if isinstance(errors, list):
+        return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                         for e in errors)[:500]
+    return str(errors)[:500]
+
+
+def _user_error(raw: dict[str, Any]) -> UserError:
+    field = raw.get("field") or []
+    index = None
+    if len(field) >= 3 and field[1] == "quantities" and str(field[2]).isdigit():
+        index = int(field[2])
+    return UserError(index=index, code=raw.get("code"), message=str(raw.get("message", "")))
+
+
+def _available_of(item: Any) -> int | None:
+    if not isinstance(item, dict) or not item.get("tracked", True):
+        return None
+    level = item.get("inventoryLevel")
+    if not isinstance(level, dict):
+        return None
+    for quantity in level.get("quantities") or []:
+        if quantity.get("name") == "available":
+            value = quantity.get("quantity")
+            return int(value) if isinstance(value, int) else None
+    return None

@@ -1,0 +1,1 @@
+"""Stripe: the only code that talks to the payment provider."""
