@@ -18,6 +18,8 @@ from app.main import create_app
 from app.services import catalogue
 from app.services.catalogue import NewLocation, SkuData
 from app.services.keys import create_api_key
+from app.services.orders import OrderContext
+from app.wiring import order_context
 from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
 
 ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
@@ -149,12 +151,27 @@ def localstripe_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def shop(settings: Settings, db: Database, world: World,
-               localstripe_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The API with payments through the real stripe SDK against localstripe."""
+def paid_settings(settings: Settings, localstripe_url: str) -> Settings:
     from tests.support.stripe import API_KEY, WEBHOOK_SECRET
 
-    paid = replace(settings, stripe_api_key=API_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
+    return replace(settings, stripe_api_key=API_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
                    stripe_api_base=localstripe_url)
-    async with AsyncTestClient(app=create_app(paid)) as test_client:
+
+
+@pytest.fixture
+async def shop(paid_settings: Settings, db: Database,
+               world: World) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The API with payments through the real stripe SDK against localstripe."""
+    async with AsyncTestClient(app=create_app(paid_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def orders_ctx(db: Database, settings: Settings) -> OrderContext:
+    """The order use cases on the test's own event loop (payments offline)."""
+    return order_context(db, settings)
+
+
+@pytest.fixture
+def paid_orders_ctx(db: Database, paid_settings: Settings) -> OrderContext:
+    return order_context(db, paid_settings)

@@ -26,6 +26,10 @@ class PeriodicJob:
 def periodic_jobs() -> list[PeriodicJob]:
     jobs = [
         PeriodicJob("purge_idempotency_records", 3600, actors.purge_idempotency_records.send),
+        PeriodicJob("expire_orders", 30, actors.expire_orders.send),
+        PeriodicJob("run_payment_actions", 30, actors.run_payment_actions.send),
+        PeriodicJob("send_notifications", 5, actors.send_notifications.send),
+        PeriodicJob("resolve_shortages", 60, actors.resolve_shortages.send),
     ]
     for name, every_seconds, actor in sync_actors.PERIODIC:
         jobs.append(PeriodicJob(name, every_seconds, actor.send))  # type: ignore[attr-defined]

@@ -169,6 +169,14 @@ class StockQueries:
         wanted = len(set(skus))
         return [c for c in by_location.values() if len(c.available) == wanted]
 
+    async def short_levels(self) -> list[tuple[int, int]]:
+        result = await self.session.execute(
+            select(StockLevel.location_id, StockLevel.sku_id).where(
+                StockLevel.on_hand < StockLevel.reserved
+            )
+        )
+        return [(row[0], row[1]) for row in result]
+
     async def count_levels(self) -> int:
         return int(
             (await self.session.execute(select(func.count()).select_from(StockLevel))).scalar_one()

@@ -446,6 +446,14 @@ async def _resource_shipment(
     return ", ".join(code for _, code, _ in parts)
 
 
+async def short_levels(ctx: OrderContext) -> list[tuple[int, int]]:
+    """(location_id, sku_id) of every level with fewer units on hand than promised."""
+    from app.db.stock_queries import StockQueries
+
+    async with ctx.new_uow() as uow:
+        return await StockQueries(uow.session).short_levels()
+
+
 async def _level(uow: UnitOfWork, location_id: int, sku_id: int) -> stock.Quantities:
     from app.db.stock_queries import StockQueries
 
