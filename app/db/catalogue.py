@@ -79,6 +79,10 @@ class CatalogueRepository:
             raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
         return found
 
+    async def existing_skus(self, codes: Sequence[str]) -> set[str]:
+        result = await self.session.execute(select(Sku.sku).where(Sku.sku.in_(set(codes))))
+        return set(result.scalars())
+
     async def skus_by_id(self, ids: Sequence[int]) -> dict[int, Sku]:
         if not ids:
             return {}

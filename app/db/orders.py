@@ -142,6 +142,13 @@ class OrderRepository:
             )
         ).scalar_one_or_none()
 
+    async def order_by_external_id(self, channel: str, external_id: str) -> Order | None:
+        return (
+            await self.session.execute(
+                select(Order).where(Order.channel == channel, Order.external_id == external_id)
+            )
+        ).scalar_one_or_none()
+
     async def lines(self, order_id: uuid.UUID) -> list[LineRow]:
         rows = await self.session.execute(
             select(OrderLine, Sku.sku)

@@ -32,6 +32,7 @@ from app.domain.errors import (
     NotFound,
 )
 from app.domain.orders import (
+    OPEN_STATUSES,
     Fulfilment,
     OrderStatus,
     PricedLine,
@@ -150,10 +151,6 @@ async def _reserve_and_record(
     reference = f"order:{order_id}"
     async with ctx.new_uow() as uow:
         skus = await uow.catalogue.skus_by_code([sku for sku, _ in lines])
-        priced = [
-            PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency) for sku, qty in lines
-        ]
-        total, currency = order_total(priced)
         pickup: Location | None = None
         if data.fulfilment is Fulfilment.PICKUP:
             pickup = await uow.catalogue.location(data.pickup_location or "")
@@ -167,61 +164,84 @@ async def _reserve_and_record(
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
             )
-        customer = await uow.orders.customer_for_email(data.email, data.name, data.phone)
-        now = utcnow()
-        order = Order(
-            id=order_id,
-            number=_order_number(channel),
-            channel=channel.value,
-            status=OrderStatus.PENDING_PAYMENT.value,
-            at_risk=False,
-            customer_id=customer.id,
-            fulfilment_type=data.fulfilment.value,
-            pickup_location_id=pickup.id if pickup else None,
-            ship_address=_address_json(data.address),
-            notes=data.notes,
-            total_minor=total,
-            currency=currency,
-            payment_provider=ctx.payments.name,
-            payment_status="pending",
-            failed_code_attempts=0,
-            external_id=data.external_id,
-            created_by=principal.actor,
-            created_at=now,
-            updated_at=now,
-        )
-        await uow.orders.add_order(
-            order,
-            [
-                OrderLine(
-                    order_id=order.id,
-                    sku_id=skus[p.sku].id,
-                    quantity=p.quantity,
-                    unit_price_minor=p.unit_price_minor,
-                    returned_quantity=0,
-                )
-                for p in priced
-            ],
-            [
-                Allocation(
-                    order_id=order.id, sku_id=skus[sku].id, location_id=location_id, quantity=qty
-                )
-                for sku, parts in plan.parts.items()
-                for location_id, _, qty in parts
-            ],
-        )
-        uow.orders.add_event(
-            event="placed",
-            channel=channel.value,
-            actor=principal.actor,
-            order_id=order.id,
-            customer_id=customer.id,
-            location_id=pickup.id if pickup else None,
-            summary=f"{order.number}: {sum(q for _, q in lines)} item(s) for "
-            f"{data.fulfilment.value}, {total} {currency}",
+        await _insert_order(
+            uow, order_id, principal, channel, data, skus, plan, pickup, ctx.payments.name
         )
         await uow.commit()
-        return order.id
+        return order_id
+
+
+async def _insert_order(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    principal: Principal,
+    channel: Channel,
+    data: NewOrder,
+    skus: dict[str, Sku],
+    plan: _Plan,
+    pickup: Location | None,
+    payment_provider: str = "offline",
+) -> Order:
+    """The order, its lines and allocations, and its first event; prices from the catalogue."""
+    priced = [
+        PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
+        for sku, qty in merge_lines(data.lines)
+    ]
+    total, currency = order_total(priced)
+    customer = await uow.orders.customer_for_email(data.email, data.name, data.phone)
+    now = utcnow()
+    order = Order(
+        id=order_id,
+        number=_order_number(channel),
+        channel=channel.value,
+        status=OrderStatus.PENDING_PAYMENT.value,
+        at_risk=False,
+        customer_id=customer.id,
+        fulfilment_type=data.fulfilment.value,
+        pickup_location_id=pickup.id if pickup else None,
+        ship_address=_address_json(data.address),
+        notes=data.notes,
+        total_minor=total,
+        currency=currency,
+        payment_provider=payment_provider,
+        payment_status="pending",
+        failed_code_attempts=0,
+        external_id=data.external_id,
+        created_by=principal.actor,
+        created_at=now,
+        updated_at=now,
+    )
+    await uow.orders.add_order(
+        order,
+        [
+            OrderLine(
+                order_id=order.id,
+                sku_id=skus[p.sku].id,
+                quantity=p.quantity,
+                unit_price_minor=p.unit_price_minor,
+                returned_quantity=0,
+            )
+            for p in priced
+        ],
+        [
+            Allocation(
+                order_id=order.id, sku_id=skus[sku].id, location_id=location_id, quantity=qty
+            )
+            for sku, parts in plan.parts.items()
+            for location_id, _, qty in parts
+        ],
+    )
+    uow.orders.add_event(
+        event="placed",
+        channel=channel.value,
+        actor=principal.actor,
+        order_id=order.id,
+        customer_id=customer.id,
+        location_id=pickup.id if pickup else None,
+        summary=f"{order.number}: {sum(p.quantity for p in priced)} item(s) for "
+        f"{data.fulfilment.value}, {total} {currency}",
+    )
+    return order
 
 
 async def _reserve(
@@ -975,3 +995,149 @@ def _address_json(address: ShipAddress | None) -> dict[str, Any] | None:
         "latitude": address.latitude,
         "longitude": address.longitude,
     }
+
+
+# Orders from external storefronts --------------------------------------------------------
+async def record_external_order(
+    ctx: OrderContext,
+    *,
+    channel: str,
+    external_id: str,
+    lines: list[tuple[str, int]],
+    customer_email: str | None,
+    customer_name: str | None = None,
+    location: str | None = None,
+    currency: str | None = None,
+) -> OrderView:
+    """An order taken and paid on an external storefront (Shopify). It reserves stock at the
+    location that will fulfil it (or wherever sourcing finds it); when stock is short it is
+    still recorded — flagged at risk and reported — never dropped. Idempotent by the
+    storefront's own order id."""
+    system = Principal("system", channel, Role.ADMIN)
+    async with ctx.new_uow() as uow:
+        existing = await uow.orders.order_by_external_id(channel, external_id)
+        if existing is not None:
+            return await _view(uow, existing, False)
+    known, unknown = await _split_known_skus(ctx, merge_lines(lines))
+    email = customer_email or f"{_safe(external_id)}@guest.{channel}.invalid"
+    data = NewOrder(
+        email=email,
+        name=customer_name,
+        lines=known,
+        fulfilment=Fulfilment.SHIP,
+        channel=channel,
+        external_id=external_id,
+    )
+    try:
+        if not known:
+            raise InsufficientStock("no line of this order names a known SKU", {"short": []})
+        if location:
+            order_id = await _record_at_location(ctx, system, Channel(channel), data, location)
+        else:
+            order_id = await _reserve_and_record(ctx, system, Channel(channel), data, known)
+        short: dict[str, Any] | None = None
+    except InsufficientStock as exc:
+        order_id = await _record_unreserved(ctx, system, Channel(channel), data)
+        short = exc.details
+    async with ctx.new_uow() as uow:
+        order = await uow.orders.order(order_id, for_update=True)
+        order.payment_provider, order.payment_status = channel, "paid_externally"
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            _transition(uow, order, "confirm", channel, system.actor, f"paid on {channel}")
+        problems = [f"unknown SKU {sku}" for sku, _ in unknown]
+        if short is not None:
+            problems.append(
+                "not enough stock to reserve: "
+                + ", ".join(
+                    f"{s.get('sku')} (wanted {s.get('requested')}, {s.get('available', 0)} left)"
+                    for s in short.get("short", [])
+                )
+            )
+        if problems:
+            order.at_risk = True
+            uow.orders.add_event(
+                event="at_risk",
+                channel=channel,
+                actor=system.actor,
+                order_id=order.id,
+                customer_id=order.customer_id,
+                summary=f"{order.number}: " + "; ".join(problems),
+            )
+        await uow.commit()
+        log.info(
+            "external order recorded",
+            channel=channel,
+            external_id=external_id,
+            order=order.number,
+            at_risk=order.at_risk,
+        )
+        return await _view(uow, order, False)
+
+
+async def cancel_external_order(
+    ctx: OrderContext, *, channel: str, external_id: str, reason: str | None = None
+) -> OrderView | None:
+    """The storefront cancelled its order: release what it holds. Repeats change nothing."""
+    system = Principal("system", channel, Role.ADMIN)
+    async with ctx.new_uow() as uow:
+        order = await uow.orders.order_by_external_id(channel, external_id)
+        if order is None:
+            return None
+        if order.status not in OPEN_STATUSES:
+            return await _view(uow, order, False)
+        order = await uow.orders.order(order.id, for_update=True)
+        await _release_all(
+            uow,
+            order,
+            "cancel",
+            channel,
+            system.actor,
+            f"cancelled on {channel}" + (f": {reason}" if reason else ""),
+        )
+        await uow.commit()
+        return await _view(uow, order, False)
+
+
+async def _split_known_skus(
+    ctx: OrderContext, lines: list[tuple[str, int]]
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    async with ctx.new_uow() as uow:
+        found = await uow.catalogue.existing_skus([sku for sku, _ in lines])
+    return (
+        [line for line in lines if line[0] in found],
+        [line for line in lines if line[0] not in found],
+    )
+
+
+async def _record_at_location(
+    ctx: OrderContext, principal: Principal, channel: Channel, data: NewOrder, location: str
+) -> uuid.UUID:
+    """Reserve every line at the storefront location that fulfils the order."""
+    order_id = uuid.uuid4()
+    async with ctx.new_uow() as uow:
+        loc = await uow.catalogue.location(location)
+        skus = await uow.catalogue.skus_by_code([sku for sku, _ in data.lines])
+        plan = _Plan({sku: [(loc.id, loc.code, qty)] for sku, qty in data.lines})
+        await _reserve(uow, principal, channel, plan, skus, f"order:{order_id}")
+        await _insert_order(
+            uow, order_id, principal, channel, data, skus, plan, None, channel.value
+        )
+        await uow.commit()
+    return order_id
+
+
+async def _record_unreserved(
+    ctx: OrderContext, principal: Principal, channel: Channel, data: NewOrder
+) -> uuid.UUID:
+    order_id = uuid.uuid4()
+    async with ctx.new_uow() as uow:
+        skus = await uow.catalogue.skus_by_code([sku for sku, _ in data.lines])
+        await _insert_order(
+            uow, order_id, principal, channel, data, skus, _Plan(), None, channel.value
+        )
+        await uow.commit()
+    return order_id
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text)[-60:]

@@ -238,3 +238,32 @@ async def test_unpaid_orders_expire_and_release_their_stock(
     assert kinds == ["expired"]
 
 
+
+
+async def test_a_counter_return_of_an_online_order_restocks_and_refunds(
+    client: Client, keys: Keys
+) -> None:
+    await stock(client, keys, "WH-1", "TEE-1", 3)
+    order = (await client.post("/v1/orders", headers={**keys.admin, "Idempotency-Key": "s1"},
+                               json={"customer": {"email": "hal@example.com"},
+                                     "lines": [{"sku": "TEE-1", "quantity": 2}],
+                                     "fulfilment": {"type": "ship", "address": {
+                                         "line1": "x", "city": "y", "postal_code": "z",
+                                         "country": "GB"}}})).json()
+    assert order["lines"][0]["allocations"] == [{"location": "WH-1", "quantity": 2}]
+    shipped = await client.post(f"/v1/orders/{order['id']}/ship", headers=keys.admin)
+    assert shipped.status_code == 200, shipped.text
+    body = {"client_txn_id": "ret-1", "location": "STORE-A", "original_order_id": order["id"],
+            "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price_minor": 1000}]}
+    first = await client.post("/v1/pos/returns", headers=keys.pos, json=body)
+    again = await client.post("/v1/pos/returns", headers=keys.pos, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["refund_minor"] == 1000
+    lines = (await client.get(f"/v1/orders/{order['id']}", headers=keys.admin)).json()["lines"]
+    assert lines[0]["returned_quantity"] == 1
+    assert (await level(client, keys, "TEE-1", "STORE-A"))["on_hand"] == 1
+    assert (await level(client, keys, "TEE-1", "WH-1"))["on_hand"] == 1
+    too_many = await client.post("/v1/pos/returns", headers=keys.pos, json={
+        **body, "client_txn_id": "ret-2",
+        "lines": [{"sku": "TEE-1", "quantity": 2, "unit_price_minor": 1000}]})
+    assert too_many.status_code == 422
