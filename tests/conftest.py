@@ -22,6 +22,8 @@ from app.services.orders import OrderContext
 from app.wiring import order_context
 from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
 
+pytest_plugins = ["tests.support.shopify"]  # the Shopify emulator fixtures
+
 ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
 
 

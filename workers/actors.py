@@ -9,7 +9,7 @@ from datetime import timedelta
 import dramatiq
 import structlog
 
-import workers.broker  # noqa: F401  (installs the broker before the actors bind to it)
+import workers.broker  # installs the broker before the actors bind to it
 from app.services import maintenance, notifications, orders, pos
 from app.wiring import notification_sender, order_context
 from workers.runtime import database, settings

@@ -35,9 +35,7 @@ async def flush_due_storefronts() -> None:
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000)
 async def flush_storefront(storefront_id: str) -> None:
     """No Dramatiq retries: the levels stay pending and the next tick pushes them."""
-    report = await storefronts.push_pending_levels(
-        database(), uuid.UUID(storefront_id), _config()
-    )
+    report = await storefronts.push_pending_levels(database(), uuid.UUID(storefront_id), _config())
     if report.pushed or report.errors:
         log.info(
             "storefront flushed",
@@ -59,8 +57,13 @@ async def reconcile_storefronts() -> None:
         except storefronts.ShopifyUnreachable as error:
             log.warning("reconcile skipped", storefront=str(storefront_id), error=error.message)
             continue
-        log.info("storefront reconciled", storefront=str(storefront_id),
-                 checked=report.checked, drifted=len(report.drifted), repaired=report.repaired)
+        log.info(
+            "storefront reconciled",
+            storefront=str(storefront_id),
+            checked=report.checked,
+            drifted=len(report.drifted),
+            repaired=report.repaired,
+        )
 
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=120_000)

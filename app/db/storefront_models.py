@@ -130,9 +130,7 @@ class ShopifyWebhook(Base):
     topic: Mapped[str] = mapped_column(String(100))
     payload: Mapped[Any] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(
-        DateTimeUTC(timezone=True), nullable=True
-    )
+    processed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     __table_args__ = (

@@ -283,8 +283,11 @@ class StorefrontRepository:
                 & (StorefrontLocation.location_id == StorefrontPending.location_id),
             )
             .where(StorefrontPending.storefront_id == storefront_id)
-            .order_by(StorefrontPending.changed_at, StorefrontPending.sku_id,
-                      StorefrontPending.location_id)
+            .order_by(
+                StorefrontPending.changed_at,
+                StorefrontPending.sku_id,
+                StorefrontPending.location_id,
+            )
             .limit(limit)
         )
         return [

@@ -65,9 +65,7 @@ async def mark_pending(
         .where(and_(*where))  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
     )
     dialect = session.get_bind().dialect.name
-    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-        StorefrontPending
-    )
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StorefrontPending)
     stmt = stmt.from_select(
         ["storefront_id", "sku_id", "location_id", "generation", "changed_at"], source
     )

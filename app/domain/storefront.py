@@ -117,8 +117,9 @@ class Drift:
     theirs: int | None  # None: Shopify has no level (or does not track the item)
 
 
-def find_drift(ours: dict[tuple[str, str], int], theirs: dict[tuple[str, str], int | None]
-               ) -> list[Drift]:
+def find_drift(
+    ours: dict[tuple[str, str], int], theirs: dict[tuple[str, str], int | None]
+) -> list[Drift]:
     """Levels (sku, location) where the storefront shows something other than ours."""
     return [
         Drift(sku=sku, location=location, ours=quantity, theirs=theirs.get((sku, location)))

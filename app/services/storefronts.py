@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -55,7 +54,6 @@ READ_BATCH = 2000
 MAX_ROUNDS = 20
 MAX_FLUSH_SECONDS = 60.0
 WEBHOOK_TOPICS = frozenset({"orders/create", "orders/cancelled", "inventory_levels/update"})
-AWAITING_ORDER_SERVICE = "awaiting order service"
 
 SYNC_LAG = Gauge(
     "omnistock_storefront_sync_lag_seconds",
@@ -202,9 +200,7 @@ async def connect_storefront(
     has_token = bool(new.access_token)
     has_client = bool(new.client_id and new.client_secret)
     if has_token == has_client:
-        raise BusinessRuleViolation(
-            "give either access_token or both client_id and client_secret"
-        )
+        raise BusinessRuleViolation("give either access_token or both client_id and client_secret")
     gids: list[tuple[str, str]] = []
     for code, external in new.locations:
         gid = shopify_gid(external, "Location")
@@ -484,9 +480,7 @@ async def _push_batch(
 ) -> bool:
     """One `inventorySetQuantities` call and its acknowledgement; False to stop the flush."""
     async with db.unit_of_work() as uow:  # renew the lease; stop if another worker has it
-        held = await StorefrontRepository(uow.session).claim(
-            storefront.id, owner, utcnow(), lease
-        )
+        held = await StorefrontRepository(uow.session).claim(storefront.id, owner, utcnow(), lease)
         await uow.commit()
     if not held:
         report.errors.append("lease lost to another worker")
@@ -508,8 +502,14 @@ async def _push_batch(
         report.errors.append(message)
         report.calls += client.calls - calls_before
         report.throttled += client.throttled - throttled_before
-        await _record_calls(db, storefront.id, client.calls - calls_before,
-                            client.throttled - throttled_before, errors=[message], synced=False)
+        await _record_calls(
+            db,
+            storefront.id,
+            client.calls - calls_before,
+            client.throttled - throttled_before,
+            errors=[message],
+            synced=False,
+        )
         log.warning("storefront push failed", storefront=str(storefront.id), error=str(error))
         return False
     if config.after_push is not None:
@@ -518,16 +518,16 @@ async def _push_batch(
     report.calls += calls
     report.throttled += throttled
     if user_errors:
-        return await _handle_user_errors(db, storefront, batch, user_errors, calls, throttled,
-                                         report)
+        return await _handle_user_errors(
+            db, storefront, batch, user_errors, calls, throttled, report
+        )
     async with db.unit_of_work() as uow:
         repo = StorefrontRepository(uow.session)
         await repo.acknowledge(
             storefront.id,
             [(p.level.sku_id, p.level.location_id, p.level.generation) for p in batch],
         )
-        await repo.record_calls(storefront.id, calls=calls, throttled=throttled,
-                                synced_at=utcnow())
+        await repo.record_calls(storefront.id, calls=calls, throttled=throttled, synced_at=utcnow())
         await uow.commit()
     report.pushed += len(batch)
     return True
@@ -562,15 +562,25 @@ async def _handle_user_errors(
                 for i in sorted(rejected)
             ],
         )
-        await repo.record_calls(storefront.id, calls=calls, throttled=throttled,
-                                synced_at=None, errors=[_error_entry(m) for m in messages])
+        await repo.record_calls(
+            storefront.id,
+            calls=calls,
+            throttled=throttled,
+            synced_at=None,
+            errors=[_error_entry(m) for m in messages],
+        )
         await uow.commit()
     return len(rejected) > 0
 
 
 async def _record_calls(
-    db: Database, storefront_id: uuid.UUID, calls: int, throttled: int, *,
-    errors: list[str], synced: bool,
+    db: Database,
+    storefront_id: uuid.UUID,
+    calls: int,
+    throttled: int,
+    *,
+    errors: list[str],
+    synced: bool,
 ) -> None:
     async with db.unit_of_work() as uow:
         await StorefrontRepository(uow.session).record_calls(
@@ -692,15 +702,13 @@ async def receive_shopify_webhook(
 
 
 async def process_pending_webhooks(db: Database, config: SyncConfig, limit: int = 100) -> int:
-    """Act on stored webhooks not yet processed (a crash, or the order service was not
-    there yet). Returns how many were processed now."""
+    """Act on stored webhooks not yet processed (the process died between storing and
+    acting). Returns how many were processed now."""
     async with db.unit_of_work(readonly=True) as uow:
         ids = await StorefrontRepository(uow.session).unprocessed_webhooks(limit)
-    done = 0
     for webhook_id in ids:
-        if await process_webhook(db, webhook_id, config) != AWAITING_ORDER_SERVICE:
-            done += 1
-    return done
+        await process_webhook(db, webhook_id, config)
+    return len(ids)
 
 
 async def process_webhook(db: Database, webhook_id: int, config: SyncConfig) -> str:
@@ -720,13 +728,12 @@ async def process_webhook(db: Database, webhook_id: int, config: SyncConfig) -> 
         elif webhook.topic in ("orders/create", "orders/cancelled"):
             locations = {gid: code for code, gid in await repo.locations(storefront.id)}
             order_call = _order_service_call(db, config, webhook.topic, payload, locations)
-            outcome = AWAITING_ORDER_SERVICE if order_call is None else "handing to orders"
+            outcome = "handing to orders"
         else:
             outcome = f"ignored: topic {webhook.topic} is not used"
         if order_call is None:
             webhook.outcome = outcome[:500]
-            if outcome != AWAITING_ORDER_SERVICE:
-                webhook.processed_at = utcnow()
+            webhook.processed_at = utcnow()
             await uow.commit()
             return outcome
     try:
@@ -758,8 +765,14 @@ async def _note_inventory_update(
     if theirs == ours:
         return "in step"
     await repo.mark_levels_pending(storefront.id, [(level.sku_id, level.location_id)], utcnow())
-    log.info("storefront drift noted", storefront=str(storefront.id), sku=level.sku,
-             location=level.location, ours=ours, theirs=theirs)
+    log.info(
+        "storefront drift noted",
+        storefront=str(storefront.id),
+        sku=level.sku,
+        location=level.location,
+        ours=ours,
+        theirs=theirs,
+    )
     return f"drift: {level.sku} at {level.location} ours {ours} theirs {theirs}; push pending"
 
 
@@ -769,31 +782,28 @@ def _order_service_call(
     topic: str,
     payload: dict[str, Any],
     locations: dict[str, str],
-) -> Callable[[], Awaitable[str]] | None:
-    """A Shopify order becomes a `shopify` channel order that reserves stock (cancelled:
-    releases it), through the order service once it offers the external-order use cases;
-    None until then, and the webhook waits, stored, for the next sweep."""
-    try:
-        orders = importlib.import_module("app.services.orders")
-    except ImportError:
-        return None
-    name = "record_external_order" if topic == "orders/create" else "cancel_external_order"
-    use_case = getattr(orders, name, None)
-    if use_case is None:
-        return None
+) -> Callable[[], Awaitable[str]]:
+    """A Shopify order becomes a `shopify` channel order that reserves stock; its
+    cancellation releases it. Both are idempotent by the Shopify order id."""
+    from app.services import orders
+    from app.wiring import order_context
+
     external_id = str(payload.get("admin_graphql_api_id") or payload.get("id") or "")
-    wiring = importlib.import_module("app.wiring")
-    context = wiring.order_context(db, config.settings or Settings.from_env())
+    context = order_context(db, config.settings or Settings.from_env())
 
     async def cancel() -> str:
-        await use_case(context, channel="shopify", external_id=external_id,
-                       reason=payload.get("cancel_reason"))
+        await orders.cancel_external_order(
+            context, channel="shopify", external_id=external_id, reason=payload.get("cancel_reason")
+        )
         return f"cancelled order {external_id}"
 
     async def record() -> str:
         customer = payload.get("customer") or {}
         location_gid = shopify_gid(str(payload.get("location_id") or ""), "Location")
-        await use_case(
+        name = " ".join(
+            str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part
+        )
+        view = await orders.record_external_order(
             context,
             channel="shopify",
             external_id=external_id,
@@ -804,12 +814,10 @@ def _order_service_call(
                 if isinstance(line, dict) and line.get("sku") and int(line.get("quantity") or 0)
             ],
             customer_email=payload.get("email") or customer.get("email"),
-            customer_name=" ".join(
-                str(part) for part in (customer.get("first_name"), customer.get("last_name"))
-                if part
-            ) or None,
+            customer_name=name or None,
             currency=payload.get("currency"),
         )
-        return f"recorded order {external_id}"
+        risk = " (at risk: short or unknown stock)" if view.order.at_risk else ""
+        return f"recorded order {view.order.number} for {external_id}{risk}"
 
     return cancel if topic == "orders/cancelled" else record

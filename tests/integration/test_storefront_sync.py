@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -18,12 +18,9 @@ from app.domain.storefront import LevelPush
 from app.integrations.shopify.emulator import RunningEmulator
 from app.services import storefronts
 from app.services.storefronts import SyncConfig
-from tests.support.shopify import (  # noqa: F401  (fixtures)
+from tests.support.shopify import (
     ADMIN,
-    FAST_RETRIES,
     connect_shop,
-    emulator,
-    running_emulator,
 )
 
 
@@ -51,7 +48,7 @@ async def test_a_burst_of_2000_changes_converges_in_a_handful_of_calls(
     shop = await connect_shop(db, emulator, sku_count=300, buffer=2)
     await burst(shop, 2000)
     async with db.sessionmaker() as session:
-        pending = (await session.execute(select(func.count()).select_from(StorefrontPending)))
+        pending = await session.execute(select(func.count()).select_from(StorefrontPending))
         assert pending.scalar_one() == 600  # 2,000 changes coalesced into one row per level
 
     await shop.converge()
@@ -84,8 +81,7 @@ async def test_small_bucket_is_waited_for_not_hammered(
     emulator.state.configure(mutation_cost=100)
     shop = await connect_shop(db, emulator, sku_count=300)
     await burst(shop, 1200)
-    emulator.shop.configure_bucket(maximum_available=150, restore_rate=200,
-                                   currently_available=0)
+    emulator.shop.configure_bucket(maximum_available=150, restore_rate=200, currently_available=0)
 
     await shop.converge()
 
@@ -226,7 +222,7 @@ async def test_redis_down_at_commit_time_loses_nothing(
     finally:
         dramatiq.set_broker(previous)
     async with db.sessionmaker() as session:
-        rows = (await session.execute(select(func.count()).select_from(StorefrontPending)))
+        rows = await session.execute(select(func.count()).select_from(StorefrontPending))
         assert rows.scalar_one() == 6  # the change, and the mapping's initial levels
 
     await shop.converge()  # Redis back: the next scheduled flush
@@ -286,9 +282,11 @@ async def test_tokens_and_secrets_are_stored_encrypted(
 ) -> None:
     await connect_shop(db, emulator, sku_count=1)
     async with db.sessionmaker() as session:
-        raw = (await session.execute(text(
-            "SELECT access_token_encrypted, webhook_secret_encrypted FROM storefronts"
-        ))).one()
+        raw = (
+            await session.execute(
+                text("SELECT access_token_encrypted, webhook_secret_encrypted FROM storefronts")
+            )
+        ).one()
     assert emulator.access_token not in raw[0] and raw[0].startswith("gAAAA")  # Fernet
     assert "whsec" not in raw[1]
 
@@ -300,7 +298,11 @@ async def test_reconcile_reports_drift_and_repairs_it(
     await burst(shop, 240)
     await shop.converge()
     emulator.shop.manual_edit("SKU-0003", "STORE-A", quantity=99)
-    emulator.shop.manual_edit("SKU-0007", "WH-1", quantity=0, )
+    emulator.shop.manual_edit(
+        "SKU-0007",
+        "WH-1",
+        quantity=0,
+    )
     ours_3 = await shop.ours("SKU-0003", "STORE-A")
     ours_7 = await shop.ours("SKU-0007", "WH-1")
     queries_before = emulator.shop.counters.queries
@@ -321,8 +323,9 @@ async def test_reconcile_reports_drift_and_repairs_it(
 async def test_safety_stock_and_buffer_are_withheld(
     db: Database, emulator: RunningEmulator
 ) -> None:
-    shop = await connect_shop(db, emulator, sku_count=2, locations=("STORE-A",), buffer=3,
-                              safety_stock=2)
+    shop = await connect_shop(
+        db, emulator, sku_count=2, locations=("STORE-A",), buffer=3, safety_stock=2
+    )
     await shop.count("STORE-A", [("SKU-0000", 10), ("SKU-0001", 4)])
 
     await shop.converge()
@@ -335,8 +338,12 @@ async def test_unknown_inventory_item_is_reported_and_the_rest_still_syncs(
     db: Database, emulator: RunningEmulator
 ) -> None:
     shop = await connect_shop(db, emulator, sku_count=3, locations=("STORE-A",))
-    await storefronts.map_skus(db.unit_of_work(), ADMIN, shop.storefront_id,
-                               [("SKU-0002", "gid://shopify/InventoryItem/1")])
+    await storefronts.map_skus(
+        db.unit_of_work(),
+        ADMIN,
+        shop.storefront_id,
+        [("SKU-0002", "gid://shopify/InventoryItem/1")],
+    )
     await shop.count("STORE-A", [("SKU-0000", 3), ("SKU-0002", 3)])
 
     await shop.converge()
@@ -356,5 +363,7 @@ def test_sync_config_comes_from_settings() -> None:
         replace(Settings(), secret_key="k", shopify_timeout_seconds=3.0)
     )
     assert (config.secret_key, config.timeout_seconds, config.default_api_version) == (
-        "k", 3.0, "2026-10"
+        "k",
+        3.0,
+        "2026-10",
     )

@@ -100,8 +100,12 @@ class ConnectedShop:
         from app.domain.stock import MovementKind
 
         await stock.record_movement(
-            self.db.unit_of_work(), ADMIN, location=location, sku=sku,
-            kind=MovementKind.RECEIPT, quantity=quantity,
+            self.db.unit_of_work(),
+            ADMIN,
+            location=location,
+            sku=sku,
+            kind=MovementKind.RECEIPT,
+            quantity=quantity,
         )
 
 
@@ -121,12 +125,21 @@ async def connect_shop(
         await catalogue.create_location(
             db.unit_of_work(),
             ADMIN,
-            NewLocation(code=code, name=code, kind="store", latitude=51.5, longitude=-0.12,
-                        pickup_enabled=True, ship_enabled=True, default_safety_stock=safety_stock),
+            NewLocation(
+                code=code,
+                name=code,
+                kind="store",
+                latitude=51.5,
+                longitude=-0.12,
+                pickup_enabled=True,
+                ship_enabled=True,
+                default_safety_stock=safety_stock,
+            ),
         )
     skus = [f"SKU-{n:04d}" for n in range(sku_count)]
     await catalogue.upsert_skus(
-        db.unit_of_work(), ADMIN,
+        db.unit_of_work(),
+        ADMIN,
         [SkuData(sku=code, name=code, price_minor=1000, currency="GBP") for code in skus],
     )
     shop = emulator.shop
@@ -164,11 +177,13 @@ class RunningApp:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self.port = int(self._sock.getsockname()[1])
-        config = uvicorn.Config(create_app(self.settings), log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            create_app(self.settings), log_level="warning", access_log=False, lifespan="on"
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run,
-                                        kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -189,9 +204,9 @@ class RunningApp:
         self._sock.close()
 
 
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
     """Poll an async predicate until it holds."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while not await predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

@@ -579,8 +579,9 @@ def _throttle_wait(cost_info: dict[str, Any], cost: float) -> float:
 
 def _error_messages(errors: Any) -> str:
     if isinstance(errors, list):
-        return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                         for e in errors)[:500]
+        return "; ".join(
+            str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
+        )[:500]
     return str(errors)[:500]
 
 

@@ -1,0 +1,246 @@
+"""Storefront sync under a burst: 10,000 stock changes, then how long until the Shopify
+emulator (standard plan: bucket 2,000 points, restore 100/s) shows exactly our stock, and
+how many GraphQL calls that took, against the fewest the 250-per-call limit allows.
+
+Two runs on the same data: the burst written first and flushed after (`burst_then_flush`),
+and a worker flushing every second while the burst is being written (`flush_every_second`,
+what a deployment does). The naive alternative, one call per change, is given as the figure
+the bucket would impose on it (not run: it would take a quarter of an hour).
+
+    python -m bench.sync_burst [--changes 10000 --skus 1000 --sqlite]
+
+PostgreSQL from BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres;
+a database `omnistock_bench_sync` is created and dropped), or a SQLite file with --sqlite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.db import migrate
+from app.db.session import Database
+from app.domain.access import Principal, Role
+from app.integrations.shopify.client import forget_buckets
+from app.integrations.shopify.emulator import RunningEmulator
+from app.integrations.shopify.emulator.ratelimit import (
+    STANDARD_MAXIMUM_AVAILABLE,
+    STANDARD_RESTORE_RATE,
+)
+from app.logging import configure_logging
+from app.services import catalogue, stock, storefronts
+from app.services.catalogue import NewLocation, SkuData
+from app.services.storefronts import NewStorefront, SyncConfig
+from bench.common import bench_database_url, recreate_database, write_result
+
+ADMIN = Principal(key_id="bench", name="bench", role=Role.ADMIN)
+LOCATIONS = ("STORE-1", "WH-1")
+LINES_PER_TRANSACTION = 100
+MUTATION_COST = 10  # the emulator's (and roughly Shopify's) cost of one mutation
+
+
+async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Database, Any]:
+    db = Database(url, pool_size=5)
+    for code in LOCATIONS:
+        await catalogue.create_location(
+            db.unit_of_work(),
+            ADMIN,
+            NewLocation(
+                code=code,
+                name=code,
+                kind="store",
+                latitude=51.5,
+                longitude=-0.1,
+                pickup_enabled=True,
+                ship_enabled=True,
+                default_safety_stock=1,
+            ),
+        )
+    codes = [f"SKU-{n:05d}" for n in range(skus)]
+    for start in range(0, skus, 500):
+        await catalogue.upsert_skus(
+            db.unit_of_work(),
+            ADMIN,
+            [
+                SkuData(sku=c, name=c, price_minor=1000, currency="GBP")
+                for c in codes[start : start + 500]
+            ],
+        )
+    shop = emulator.shop
+    locations = [(code, shop.add_location(code).gid) for code in LOCATIONS]
+    items = [(code, shop.add_item(code, levels=dict.fromkeys(LOCATIONS, 0)).gid) for code in codes]
+    view = await storefronts.connect_storefront(
+        db.unit_of_work(),
+        ADMIN,
+        NewStorefront(
+            name="bench",
+            shop_domain=shop.domain,
+            webhook_secret="bench",
+            locations=locations,
+            access_token=emulator.access_token,
+            api_base_url=emulator.base_url,
+        ),
+        SyncConfig(),
+    )
+    for start in range(0, len(items), 1000):
+        await storefronts.map_skus(db.unit_of_work(), ADMIN, view.id, items[start : start + 1000])
+    await flush_until_in_step(db, view.id)
+    return db, view.id
+
+
+async def write_changes(db: Database, changes: int, skus: int, seed: int) -> set[tuple[str, str]]:
+    """`changes` stock counts over random SKUs and locations; returns the levels touched."""
+    rng = random.Random(seed)
+    codes = [f"SKU-{n:05d}" for n in range(skus)]
+    touched: set[tuple[str, str]] = set()
+    done = 0
+    while done < changes:
+        location = rng.choice(LOCATIONS)
+        lines = rng.sample(codes, min(LINES_PER_TRANSACTION, changes - done))
+        await stock.record_counts(
+            db.unit_of_work(),
+            ADMIN,
+            location=location,
+            counts=[(c, rng.randint(0, 50)) for c in lines],
+        )
+        touched.update((c, location) for c in lines)
+        done += len(lines)
+    return touched
+
+
+async def flush_until_in_step(db: Database, storefront_id: Any) -> None:
+    while True:
+        await storefronts.push_pending_levels(db, storefront_id, SyncConfig())
+        status = await storefronts.sync_status(db.unit_of_work(), ADMIN, storefront_id)
+        if status.pending == 0:
+            return
+
+
+async def verify(db: Database, emulator: RunningEmulator, skus: int) -> int:
+    """Levels where Shopify differs from our available; must be 0."""
+    wrong = 0
+    for n in range(skus):
+        code = f"SKU-{n:05d}"
+        for location in LOCATIONS:
+            ours = await stock.stock_level(db.unit_of_work(readonly=True), code, location)
+            if emulator.shop.quantity(code, location) != ours.available:
+                wrong += 1
+    return wrong
+
+
+async def run_once(url: str, args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    with RunningEmulator() as emulator:
+        forget_buckets()
+        db, storefront_id = await prepare(url, args.skus, emulator)
+        before = emulator.shop.counters.by_root_field.get("inventorySetQuantities", 0)
+        throttled_before = emulator.shop.counters.throttled
+        emulator.shop.configure_bucket(currently_available=STANDARD_MAXIMUM_AVAILABLE)
+        stop = asyncio.Event()
+
+        async def worker() -> None:  # the scheduler's one-second flush
+            while not stop.is_set():
+                await storefronts.push_pending_levels(db, storefront_id, SyncConfig())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+        started = time.perf_counter()
+        background = asyncio.create_task(worker()) if mode == "flush_every_second" else None
+        touched = await write_changes(db, args.changes, args.skus, args.seed)
+        written = time.perf_counter()
+        if background is not None:
+            stop.set()
+            await background
+        await flush_until_in_step(db, storefront_id)
+        converged = time.perf_counter()
+        calls = emulator.shop.counters.by_root_field.get("inventorySetQuantities", 0) - before
+        throttled = emulator.shop.counters.throttled - throttled_before
+        wrong = await verify(db, emulator, args.skus)
+        await db.dispose()
+    minimum = math.ceil(len(touched) / 250)
+    return {
+        "changes": args.changes,
+        "levels_touched": len(touched),
+        "write_seconds": round(written - started, 3),
+        "converge_after_last_change_seconds": round(converged - written, 3),
+        "graphql_calls": calls,
+        "throttled": throttled,
+        "minimum_calls": minimum,
+        "calls_over_minimum": round(calls / minimum, 2),
+        "levels_out_of_step": wrong,
+    }
+
+
+def naive_seconds(changes: int) -> float:
+    """One call per change under the standard bucket: the burst allowance, then refill."""
+    points = changes * MUTATION_COST
+    return max(0.0, (points - STANDARD_MAXIMUM_AVAILABLE) / STANDARD_RESTORE_RATE)
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging("WARNING")
+    results: dict[str, Any] = {}
+    for mode in ("burst_then_flush", "flush_every_second"):
+        if args.sqlite:
+            path = Path(tempfile.mkdtemp(prefix="omnistock-bench-")) / "sync.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            await asyncio.to_thread(migrate.upgrade, url)
+        else:
+            url = bench_database_url("omnistock_bench_sync")
+            await recreate_database(url)
+        results[mode] = await run_once(url, args, mode)
+    naive = {"graphql_calls": args.changes, "seconds_at_least": naive_seconds(args.changes)}
+    result = {
+        "benchmark": "sync_burst",
+        "database": "sqlite" if args.sqlite else "postgresql",
+        "shopify_plan": {
+            "bucket": STANDARD_MAXIMUM_AVAILABLE,
+            "restore_per_second": STANDARD_RESTORE_RATE,
+        },
+        "skus": args.skus,
+        "locations": len(LOCATIONS),
+        **results,
+        "naive_one_call_per_change": naive,
+    }
+    columns = {
+        "changes": "changes",
+        "levels_touched": "levels",
+        "graphql_calls": "calls",
+        "minimum_calls": "min calls",
+        "throttled": "throttled",
+        "write_seconds": "write s",
+        "converge_after_last_change_seconds": "converge s",
+        "levels_out_of_step": "wrong",
+    }
+    print(
+        f"\nStorefront sync: {args.changes:,} changes, {args.skus:,} SKUs x "
+        f"{len(LOCATIONS)} locations, standard Shopify bucket ({result['database']})"
+    )
+    print(f"{'':<24}" + "".join(f"{label:>11}" for label in columns.values()))
+    for mode in ("burst_then_flush", "flush_every_second"):
+        print(f"{mode:<24}" + "".join(f"{results[mode][k]:>11}" for k in columns))
+    naive_row = {
+        "changes": args.changes,
+        "calls": args.changes,
+        "converge s": f">={round(naive['seconds_at_least'])}",
+    }
+    print(
+        f"{'naive: 1 call per change':<24}"
+        + "".join(f"{naive_row.get(label, ''):>11}" for label in columns.values())
+    )
+    print(f"\nwritten to {write_result('sync_burst', result)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--changes", type=int, default=10_000)
+    parser.add_argument("--skus", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
+    asyncio.run(main(parser.parse_args()))
