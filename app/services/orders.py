@@ -805,35 +805,22 @@ async def return_order(
     lines = merge_lines(lines)
     async with ctx.new_uow() as uow:
         order = await uow.orders.order(order_id, for_update=True)
-        if order.status not in (OrderStatus.PICKED_UP, OrderStatus.SHIPPED):
-            raise InvalidTransition(
-                f"only picked up or shipped orders can be returned (this one is {order.status})",
-                {"status": order.status},
-            )
         loc = await uow.catalogue.location(location)
-        ordered = {line.sku: line for line in await uow.orders.lines(order_id)}
-        refund = 0
-        changes = []
-        for sku, quantity in lines:
-            line = ordered.get(sku)
-            if line is None:
-                raise BusinessRuleViolation(f"{sku} is not part of order {order.number}")
-            returnable(line.quantity, line.returned_quantity, quantity, sku)
-            await uow.orders.set_returned(order_id, line.sku_id, line.returned_quantity + quantity)
-            refund += quantity * line.unit_price_minor
-            changes.append(
-                Change(
-                    key=LevelKey(loc.id, line.sku_id),
-                    delta=stock.restock(quantity),
-                    kind=MovementKind.RETURN.value,
-                    guard=Guard.NONE,
-                    channel=principal.channel.value,
-                    actor=principal.actor,
-                    sku=sku,
-                    location=loc.code,
-                    reference=f"order:{order_id}",
-                )
+        refund, sku_ids = await take_back(uow, order, lines)
+        changes = [
+            Change(
+                key=LevelKey(loc.id, sku_ids[sku]),
+                delta=stock.restock(quantity),
+                kind=MovementKind.RETURN.value,
+                guard=Guard.NONE,
+                channel=principal.channel.value,
+                actor=principal.actor,
+                sku=sku,
+                location=loc.code,
+                reference=f"order:{order_id}",
             )
+            for sku, quantity in lines
+        ]
         await uow.ledger.apply(sorted(changes, key=lambda c: c.key))
         uow.orders.add_return(
             OrderReturn(
@@ -846,8 +833,6 @@ async def return_order(
                 created_at=utcnow(),
             )
         )
-        if order.payment_intent_id and refund:
-            uow.orders.add_payment_action(order_id=order_id, action="refund", amount_minor=refund)
         uow.orders.add_event(
             event="returned",
             channel=principal.channel.value,
@@ -871,6 +856,30 @@ async def return_order(
         await uow.commit()
     await run_payment_actions(ctx, order_id)
     return await get_order(ctx, principal, order_id)
+
+
+async def take_back(
+    uow: UnitOfWork, order: Order, lines: list[tuple[str, int]]
+) -> tuple[int, dict[str, int]]:
+    """Record units of a collected or shipped order as returned and owe the customer their
+    price: (refund in minor units, sku -> sku id). The caller restocks where returned."""
+    if order.status not in (OrderStatus.PICKED_UP, OrderStatus.SHIPPED):
+        raise InvalidTransition(
+            f"only picked up or shipped orders can be returned (this one is {order.status})",
+            {"status": order.status},
+        )
+    ordered = {line.sku: line for line in await uow.orders.lines(order.id)}
+    refund = 0
+    for sku, quantity in lines:
+        line = ordered.get(sku)
+        if line is None:
+            raise BusinessRuleViolation(f"{sku} is not part of order {order.number}")
+        returnable(line.quantity, line.returned_quantity, quantity, sku)
+        await uow.orders.set_returned(order.id, line.sku_id, line.returned_quantity + quantity)
+        refund += quantity * line.unit_price_minor
+    if order.payment_intent_id and refund:
+        uow.orders.add_payment_action(order_id=order.id, action="refund", amount_minor=refund)
+    return refund, {sku: line.sku_id for sku, line in ordered.items()}
 
 
 # Payment outbox -----------------------------------------------------------------------------

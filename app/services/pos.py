@@ -6,20 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.db.ledger import Change, LevelKey
-from app.db.models import utcnow
+from app.db.models import Location, Sku, utcnow
 from app.db.order_models import PosTransaction
 from app.db.session import UnitOfWork
 from app.domain import sourcing, stock
 from app.domain.access import Permission, Principal
 from app.domain.errors import AlreadyExists, BusinessRuleViolation, DomainError
-from app.domain.orders import OPEN_STATUSES, Fulfilment, OrderStatus, merge_lines, returnable
+from app.domain.orders import OPEN_STATUSES, Fulfilment, merge_lines
 from app.domain.stock import Guard, MovementKind
-from app.services.orders import AtRiskOrder, OrderContext, run_payment_actions
+from app.services.orders import AtRiskOrder, OrderContext, run_payment_actions, take_back
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +90,14 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
         )
         txn_id = uuid.uuid4()
         recorded = await uow.ledger.apply(
-            sorted(
-                [
-                    Change(
-                        key=LevelKey(loc.id, skus[sku].id),
-                        delta=stock.counter_sale(quantity),
-                        kind=MovementKind.POS_SALE.value,
-                        guard=Guard.NONE,
-                        channel=principal.channel.value,
-                        actor=principal.actor,
-                        sku=sku,
-                        location=loc.code,
-                        reference=f"pos:{sale.client_txn_id}",
-                    )
-                    for sku, quantity in quantities
-                ],
-                key=lambda c: c.key,
+            _counter_changes(
+                principal,
+                loc,
+                skus,
+                quantities,
+                stock.counter_sale,
+                MovementKind.POS_SALE,
+                sale.client_txn_id,
             )
         )
         total = sum(x.quantity * x.unit_price_minor for x in sale.lines)
@@ -210,44 +203,17 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
         customer_id = None
         if data.original_order_id is not None:
             order = await uow.orders.order(data.original_order_id, for_update=True)
-            if order.status not in (OrderStatus.PICKED_UP, OrderStatus.SHIPPED):
-                raise BusinessRuleViolation(
-                    f"order {order.number} is {order.status}; only collected or shipped "
-                    "orders can be returned"
-                )
-            ordered = {line.sku: line for line in await uow.orders.lines(order.id)}
-            refund = 0
-            for sku, quantity in quantities:
-                line = ordered.get(sku)
-                if line is None:
-                    raise BusinessRuleViolation(f"{sku} is not part of order {order.number}")
-                returnable(line.quantity, line.returned_quantity, quantity, sku)
-                await uow.orders.set_returned(
-                    order.id, line.sku_id, line.returned_quantity + quantity
-                )
-                refund += quantity * line.unit_price_minor
+            refund, _ = await take_back(uow, order, quantities)
             customer_id = order.customer_id
-            if order.payment_intent_id and refund:
-                uow.orders.add_payment_action(
-                    order_id=order.id, action="refund", amount_minor=refund
-                )
         await uow.ledger.apply(
-            sorted(
-                [
-                    Change(
-                        key=LevelKey(loc.id, skus[sku].id),
-                        delta=stock.restock(quantity),
-                        kind=MovementKind.POS_RETURN.value,
-                        guard=Guard.NONE,
-                        channel=principal.channel.value,
-                        actor=principal.actor,
-                        sku=sku,
-                        location=loc.code,
-                        reference=f"pos:{data.client_txn_id}",
-                    )
-                    for sku, quantity in quantities
-                ],
-                key=lambda c: c.key,
+            _counter_changes(
+                principal,
+                loc,
+                skus,
+                quantities,
+                stock.restock,
+                MovementKind.POS_RETURN,
+                data.client_txn_id,
             )
         )
         txn_id = uuid.uuid4()
@@ -295,6 +261,35 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
     if data.original_order_id is not None:
         await run_payment_actions(ctx, data.original_order_id)
     return PosResult(body, replayed=False)
+
+
+def _counter_changes(
+    principal: Principal,
+    loc: Location,
+    skus: dict[str, Sku],
+    quantities: list[tuple[str, int]],
+    delta: Callable[[int], stock.Delta],
+    kind: MovementKind,
+    client_txn_id: str,
+) -> list[Change]:
+    """Movements of a till transaction: they happened, so nothing guards them."""
+    return sorted(
+        (
+            Change(
+                key=LevelKey(loc.id, skus[sku].id),
+                delta=delta(quantity),
+                kind=kind.value,
+                guard=Guard.NONE,
+                channel=principal.channel.value,
+                actor=principal.actor,
+                sku=sku,
+                location=loc.code,
+                reference=f"pos:{client_txn_id}",
+            )
+            for sku, quantity in quantities
+        ),
+        key=lambda c: c.key,
+    )
 
 
 async def _replay(
