@@ -99,10 +99,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             ),
         )
         db = scope["litestar_app"].state.db
-
-        if await _replay_if_known(db, request, send):
-            return
-
+        # No lookup up front: the handler's first write claims the key in its own transaction,
+        # and a key seen before makes that claim fail, which lands in `found_existing`.
         captured = _CapturedResponse()
         token = idempotency.begin_request(request)
         try:
@@ -127,8 +125,8 @@ async def _replay_if_known(
     """Answer from the stored record when the key was seen before; False when it was not."""
     deadline = asyncio.get_running_loop().time() + (WAIT_FOR_IN_FLIGHT_SECONDS if wait else 0)
     while True:
-        async with db.sessionmaker() as session:
-            record = await idempotency.load(session, request.scope, request.key)
+        async with db.unit_of_work(readonly=True) as uow:
+            record = await idempotency.load(uow.session, request.scope, request.key)
         if record is None:
             if not wait:
                 return False

@@ -73,24 +73,26 @@ class OrderRepository:
     async def customer_for_email(
         self, email: str, name: str | None = None, phone: str | None = None
     ) -> Customer:
-        """The one profile of this email, created on first sight from any channel."""
+        """The one profile of this email, created on first sight from any channel; a name or
+        phone is filled in when the profile has none yet."""
         email = email.strip().lower()
-        insert = (
+        insert: Any = (
             postgresql.insert(Customer)
             if self._dialect == "postgresql"
             else sqlite.insert(Customer)
         )
-        await self.session.execute(
-            insert.values(
-                id=uuid.uuid4(), email=email, name=name, phone=phone, created_at=utcnow()
-            ).on_conflict_do_nothing(index_elements=["email"])
+        stmt = insert.values(
+            id=uuid.uuid4(), email=email, name=name, phone=phone, created_at=utcnow()
         )
-        customer = (
-            await self.session.execute(select(Customer).where(Customer.email == email))
-        ).scalar_one()
-        if (name and not customer.name) or (phone and not customer.phone):
-            customer.name = customer.name or name
-            customer.phone = customer.phone or phone
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["email"],
+            set_={
+                "name": func.coalesce(Customer.name, stmt.excluded.name),
+                "phone": func.coalesce(Customer.phone, stmt.excluded.phone),
+            },
+        ).returning(Customer)
+        result = await self.session.execute(stmt, execution_options={"populate_existing": True})
+        customer: Customer = result.scalar_one()
         return customer
 
     async def customer(self, customer_id: uuid.UUID) -> Customer:

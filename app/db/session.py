@@ -118,6 +118,7 @@ class UnitOfWork:
             await idempotency.insert_claim(self.session, request)
         except IntegrityError:
             request.found_existing = True
+            await self.session.close()  # __aexit__ does not run when __aenter__ raises
             raise idempotency.KeyAlreadyUsed() from None
         request.claimed = self._claimed_key = True
 

@@ -45,6 +45,8 @@ class PaymentEvent:
 
 class PaymentProvider(Protocol):
     name: str
+    requires_authorisation: bool
+    """False when orders are paid at the counter: they are confirmed as they are placed."""
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         """Open a manual-capture authorisation; the customer confirms it client-side."""

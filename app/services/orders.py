@@ -18,7 +18,7 @@ import structlog
 
 from app.db.ledger import Change, LevelKey
 from app.db.models import Location, Sku, utcnow
-from app.db.order_models import Allocation, Order, OrderLine, OrderReturn
+from app.db.order_models import Allocation, Customer, Order, OrderLine, OrderReturn
 from app.db.orders import AllocationRow, LineRow
 from app.db.session import UnitOfWork
 from app.domain import geo, payments, sourcing, stock
@@ -133,11 +133,16 @@ async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -
     lines = merge_lines(data.lines)
     if data.fulfilment is Fulfilment.PICKUP and not data.pickup_location:
         raise BusinessRuleViolation("a pickup order needs a location")
+    paid_at_counter = not ctx.payments.requires_authorisation
     try:
-        order_id = await _reserve_and_record(ctx, principal, channel, data, lines)
+        view = await _reserve_and_record(
+            ctx, principal, channel, data, lines, confirm_now=paid_at_counter
+        )
     except InsufficientStock as short:
         raise await _with_alternatives(ctx, data, lines, short) from None
-    return await _authorise(ctx, order_id, principal)
+    if paid_at_counter:
+        return view
+    return await _authorise(ctx, view, principal)
 
 
 async def _reserve_and_record(
@@ -146,7 +151,10 @@ async def _reserve_and_record(
     channel: Channel,
     data: NewOrder,
     lines: list[tuple[str, int]],
-) -> uuid.UUID:
+    confirm_now: bool = False,
+) -> OrderView:
+    """Reserve the lines and write the order in one transaction; `confirm_now` when no
+    payment needs authorising (paid at the counter)."""
     order_id = uuid.uuid4()
     reference = f"order:{order_id}"
     async with ctx.new_uow() as uow:
@@ -164,11 +172,35 @@ async def _reserve_and_record(
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
             )
-        await _insert_order(
+        order, customer = await _insert_order(
             uow, order_id, principal, channel, data, skus, plan, pickup, ctx.payments.name
         )
+        if confirm_now:
+            order.payment_status = payments.NOT_REQUIRED
+            _transition(
+                uow,
+                order,
+                "confirm",
+                channel.value,
+                principal.actor,
+                "confirmed: payment at the counter",
+            )
+            _notify_confirmed(uow, order, customer)
         await uow.commit()
-        return order_id
+        return OrderView(
+            order,
+            [LineRow(skus[sku].id, sku, qty, skus[sku].price_minor, 0) for sku, qty in lines],
+            sorted(
+                (
+                    AllocationRow(skus[sku].id, sku, location_id, code, qty)
+                    for sku, parts in plan.parts.items()
+                    for location_id, code, qty in parts
+                ),
+                key=lambda a: (a.location_id, a.sku_id),
+            ),
+            pickup.code if pickup else None,
+            show_client_secret=True,
+        )
 
 
 async def _insert_order(
@@ -181,7 +213,7 @@ async def _insert_order(
     plan: _Plan,
     pickup: Location | None,
     payment_provider: str = "offline",
-) -> Order:
+) -> tuple[Order, Customer]:
     """The order, its lines and allocations, and its first event; prices from the catalogue."""
     priced = [
         PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
@@ -241,7 +273,7 @@ async def _insert_order(
         summary=f"{order.number}: {sum(p.quantity for p in priced)} item(s) for "
         f"{data.fulfilment.value}, {total} {currency}",
     )
-    return order
+    return order, customer
 
 
 async def _reserve(
@@ -408,33 +440,27 @@ async def _with_alternatives(
     )
 
 
-async def _authorise(ctx: OrderContext, order_id: uuid.UUID, principal: Principal) -> OrderView:
-    async with ctx.new_uow() as uow:
-        order = await uow.orders.order(order_id)
-        amount, currency = order.total_minor, order.currency
+async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -> OrderView:
+    """Open the provider's authorisation for a recorded order; if that fails, give the
+    stock back and say so."""
+    order = view.order
     try:
-        authorization = await ctx.payments.authorize(str(order_id), amount, currency)
+        authorization = await ctx.payments.authorize(
+            str(order.id), order.total_minor, order.currency
+        )
     except DomainError:
-        await _close(ctx, order_id, "cancel", principal, reason="payment could not be opened")
+        await _close(ctx, order.id, "cancel", principal, reason="payment could not be opened")
         raise
     async with ctx.new_uow() as uow:
-        order = await uow.orders.order(order_id, for_update=True)
+        order = await uow.orders.order(order.id, for_update=True)
         order.payment_intent_id = authorization.intent_id
         order.payment_client_secret = authorization.client_secret
         order.payment_status = authorization.status
-        if authorization.status == payments.NOT_REQUIRED:  # paid at the counter
-            _transition(
-                uow,
-                order,
-                "confirm",
-                principal.channel.value,
-                principal.actor,
-                "confirmed: payment at the counter",
-            )
-            _notify_confirmed(uow, order, await uow.orders.customer(order.customer_id))
         order.updated_at = utcnow()
         await uow.commit()
-    return await get_order(ctx, principal, order_id, show_client_secret=True)
+    return OrderView(
+        order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
+    )
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -1043,7 +1069,9 @@ async def record_external_order(
         if location:
             order_id = await _record_at_location(ctx, system, Channel(channel), data, location)
         else:
-            order_id = await _reserve_and_record(ctx, system, Channel(channel), data, known)
+            order_id = (
+                await _reserve_and_record(ctx, system, Channel(channel), data, known)
+            ).order.id
         short: dict[str, Any] | None = None
     except InsufficientStock as exc:
         order_id = await _record_unreserved(ctx, system, Channel(channel), data)

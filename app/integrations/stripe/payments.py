@@ -27,6 +27,7 @@ log = structlog.get_logger("omnistock.stripe")
 
 class StripePayments:
     name = "stripe"
+    requires_authorisation = True
 
     def __init__(self, api_key: str, webhook_secret: str | None, api_base: str | None = None):
         options: dict[str, Any] = {"max_network_retries": 2}
@@ -109,6 +110,7 @@ class OfflinePayments:
     """No Stripe key configured: orders are paid at the counter, nothing to authorise."""
 
     name = "offline"
+    requires_authorisation = False
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         return Authorization(self.name, None, None, payments.NOT_REQUIRED)
