@@ -39,8 +39,11 @@ test: lint typecheck pytest
 test-sqlite: setup
 	env -u TEST_DATABASE_URL -u DATABASE_URL $(BIN)/pytest -q
 
+# Each benchmark prints a table and writes bench/results/<name>.json (needs PostgreSQL).
 bench: setup
+	$(BIN)/python -m bench.checkout_storm
 	$(BIN)/python -m bench.availability
+	$(BIN)/python -m bench.sync_burst
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis omnistock.db*
