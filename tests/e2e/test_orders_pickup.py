@@ -218,3 +218,23 @@ async def test_orders_are_idempotent_and_channel_scoped(shop: Client, keys: Keys
     assert len((await shop.get("/v1/orders", headers=keys.mobile)).json()["items"]) == 1
     missing_key = await shop.post("/v1/orders", headers=keys.mobile, json=pickup_order())
     assert missing_key.status_code == 400
+
+
+async def test_shipping_captures_the_payment_and_takes_the_units(
+    shop: Client, keys: Keys, localstripe_url: str
+) -> None:
+    await stock(shop, keys, "WH-1", "MUG-1", 4)
+    order = (await place(shop, keys.storefront, {
+        "customer": {"email": "ian@example.com"}, "lines": [{"sku": "MUG-1", "quantity": 3}],
+        "fulfilment": {"type": "ship", "address": {"line1": "2 Low Rd", "city": "Leeds",
+                                                   "postal_code": "LS1", "country": "gb"}}})).json()
+    assert order["lines"][0]["allocations"] == [{"location": "WH-1", "quantity": 3}]
+    early = await shop.post(f"/v1/orders/{order['id']}/ship", headers=keys.admin)
+    assert early.status_code == 409  # not paid yet
+    await pay(shop, localstripe_url, order)
+    shipped = await shop.post(f"/v1/orders/{order['id']}/ship", headers=keys.admin)
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json()["status"] == "shipped"
+    assert Customer(localstripe_url).status(order["payment"]["payment_intent_id"]) == "succeeded"
+    after = await level(shop, keys, "MUG-1", "WH-1")
+    assert (after["on_hand"], after["reserved"]) == (1, 0)
