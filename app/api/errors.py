@@ -109,6 +109,15 @@ def _database_error(_: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict
             "a value in the request cannot be stored",
             {"sqlstate": sqlstate},
         )
+    if sqlstate.startswith("40"):  # deadlock or serialization failure: all rolled back
+        log.warning("transaction rolled back by the database", sqlstate=sqlstate)
+        return error_response(
+            503,
+            "unavailable",
+            "the database rolled this request back (contention); retry it",
+            {"sqlstate": sqlstate},
+            headers={"Retry-After": "1"},
+        )
     if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable", error=str(exc.orig))
         return error_response(

@@ -13,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+import structlog
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import (
@@ -26,16 +27,22 @@ from litestar.types import (
     Scope,
     Send,
 )
+from sqlalchemy.exc import DBAPIError
 
 from app.api.errors import error_body
 from app.db import idempotency
-from app.db.idempotency import COMPLETED, IdempotentRequest
+from app.db.idempotency import APPLIED, COMPLETED, IdempotentRequest
+from app.db.models import utcnow
 from app.domain.access import Principal
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 WAIT_FOR_IN_FLIGHT_SECONDS = 5.0
+LOST_RESPONSE_AFTER_SECONDS = 60.0
+STORE_ATTEMPTS = 3
+
+log = structlog.get_logger("omnistock.idempotency")
 
 
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -99,24 +106,65 @@ class IdempotencyMiddleware(ASGIMiddleware):
             ),
         )
         db = scope["litestar_app"].state.db
+        resumable = bool(handler is not None and handler.opt.get("idempotency_resumable"))
         # No lookup up front: the handler's first write claims the key in its own transaction,
         # and a key seen before makes that claim fail, which lands in `found_existing`.
-        captured = _CapturedResponse()
-        token = idempotency.begin_request(request)
-        try:
-            await next_app(scope, _replaying(body), captured.send)
-        finally:
-            idempotency.end_request(token)
-
+        captured = await _run(next_app, scope, body, request)
+        if request.found_existing and resumable:
+            record = await _load(db, request)
+            if (
+                record is not None
+                and record.state == APPLIED
+                and record.resource
+                and record.request_hash == request.request_hash
+            ):
+                # The work was committed but its answer never stored: finish it instead.
+                request.found_existing, request.claimed = False, True
+                request.resuming = record.resource
+                captured = await _run(next_app, scope, body, request)
         if request.found_existing:
             if await _replay_if_known(db, request, send, wait=True):
                 return
-        elif captured.status < 500 or request.claimed:  # claimed: the work was committed
+        elif captured.status < 500 or (request.claimed and not resumable):
+            await _store_response(db, request, captured)
+        await captured.forward(send)
+
+
+async def _run(
+    next_app: ASGIApp, scope: Scope, body: bytes, request: IdempotentRequest
+) -> _CapturedResponse:
+    captured = _CapturedResponse()
+    token = idempotency.begin_request(request)
+    try:
+        await next_app(scope, _replaying(body), captured.send)
+    finally:
+        idempotency.end_request(token)
+    return captured
+
+
+async def _load(db: Any, request: IdempotentRequest) -> Any:
+    async with db.unit_of_work(readonly=True) as uow:
+        return await idempotency.load(uow.session, request.scope, request.key)
+
+
+async def _store_response(db: Any, request: IdempotentRequest, captured: _CapturedResponse) -> None:
+    """Keep the answer for retries. A lost connection here must not leave the key without
+    one, so try a few times on fresh connections."""
+    for attempt in range(STORE_ATTEMPTS):
+        try:
             async with db.sessionmaker() as session, session.begin():
                 await idempotency.store_response(
                     session, request, captured.status, captured.content_type, captured.body
                 )
-        await captured.forward(send)
+            return
+        except (DBAPIError, OSError) as exc:
+            log.warning(
+                "could not store the idempotent response",
+                attempt=attempt + 1,
+                key=request.key,
+                error=str(exc),
+            )
+            await asyncio.sleep(0.05 * 2**attempt)
 
 
 async def _replay_if_known(
@@ -155,13 +203,21 @@ async def _replay_if_known(
         await asyncio.sleep(0.05)
     if record is None:
         return False
+    age = (utcnow() - record.created_at).total_seconds()
+    if age > LOST_RESPONSE_AFTER_SECONDS:
+        message = (
+            "this request was applied but its response was lost; look the result up "
+            "instead of retrying"
+        )
+    else:
+        message = "a request with this Idempotency-Key is still being processed; retry shortly"
     await _send_json(
         send,
         409,
         error_body(
             "conflict",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-            {"idempotency_key": request.key},
+            message,
+            {"idempotency_key": request.key, "applied_at": record.created_at.isoformat()},
         ),
     )
     return True

@@ -118,7 +118,7 @@ class OrderController(Controller):
     @post(
         "/",
         summary="Place a pickup or ship order (reserves every line or nothing)",
-        opt={"idempotency_required": True},
+        opt={"idempotency_required": True, "idempotency_resumable": True},
     )
     async def place(
         self, data: JSONBody[OrderIn], ctx: OrdersDep, principal: CallerDep

@@ -29,6 +29,8 @@ class IdempotentRequest:
     request_hash: str
     claimed: bool = False
     found_existing: bool = False
+    resource: str | None = None  # what the work created, e.g. "order:<id>", saved with the claim
+    resuming: str | None = None  # set on a retry that finishes work whose response was lost
 
 
 class KeyAlreadyUsed(Exception):
@@ -57,9 +59,24 @@ async def insert_claim(session: AsyncSession, request: IdempotentRequest) -> Non
             key=request.key,
             request_hash=request.request_hash,
             state=APPLIED,
+            resource=request.resource,
             created_at=utcnow(),
         )
     )
+
+
+def note_resource(resource: str) -> None:
+    """Called by a resumable use case before its first write: if the response is lost, a
+    retry with the same key is handed this resource to finish instead of starting over."""
+    request = _current.get()
+    if request is not None:
+        request.resource = resource
+
+
+def resuming() -> str | None:
+    """The resource a retry should finish, when this request resumes lost work."""
+    request = _current.get()
+    return request.resuming if request is not None else None
 
 
 async def load(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:

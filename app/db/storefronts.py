@@ -314,10 +314,13 @@ class StorefrontRepository:
         self, storefront_id: uuid.UUID, sent: Sequence[tuple[int, int, int]]
     ) -> None:
         """Forget pending levels that were pushed: (sku_id, location_id, generation). A level
-        changed since it was read has a new generation and stays pending."""
+        changed since it was read has a new generation and stays pending. Rows a stock
+        change holds right now are skipped, not waited for: that change gives them a new
+        generation anyway, and waiting on them while holding others deadlocks with it."""
         if sent:
-            await self.session.execute(
-                delete(StorefrontPending)
+            lockable = (
+                select(StorefrontPending.storefront_id, StorefrontPending.sku_id,
+                       StorefrontPending.location_id)
                 .where(
                     StorefrontPending.storefront_id == storefront_id,
                     tuple_(
@@ -325,6 +328,17 @@ class StorefrontRepository:
                         StorefrontPending.location_id,
                         StorefrontPending.generation,
                     ).in_(list(sent)),
+                )
+                .with_for_update(skip_locked=True)
+            )
+            await self.session.execute(
+                delete(StorefrontPending)
+                .where(
+                    tuple_(
+                        StorefrontPending.storefront_id,
+                        StorefrontPending.sku_id,
+                        StorefrontPending.location_id,
+                    ).in_(lockable)
                 )
                 .execution_options(synchronize_session=False)
             )

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from app.db import idempotency
 from app.db.ledger import Change, LevelKey
 from app.db.models import Location, Sku, utcnow
 from app.db.order_models import Allocation, Customer, Order, OrderLine, OrderReturn
@@ -133,10 +134,15 @@ async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -
     lines = merge_lines(data.lines)
     if data.fulfilment is Fulfilment.PICKUP and not data.pickup_location:
         raise BusinessRuleViolation("a pickup order needs a location")
+    resumed = idempotency.resuming()
+    if resumed is not None and resumed.startswith("order:"):
+        return await _finish_placing(ctx, principal, uuid.UUID(resumed.removeprefix("order:")))
     paid_at_counter = not ctx.payments.requires_authorisation
+    order_id = uuid.uuid4()
+    idempotency.note_resource(f"order:{order_id}")
     try:
         view = await _reserve_and_record(
-            ctx, principal, channel, data, lines, confirm_now=paid_at_counter
+            ctx, principal, channel, data, lines, confirm_now=paid_at_counter, order_id=order_id
         )
     except InsufficientStock as short:
         raise await _with_alternatives(ctx, data, lines, short) from None
@@ -152,10 +158,11 @@ async def _reserve_and_record(
     data: NewOrder,
     lines: list[tuple[str, int]],
     confirm_now: bool = False,
+    order_id: uuid.UUID | None = None,
 ) -> OrderView:
     """Reserve the lines and write the order in one transaction; `confirm_now` when no
     payment needs authorising (paid at the counter)."""
-    order_id = uuid.uuid4()
+    order_id = order_id or uuid.uuid4()
     reference = f"order:{order_id}"
     async with ctx.new_uow() as uow:
         skus = await uow.catalogue.skus_by_code([sku for sku, _ in lines])
@@ -441,15 +448,16 @@ async def _with_alternatives(
 
 
 async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -> OrderView:
-    """Open the provider's authorisation for a recorded order; if that fails, give the
-    stock back and say so."""
+    """Open the provider's authorisation for a recorded order. A refusal gives the stock back;
+    an unreachable provider leaves the order waiting, so a retry with the same
+    Idempotency-Key finishes it (and the expiry job releases it if nobody does)."""
     order = view.order
     try:
         authorization = await ctx.payments.authorize(
             str(order.id), order.total_minor, order.currency
         )
-    except DomainError:
-        await _close(ctx, order.id, "cancel", principal, reason="payment could not be opened")
+    except PaymentFailed:
+        await _close(ctx, order.id, "cancel", principal, reason="payment refused")
         raise
     async with ctx.new_uow() as uow:
         order = await uow.orders.order(order.id, for_update=True)
@@ -461,6 +469,21 @@ async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -
     return OrderView(
         order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
     )
+
+
+async def _finish_placing(
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID
+) -> OrderView:
+    """A retry of a placement whose answer was lost: the order exists; open its payment if
+    that never happened, and answer with it."""
+    view = await get_order(ctx, principal, order_id, show_client_secret=True)
+    if (
+        view.order.status == OrderStatus.PENDING_PAYMENT
+        and view.order.payment_intent_id is None
+        and ctx.payments.requires_authorisation
+    ):
+        return await _authorise(ctx, view, principal)
+    return view
 
 
 # Reading ------------------------------------------------------------------------------------
