@@ -19,11 +19,12 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from app.services.keys import hash_key
 from bench.common import (
     Latencies,
+    add_api_key,
     api_server,
     bench_database_url,
+    copy_opening_stock,
     cpu_seconds,
     print_table,
     recreate_database,
@@ -62,27 +63,12 @@ async def seed(url: str, stores: int, skus: int, stores_per_sku: int, rng: rando
                              "updated_at"],
             records=[(i, f"SKU{i:06d}", f"Item {i}", 1000, "GBP", now, now)
                      for i in range(1, skus + 1)])
-        levels, movements = [], []
+        stock = []
         for sku_id in range(1, skus + 1):
             for location_id in rng.sample(range(1, stores + 1), stores_per_sku):
-                on_hand = rng.randint(0, 12)
-                levels.append((sku_id, location_id, on_hand, 0, 1, 0, 1, now))
-                movements.append((sku_id, location_id, "receipt", on_hand, 0, 1, 0, "admin",
-                                  "bench:seed", "bench", now))
-        await connection.copy_records_to_table(
-            "stock_levels", columns=["sku_id", "location_id", "on_hand", "reserved",
-                                     "safety_stock", "incoming", "version", "updated_at"],
-            records=levels)
-        await connection.copy_records_to_table(
-            "stock_movements", columns=["sku_id", "location_id", "kind", "on_hand_delta",
-                                        "reserved_delta", "safety_stock_delta",
-                                        "incoming_delta", "channel", "reference", "actor",
-                                        "created_at"],
-            records=movements)
-        await connection.execute(
-            "INSERT INTO api_keys (id, name, role, key_hash, prefix, created_at) "
-            "VALUES (gen_random_uuid(), 'bench', 'mobile', $1, 'osk_bench', now())",
-            hash_key(SECRET))
+                stock.append((sku_id, location_id, rng.randint(0, 12), 1))
+        await copy_opening_stock(connection, stock)
+        await add_api_key(connection, "mobile", SECRET)
         for table in ("locations", "skus"):
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

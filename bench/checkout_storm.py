@@ -24,12 +24,13 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.services.keys import hash_key
 from bench.availability import asyncpg_dsn
 from bench.common import (
     Latencies,
+    add_api_key,
     api_server,
     bench_database_url,
+    copy_opening_stock,
     cpu_seconds,
     print_table,
     recreate_database,
@@ -60,27 +61,13 @@ async def seed(url: str, rng: random.Random) -> dict[int, list[int]]:
                              "updated_at"],
             records=[(i, f"SKU{i:05d}", f"Item {i}", 1000 + i % 50, "GBP", now, now)
                      for i in range(1, SKUS + 1)])
-        levels, movements = [], []
+        stock = []
         for sku_id in range(1, SKUS + 1):
             stocked[sku_id] = rng.sample(range(1, STORES + 1), STORES_PER_SKU)
             for location_id in stocked[sku_id]:
-                on_hand = HOT_UNITS if sku_id == 1 else ON_HAND
-                levels.append((sku_id, location_id, on_hand, 0, 0, 0, 1, now))
-                movements.append((sku_id, location_id, "receipt", on_hand, 0, 0, 0, "admin",
-                                  "bench:seed", "bench", now))
-        await connection.copy_records_to_table(
-            "stock_levels", columns=["sku_id", "location_id", "on_hand", "reserved",
-                                     "safety_stock", "incoming", "version", "updated_at"],
-            records=levels)
-        await connection.copy_records_to_table(
-            "stock_movements", columns=["sku_id", "location_id", "kind", "on_hand_delta",
-                                        "reserved_delta", "safety_stock_delta",
-                                        "incoming_delta", "channel", "reference", "actor",
-                                        "created_at"], records=movements)
-        await connection.execute(
-            "INSERT INTO api_keys (id, name, role, key_hash, prefix, created_at) "
-            "VALUES (gen_random_uuid(), 'bench', 'storefront', $1, 'osk_bench', now())",
-            hash_key(SECRET))
+                stock.append((sku_id, location_id, HOT_UNITS if sku_id == 1 else ON_HAND, 0))
+        await copy_opening_stock(connection, stock)
+        await add_api_key(connection, "storefront", SECRET)
         for table in ("locations", "skus"):
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

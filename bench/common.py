@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db import migrate
+from app.services.keys import hash_key
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -44,6 +46,29 @@ async def recreate_database(url: str) -> None:
         await connection.execute(text(f"CREATE DATABASE {name}"))
     await engine.dispose()
     await asyncio.to_thread(migrate.upgrade, url)
+
+
+async def copy_opening_stock(connection: Any, stock: list[tuple[int, int, int, int]]) -> None:
+    """Bulk-load levels (sku_id, location_id, on_hand, safety_stock) with one receipt
+    movement each, so the ledger still projects to the levels."""
+    now = datetime.now(UTC)
+    await connection.copy_records_to_table(
+        "stock_levels", columns=["sku_id", "location_id", "on_hand", "reserved",
+                                 "safety_stock", "incoming", "version", "updated_at"],
+        records=[(s, loc, on_hand, 0, safety, 0, 1, now) for s, loc, on_hand, safety in stock])
+    await connection.copy_records_to_table(
+        "stock_movements", columns=["sku_id", "location_id", "kind", "on_hand_delta",
+                                    "reserved_delta", "safety_stock_delta", "incoming_delta",
+                                    "channel", "reference", "actor", "created_at"],
+        records=[(s, loc, "receipt", on_hand, 0, safety, 0, "admin", "bench:seed", "bench", now)
+                 for s, loc, on_hand, safety in stock])
+
+
+async def add_api_key(connection: Any, role: str, secret: str) -> None:
+    await connection.execute(
+        "INSERT INTO api_keys (id, name, role, key_hash, prefix, created_at) "
+        "VALUES (gen_random_uuid(), 'bench', $1, $2, 'osk_bench', now())", role,
+        hash_key(secret))
 
 
 def free_port() -> int:
