@@ -14,13 +14,15 @@ import asyncio
 import random
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import asyncpg
-import httpx
 from sqlalchemy.engine import make_url
 
 from bench.common import (
     Latencies,
+    LeanConnection,
+    LeanHttpClient,
     add_api_key,
     api_server,
     bench_database_url,
@@ -88,14 +90,29 @@ def lookups(count: int, skus: int, rng: random.Random) -> list[dict[str, object]
 
 
 async def run_http(base: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
-    headers = {"Authorization": f"Bearer {SECRET}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=30) as client:
+    client = LeanHttpClient(base, {"Authorization": f"Bearer {SECRET}"})
+    connections = [await client.connect() for _ in range(concurrency)]
+    free: asyncio.Queue[LeanConnection] = asyncio.Queue()
+    for connection in connections:
+        free.put_nowait(connection)
+
+    async def one(query: dict[str, object]) -> None:
+        connection = await free.get()
+        try:
+            status, body = await connection.request("GET", "/v1/availability?" + urlencode(
+                query, doseq=True))
+        finally:
+            free.put_nowait(connection)
+        if status != 200:
+            raise RuntimeError(f"{status}: {body[:300]!r}")
+
+    try:
         for query in queries[:50]:  # warm-up: connections, caches
-            (await client.get("/v1/availability", params=query)).raise_for_status()
-        return await _drive(queries, concurrency,
-                            lambda q: client.get("/v1/availability", params=q))
+            await one(query)
+        return await _drive(queries, concurrency, one)
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def run_direct(url: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
@@ -123,9 +140,7 @@ async def _drive(queries: list[dict[str, object]], concurrency: int, call: objec
         while pending:
             query = pending.pop()
             started = time.perf_counter()
-            result = await call(query)  # type: ignore[operator]
-            if isinstance(result, httpx.Response):
-                result.raise_for_status()
+            await call(query)  # type: ignore[operator]
             seconds.append(time.perf_counter() - started)
 
     started = time.perf_counter()

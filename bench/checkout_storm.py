@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench.availability import asyncpg_dsn
 from bench.common import (
     Latencies,
+    LeanConnection,
+    LeanHttpClient,
     add_api_key,
     api_server,
     bench_database_url,
@@ -108,19 +109,30 @@ def order_bodies(count: int, stocked: dict[int, list[int]], rng: random.Random,
 
 async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
                    ) -> tuple[Latencies, dict[int, int]]:
-    headers = {"Authorization": f"Bearer {SECRET}"}
+    client = LeanHttpClient(base, {"Authorization": f"Bearer {SECRET}"})
+    connections = [await client.connect() for _ in range(concurrency)]
+    free: asyncio.Queue[LeanConnection] = asyncio.Queue()
+    for connection in connections:
+        free.put_nowait(connection)
     statuses: dict[int, int] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=60) as client:
-        async def one(body: dict[str, Any]) -> None:
-            response = await client.post("/v1/orders", json=body,
-                                         headers={"Idempotency-Key": str(uuid.uuid4())})
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code not in (201, 409):
-                raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
 
+    async def one(body: dict[str, Any]) -> None:
+        connection = await free.get()
+        try:
+            status, answer = await connection.request(
+                "POST", "/v1/orders", json.dumps(body).encode(),
+                {"Idempotency-Key": str(uuid.uuid4())})
+        finally:
+            free.put_nowait(connection)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status not in (201, 409):
+            raise RuntimeError(f"{status}: {answer[:300]!r}")
+
+    try:
         return await _drive(bodies, concurrency, one), statuses
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 # The same work as one order of `place_order`, in plain SQL: the ceiling for that work.
