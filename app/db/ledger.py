@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +25,22 @@ from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
 _KNOWN_LEVELS: set[LevelKey] = set()
 """Levels this process has seen exist. Levels are never deleted, so a hit saves a query."""
 _KNOWN_LEVELS_LIMIT = 1_000_000
+
+
+_LEVELS: Table = StockLevel.__table__  # type: ignore[assignment]
+_UPDATE_LEVEL = (
+    update(_LEVELS)
+    .where(_LEVELS.c.location_id == bindparam("k_location"), _LEVELS.c.sku_id == bindparam("k_sku"))
+    .values(
+        on_hand=bindparam("v_on_hand"),
+        reserved=bindparam("v_reserved"),
+        safety_stock=bindparam("v_safety_stock"),
+        incoming=bindparam("v_incoming"),
+        version=_LEVELS.c.version + 1,
+        updated_at=bindparam("v_updated_at"),
+    )
+)
+"""One prepared UPDATE for every level change (executemany when a change touches several)."""
 
 
 def forget_known_levels() -> None:
@@ -193,20 +209,22 @@ class Ledger:
     async def _update_levels(
         self, keys: set[LevelKey], running: dict[LevelKey, Quantities], now: datetime
     ) -> None:
-        for key in sorted(keys):
-            level = running[key]
-            await self.session.execute(
-                update(StockLevel)
-                .where(StockLevel.location_id == key.location_id, StockLevel.sku_id == key.sku_id)
-                .values(
-                    on_hand=level.on_hand,
-                    reserved=level.reserved,
-                    safety_stock=level.safety_stock,
-                    incoming=level.incoming,
-                    version=StockLevel.version + 1,
-                    updated_at=now,
-                )
-            )
+        connection = await self.session.connection()
+        await connection.execute(
+            _UPDATE_LEVEL,
+            [
+                {
+                    "k_location": key.location_id,
+                    "k_sku": key.sku_id,
+                    "v_on_hand": running[key].on_hand,
+                    "v_reserved": running[key].reserved,
+                    "v_safety_stock": running[key].safety_stock,
+                    "v_incoming": running[key].incoming,
+                    "v_updated_at": now,
+                }
+                for key in sorted(keys)
+            ],
+        )
 
     async def _insert_movements(self, changes: list[Change], now: datetime) -> list[int]:
         result = await self.session.execute(

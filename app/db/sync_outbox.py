@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, literal, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, literal, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +25,29 @@ async def record_available_changes(
     """Mark `keys` as needing a push to every storefront that maps them."""
     if not keys:
         return
-    pairs = [(key.location_id, key.sku_id) for key in keys]
-    await mark_pending(
-        session,
-        changed_at,
-        tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id).in_(pairs),
+    dialect = session.get_bind().dialect.name
+    statement = _LEDGER_STATEMENTS.get(dialect)
+    if statement is None:  # built once per dialect: this runs in every stock transaction
+        statement = _LEDGER_STATEMENTS[dialect] = _upsert_pending(
+            dialect,
+            tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id).in_(
+                bindparam("pairs", expanding=True)
+            ),
+            bindparam("generation", type_=StorefrontPending.generation.type),
+            bindparam("changed_at", type_=StorefrontPending.changed_at.type),
+        )
+    connection = await session.connection()  # Core execution: the params are one row
+    await connection.execute(
+        statement,
+        {
+            "pairs": [(key.location_id, key.sku_id) for key in keys],
+            "generation": first_generation(changed_at),
+            "changed_at": changed_at,
+        },
     )
+
+
+_LEDGER_STATEMENTS: dict[str, Any] = {}
 
 
 def first_generation(changed_at: datetime) -> int:
@@ -50,30 +67,42 @@ async def mark_pending(
     where: list[ColumnElement[bool]] = [true() if condition is None else condition]
     if storefront_id is not None:
         where.append(StorefrontItem.storefront_id == storefront_id)
+    statement = _upsert_pending(
+        session.get_bind().dialect.name,
+        and_(*where),
+        literal(first_generation(changed_at), StorefrontPending.generation.type),
+        literal(changed_at, StorefrontPending.changed_at.type),
+    )
+    await session.execute(statement)
+
+
+def _upsert_pending(
+    dialect: str, where: ColumnElement[bool], generation: Any, changed_at: Any
+) -> Any:
+    """INSERT ... SELECT over every mapped (storefront, SKU, location) matching `where`; a
+    level already pending gets a new generation, so changes coalesce."""
     source = (
         select(
             StorefrontItem.storefront_id,
             StorefrontItem.sku_id,
             StorefrontLocation.location_id,
-            literal(first_generation(changed_at), StorefrontPending.generation.type),
-            literal(changed_at, StorefrontPending.changed_at.type),
+            generation,
+            changed_at,
         )
         .join(
             StorefrontLocation,
             StorefrontLocation.storefront_id == StorefrontItem.storefront_id,
         )
-        .where(and_(*where))  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+        .where(where)  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
     )
-    dialect = session.get_bind().dialect.name
     stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StorefrontPending)
     stmt = stmt.from_select(
         ["storefront_id", "sku_id", "location_id", "generation", "changed_at"], source
     )
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["storefront_id", "sku_id", "location_id"],
         set_={
             "generation": StorefrontPending.generation + 1,
             "changed_at": stmt.excluded.changed_at,
         },
     )
-    await session.execute(stmt)
