@@ -102,7 +102,12 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessionmaker()
         if self.readonly:
-            await self.session.connection(execution_options={"omnistock_readonly": True})
+            options: dict[str, Any] = {"omnistock_readonly": True}
+            if self._sessionmaker.kw["bind"].dialect.name == "postgresql":
+                # Reads under READ COMMITTED see a fresh snapshot per statement anyway, so
+                # skipping BEGIN/ROLLBACK changes nothing but two round trips.
+                options["isolation_level"] = "AUTOCOMMIT"
+            await self.session.connection(execution_options=options)
         self.catalogue = CatalogueRepository(self.session)
         self.ledger = Ledger(self.session, self._sessionmaker, self._after_commit)
         self.orders = OrderRepository(self.session)
