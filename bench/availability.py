@@ -21,8 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import (
     Latencies,
-    LeanConnection,
-    LeanHttpClient,
+    LeanPool,
     add_api_key,
     api_server,
     bench_database_url,
@@ -90,29 +89,16 @@ def lookups(count: int, skus: int, rng: random.Random) -> list[dict[str, object]
 
 
 async def run_http(base: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
-    client = LeanHttpClient(base, {"Authorization": f"Bearer {SECRET}"})
-    connections = [await client.connect() for _ in range(concurrency)]
-    free: asyncio.Queue[LeanConnection] = asyncio.Queue()
-    for connection in connections:
-        free.put_nowait(connection)
+    async with LeanPool(base, {"Authorization": f"Bearer {SECRET}"}, concurrency) as pool:
+        async def one(query: dict[str, object]) -> None:
+            status, body = await pool.request(
+                "GET", "/v1/availability?" + urlencode(query, doseq=True))
+            if status != 200:
+                raise RuntimeError(f"{status}: {body[:300]!r}")
 
-    async def one(query: dict[str, object]) -> None:
-        connection = await free.get()
-        try:
-            status, body = await connection.request("GET", "/v1/availability?" + urlencode(
-                query, doseq=True))
-        finally:
-            free.put_nowait(connection)
-        if status != 200:
-            raise RuntimeError(f"{status}: {body[:300]!r}")
-
-    try:
         for query in queries[:50]:  # warm-up: connections, caches
             await one(query)
         return await _drive(queries, concurrency, one)
-    finally:
-        for connection in connections:
-            await connection.close()
 
 
 async def run_direct(url: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:

@@ -26,8 +26,7 @@ import asyncpg
 from bench.availability import asyncpg_dsn
 from bench.common import (
     Latencies,
-    LeanConnection,
-    LeanHttpClient,
+    LeanPool,
     add_api_key,
     api_server,
     bench_database_url,
@@ -109,30 +108,16 @@ def order_bodies(count: int, stocked: dict[int, list[int]], rng: random.Random,
 
 async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
                    ) -> tuple[Latencies, dict[int, int]]:
-    client = LeanHttpClient(base, {"Authorization": f"Bearer {SECRET}"})
-    connections = [await client.connect() for _ in range(concurrency)]
-    free: asyncio.Queue[LeanConnection] = asyncio.Queue()
-    for connection in connections:
-        free.put_nowait(connection)
     statuses: dict[int, int] = {}
+    async with LeanPool(base, {"Authorization": f"Bearer {SECRET}"}, concurrency) as pool:
+        async def one(body: dict[str, Any]) -> None:
+            status, answer = await pool.request("POST", "/v1/orders", json.dumps(body).encode(),
+                                                {"Idempotency-Key": str(uuid.uuid4())})
+            statuses[status] = statuses.get(status, 0) + 1
+            if status not in (201, 409):
+                raise RuntimeError(f"{status}: {answer[:300]!r}")
 
-    async def one(body: dict[str, Any]) -> None:
-        connection = await free.get()
-        try:
-            status, answer = await connection.request(
-                "POST", "/v1/orders", json.dumps(body).encode(),
-                {"Idempotency-Key": str(uuid.uuid4())})
-        finally:
-            free.put_nowait(connection)
-        statuses[status] = statuses.get(status, 0) + 1
-        if status not in (201, 409):
-            raise RuntimeError(f"{status}: {answer[:300]!r}")
-
-    try:
         return await _drive(bodies, concurrency, one), statuses
-    finally:
-        for connection in connections:
-            await connection.close()
 
 
 # The same work as one order of `place_order`, in plain SQL: the ceiling for that work.

@@ -194,3 +194,32 @@ class LeanConnection:
     async def close(self) -> None:
         self.writer.close()
         await self.writer.wait_closed()
+
+
+class LeanPool:
+    """`size` keep-alive connections handed out one request at a time."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], size: int) -> None:
+        self.client = LeanHttpClient(base_url, headers)
+        self.size = size
+        self.free: asyncio.Queue[LeanConnection] = asyncio.Queue()
+        self.connections: list[LeanConnection] = []
+
+    async def __aenter__(self) -> LeanPool:
+        for _ in range(self.size):
+            connection = await self.client.connect()
+            self.connections.append(connection)
+            self.free.put_nowait(connection)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for connection in self.connections:
+            await connection.close()
+
+    async def request(self, method: str, target: str, body: bytes = b"",
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        connection = await self.free.get()
+        try:
+            return await connection.request(method, target, body, headers)
+        finally:
+            self.free.put_nowait(connection)
