@@ -152,10 +152,21 @@ async def _store_response(db: Any, request: IdempotentRequest, captured: _Captur
     one, so try a few times on fresh connections."""
     for attempt in range(STORE_ATTEMPTS):
         try:
-            async with db.sessionmaker() as session, session.begin():
-                await idempotency.store_response(
-                    session, request, captured.status, captured.content_type, captured.body
-                )
+            async with db.engine.connect() as connection:
+                if db.is_sqlite:
+                    async with connection.begin():
+                        await idempotency.store_response(
+                            connection,
+                            request,
+                            captured.status,
+                            captured.content_type,
+                            captured.body,
+                        )
+                else:  # one statement: autocommit spares BEGIN and COMMIT
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await idempotency.store_response(
+                        autocommit, request, captured.status, captured.content_type, captured.body
+                    )
             return
         except (DBAPIError, OSError) as exc:
             log.warning(

@@ -8,13 +8,14 @@ stored response instead of doing the work again.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models import IdempotencyRecord, utcnow
 
@@ -89,15 +90,15 @@ async def load(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord
 
 
 async def store_response(
-    session: AsyncSession,
+    connection: AsyncConnection,
     request: IdempotentRequest,
     status_code: int,
     content_type: str | None,
     body: bytes,
 ) -> None:
-    """Record the response the first request got. The claim row exists when the work was
-    committed; otherwise (the request failed before changing anything) a completed row is
-    added so that retries see the same failure."""
+    """Record the response the first request got: one statement. The claim row exists when
+    the work was committed; otherwise (the request failed before changing anything) a
+    completed row is added so that retries see the same failure."""
     values = {
         "state": COMPLETED,
         "status_code": status_code,
@@ -105,25 +106,23 @@ async def store_response(
         "response_body": body,
     }
     if request.claimed:
-        await session.execute(
+        await connection.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.scope == request.scope, IdempotencyRecord.key == request.key)
             .values(**values)
         )
         return
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(IdempotencyRecord).values(
-                    scope=request.scope,
-                    key=request.key,
-                    request_hash=request.request_hash,
-                    created_at=utcnow(),
-                    **values,
-                )
+    # A concurrent request with the same key may have finished first: its record stands.
+    with suppress(IntegrityError):
+        await connection.execute(
+            insert(IdempotencyRecord).values(
+                scope=request.scope,
+                key=request.key,
+                request_hash=request.request_hash,
+                created_at=utcnow(),
+                **values,
             )
-    except IntegrityError:
-        pass  # a concurrent request with the same key finished first; its record stands
+        )
 
 
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
