@@ -14,7 +14,8 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.db.idempotency import KeyAlreadyUsed
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InsufficientStock
+from app.metrics import INSUFFICIENT_STOCK
 
 log = structlog.get_logger("omnistock.errors")
 
@@ -75,6 +76,8 @@ def _code_for_status(status: int) -> str:
 
 
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    if isinstance(exc, InsufficientStock):
+        INSUFFICIENT_STOCK.inc()
     return error_response(STATUS_OF_CODE.get(exc.code, 409), exc.code, exc.message, exc.details)
 
 

@@ -8,6 +8,7 @@ and its movement are committed together or not at all.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,6 +86,7 @@ class Ledger:
     ) -> None:
         self.session = session
         self._sessionmaker = sessionmaker
+        self._started = time.perf_counter()
         self._after_commit = after_commit
         self._locked: dict[LevelKey, Quantities] = {}
 
@@ -149,7 +151,10 @@ class Ledger:
             await sync_outbox.record_available_changes(self.session, sellable, now)
         self._locked.update({key: running[key] for key in touched})
         kinds = [c.kind for c in changes]
-        self._after_commit.append(lambda: metrics.record_movements(kinds))
+        started = self._started
+        self._after_commit.append(
+            lambda: metrics.record_movements(kinds, time.perf_counter() - started)
+        )
         return [
             RecordedMovement(id=i, change=c, level_after=a, created_at=now)
             for i, c, a in zip(ids, changes, afters, strict=True)

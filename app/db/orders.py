@@ -26,6 +26,7 @@ from app.db.order_models import (
     PosTransaction,
     ProcessedWebhook,
 )
+from app.db.stock_queries import AVAILABLE
 from app.domain.errors import NotFound
 from app.domain.orders import OPEN_STATUSES
 
@@ -314,7 +315,6 @@ class OrderRepository:
             conditions.append(Location.ship_enabled.is_(True))
         if pickup_stores:
             conditions.append(and_(Location.kind == "store", Location.pickup_enabled.is_(True)))
-        available = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
         rows = await self.session.execute(
             select(
                 Location.id,
@@ -323,7 +323,7 @@ class OrderRepository:
                 Location.latitude,
                 Location.longitude,
                 StockLevel.sku_id,
-                available,
+                AVAILABLE,
             )
             .join(StockLevel, StockLevel.location_id == Location.id)
             .where(*conditions)

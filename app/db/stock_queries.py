@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Location, Sku, StockLevel, StockMovement
@@ -45,18 +45,26 @@ class PickupCandidate:
     available: dict[str, int]  # sku code -> available
 
 
-_AVAILABLE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+AVAILABLE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
 """Mirrors `Quantities.available`, repeated here only so the database can filter large
 catalogues without shipping rows to Python (negative values are clamped by the caller)."""
 
 _PICKUP_CANDIDATES = (
-    select(Location.id, Location.code, Location.name, Location.latitude, Location.longitude,
-           Location.pickup_enabled, Sku.sku, _AVAILABLE)
+    select(
+        Location.id,
+        Location.code,
+        Location.name,
+        Location.latitude,
+        Location.longitude,
+        Location.pickup_enabled,
+        Sku.sku,
+        AVAILABLE,
+    )
     .join(StockLevel, StockLevel.location_id == Location.id)
     .join(Sku, Sku.id == StockLevel.sku_id)
     .where(
         Sku.sku.in_(bindparam("codes", expanding=True)),
-        _AVAILABLE >= bindparam("quantity"),
+        AVAILABLE >= bindparam("quantity"),
         Location.kind == "store",
         Location.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
         Location.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
@@ -155,8 +163,13 @@ class StockQueries:
         """
         min_lat, max_lat, min_lon, max_lon = box
         stmt = _PICKUP_CANDIDATES.params(
-            codes=skus, quantity=quantity, min_lat=min_lat, max_lat=max_lat, min_lon=min_lon,
-            max_lon=max_lon)
+            codes=skus,
+            quantity=quantity,
+            min_lat=min_lat,
+            max_lat=max_lat,
+            min_lon=min_lon,
+            max_lon=max_lon,
+        )
         rows = (await self.session.execute(stmt)).all()
         by_location: dict[int, PickupCandidate] = {}
         for row in rows:
@@ -176,8 +189,3 @@ class StockQueries:
             )
         )
         return [(row[0], row[1]) for row in result]
-
-    async def count_levels(self) -> int:
-        return int(
-            (await self.session.execute(select(func.count()).select_from(StockLevel))).scalar_one()
-        )

@@ -206,12 +206,7 @@ class StorefrontRepository:
                 location_id=row[1],
                 sku=row[2],
                 location=row[3],
-                quantities=Quantities(
-                    on_hand=row[4] or 0,
-                    reserved=row[5] or 0,
-                    safety_stock=row[6] or 0,
-                    incoming=row[7] or 0,
-                ),
+                quantities=_quantities(row, 4),
                 external_item_id=row[8],
                 external_location_id=row[9],
             )
@@ -298,12 +293,7 @@ class StorefrontRepository:
                 changed_at=row[3],
                 sku=row[4],
                 location=row[5],
-                quantities=Quantities(
-                    on_hand=row[6] or 0,
-                    reserved=row[7] or 0,
-                    safety_stock=row[8] or 0,
-                    incoming=row[9] or 0,
-                ),
+                quantities=_quantities(row, 6),
                 external_item_id=row[10] or "",
                 external_location_id=row[11] or "",
             )
@@ -319,8 +309,11 @@ class StorefrontRepository:
         generation anyway, and waiting on them while holding others deadlocks with it."""
         if sent:
             lockable = (
-                select(StorefrontPending.storefront_id, StorefrontPending.sku_id,
-                       StorefrontPending.location_id)
+                select(
+                    StorefrontPending.storefront_id,
+                    StorefrontPending.sku_id,
+                    StorefrontPending.location_id,
+                )
                 .where(
                     StorefrontPending.storefront_id == storefront_id,
                     tuple_(
@@ -435,3 +428,12 @@ class StorefrontRepository:
             .limit(limit)
         )
         return list(result.scalars())
+
+
+def _quantities(row: Any, first: int) -> Quantities:
+    """on_hand, reserved, safety_stock, incoming from four columns starting at `first`; a
+    mapped level with no stock row yet (outer join) is all zeros."""
+    on_hand, reserved, safety_stock, incoming = (row[first + i] or 0 for i in range(4))
+    return Quantities(
+        on_hand=on_hand, reserved=reserved, safety_stock=safety_stock, incoming=incoming
+    )

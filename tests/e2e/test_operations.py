@@ -18,9 +18,16 @@ async def test_metrics_count_requests_and_ledger_movements(client: Client, keys:
         headers={**keys.admin, "Idempotency-Key": str(uuid.uuid4())},
         json={"location": "STORE-A", "sku": "TEE-1", "kind": "receipt", "quantity": 1},
     )
+    await client.post("/v1/stock/movements", headers={
+        **keys.admin, "Idempotency-Key": str(uuid.uuid4())}, json={
+        "location": "STORE-A", "sku": "TEE-1", "kind": "damage", "quantity": 5})
     text = (await client.get("/metrics")).text
     assert 'omnistock_stock_movements_total{kind="receipt"}' in text
     assert "omnistock_requests_total" in text
+    assert "omnistock_ledger_transaction_seconds_count" in text
+    refused = [line for line in text.splitlines()
+               if line.startswith("omnistock_insufficient_stock_total ")]
+    assert refused and float(refused[0].split()[1]) >= 1
 
 
 async def test_request_id_is_echoed_or_made(client: Client, keys: Keys) -> None:
