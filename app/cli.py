@@ -142,9 +142,20 @@ def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None
     """Run Dramatiq worker processes (needs REDIS_URL); extra arguments go to dramatiq."""
     if not Settings.from_env().redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the API runs the workers itself")
-    os.execvp(sys.executable, [sys.executable, "-m", "dramatiq", "workers.actors",
-                               "--processes", str(processes), "--threads", str(threads),
-                               *dramatiq_args])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "workers.actors",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+            *dramatiq_args,
+        ],
+    )
 
 
 @main.command("scheduler")

@@ -16,9 +16,7 @@ from msgspec import Meta, Struct
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CODE_RULE = "letters, digits, '.', '_' or '-'; at most 64 characters"
 Code = Annotated[str, Meta(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)]
-CodePath = Annotated[
-    str, PathParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)
-]
+CodePath = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)]
 CodeQuery = Annotated[
     str | None, QueryParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)
 ]

@@ -184,9 +184,7 @@ class StockController(Controller):
         )
 
     @get("/{sku:str}/{location:str}", summary="A SKU's stock at one location")
-    async def level(
-        self, sku: CodePath, location: CodePath, uow: UnitOfWorkDep
-    ) -> SingleLevelOut:
+    async def level(self, sku: CodePath, location: CodePath, uow: UnitOfWorkDep) -> SingleLevelOut:
         return single_level_out(sku, location, await stock.stock_level(uow, sku, location))
 
     @put(

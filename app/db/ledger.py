@@ -89,19 +89,33 @@ class Ledger:
         self._started = time.perf_counter()
         self._after_commit = after_commit
         self._locked: dict[LevelKey, Quantities] = {}
+        self._absent: set[LevelKey] = set()
 
     async def lock(
-        self, keys: Iterable[LevelKey], *, actor: str = "system", channel: str = "system"
+        self,
+        keys: Iterable[LevelKey],
+        *,
+        actor: str = "system",
+        channel: str = "system",
+        create_missing: bool = True,
     ) -> dict[LevelKey, Quantities]:
         """Lock the levels for `keys` for the rest of the transaction and return them.
 
         A level that does not exist yet is created first, starting with its location's
         default safety stock (itself written to the ledger as a movement), so that every lock
         is then taken in (location, SKU) order; taking them in any other order lets two
-        writers deadlock.
+        writers deadlock. Callers that only take stock away (a reservation cannot succeed
+        where there is no level) pass `create_missing=False`: missing levels then read as
+        empty, and locking is a single round trip.
         """
         keys = list(keys)
         wanted = sorted(set(keys) - self._locked.keys())
+        if wanted and not create_missing:
+            found = await self._select_for_update(wanted)
+            self._locked.update(found)
+            self._absent.update(key for key in wanted if key not in found)
+            _remember_levels(found)
+            return {key: self.locked(key) for key in keys}
         if wanted:
             unknown = [key for key in wanted if key not in _KNOWN_LEVELS]
             if unknown:
@@ -114,15 +128,20 @@ class Ledger:
                 await self._ensure_levels_exist(wanted, actor=actor, channel=channel)
                 found = await self._select_for_update(wanted)
             self._locked.update(found)
+            self._absent.difference_update(found)
         return {key: self._locked[key] for key in keys}
 
     def locked(self, key: LevelKey) -> Quantities:
-        """The level of a key this transaction has locked, as changed so far."""
+        """The level of a key this transaction has locked, as changed so far (empty for a
+        level found not to exist)."""
+        if key in self._absent:
+            return Quantities()
         return self._locked[key]
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
         self._locked.clear()
+        self._absent.clear()
 
     async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
         """Check and write `changes` in order; raises `InsufficientStock` before writing any
@@ -207,9 +226,7 @@ class Ledger:
             else:
                 async with self._sessionmaker() as side, side.begin():
                     await _create_levels(side, missing, actor=actor, channel=channel)
-        if len(_KNOWN_LEVELS) > _KNOWN_LEVELS_LIMIT:
-            _KNOWN_LEVELS.clear()
-        _KNOWN_LEVELS.update(keys)
+        _remember_levels(keys)
 
     async def _update_levels(
         self, keys: set[LevelKey], running: dict[LevelKey, Quantities], now: datetime
@@ -253,6 +270,12 @@ class Ledger:
             ],
         )
         return [row[0] for row in result]
+
+
+def _remember_levels(keys: Iterable[LevelKey]) -> None:
+    if len(_KNOWN_LEVELS) > _KNOWN_LEVELS_LIMIT:
+        _KNOWN_LEVELS.clear()
+    _KNOWN_LEVELS.update(keys)
 
 
 async def _create_levels(

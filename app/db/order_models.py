@@ -112,9 +112,7 @@ class Event(Base):
     pos_transaction_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("pos_transactions.id"), nullable=True
     )
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("customers.id"), nullable=True
-    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
     event: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(16))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True)
@@ -179,9 +177,7 @@ class PosTransaction(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     client_txn_id: Mapped[str] = mapped_column(String(100))
     request_hash: Mapped[str] = mapped_column(String(64))
-    customer_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("customers.id"), nullable=True
-    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
     original_order_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("orders.id"), nullable=True
     )

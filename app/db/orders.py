@@ -122,10 +122,11 @@ class OrderRepository:
     async def add_order(
         self, order: Order, lines: list[OrderLine], allocations: list[Allocation]
     ) -> None:
+        """The order row now (its lines, allocations and events reference it; without
+        relationships the flush does not order tables); the rest at the next flush."""
         self.session.add(order)
-        await self.session.flush()
+        await self.session.flush([order])
         self.session.add_all([*lines, *allocations])
-        await self.session.flush()
 
     async def order(
         self, order_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False

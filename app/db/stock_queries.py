@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Location, Sku, StockLevel, StockMovement
+from app.domain.errors import NotFound
 from app.domain.stock import Quantities
 
 
@@ -45,31 +46,45 @@ class PickupCandidate:
     available: dict[str, int]  # sku code -> available
 
 
-AVAILABLE = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+_levels, _locations, _skus = StockLevel.__table__, Location.__table__, Sku.__table__
+AVAILABLE = _levels.c.on_hand - _levels.c.reserved - _levels.c.safety_stock
 """Mirrors `Quantities.available`, repeated here only so the database can filter large
 catalogues without shipping rows to Python (negative values are clamped by the caller)."""
 
 _PICKUP_CANDIDATES = (
     select(
-        Location.id,
-        Location.code,
-        Location.name,
-        Location.latitude,
-        Location.longitude,
-        Location.pickup_enabled,
-        Sku.sku,
-        AVAILABLE,
+        _skus.c.sku,
+        _locations.c.id,
+        _locations.c.code,
+        _locations.c.name,
+        _locations.c.latitude,
+        _locations.c.longitude,
+        _locations.c.pickup_enabled,
+        AVAILABLE.label("available"),
     )
-    .join(StockLevel, StockLevel.location_id == Location.id)
-    .join(Sku, Sku.id == StockLevel.sku_id)
-    .where(
-        Sku.sku.in_(bindparam("codes", expanding=True)),
-        AVAILABLE >= bindparam("quantity"),
-        Location.kind == "store",
-        Location.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
-        Location.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+    .select_from(
+        _skus.outerjoin(
+            _levels.join(
+                _locations,
+                and_(
+                    _locations.c.id == _levels.c.location_id,
+                    _locations.c.kind == "store",
+                    _locations.c.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+                    _locations.c.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+                ),
+            ),
+            and_(
+                _levels.c.sku_id == _skus.c.id,
+                AVAILABLE >= bindparam("quantity"),
+            ),
+        )
     )
+    .where(_skus.c.sku.in_(bindparam("codes", expanding=True)))
 )
+"""Every SKU asked for, joined to the stores in the box that hold enough of it: a SKU with no
+such store still comes back (with no location), so one round trip also tells unknown SKUs
+apart. Built on the tables, not the mapped classes: the hot read skips the ORM's per-statement
+work."""
 
 
 class StockQueries:
@@ -159,28 +174,37 @@ class StockQueries:
     ) -> list[PickupCandidate]:
         """Stores inside `box` where every SKU has at least `quantity` available.
 
-        One prepared statement, SKUs matched by code, so a lookup is a single round trip.
+        A single round trip; raises `NotFound` naming every SKU that does not exist.
         """
         min_lat, max_lat, min_lon, max_lon = box
-        stmt = _PICKUP_CANDIDATES.params(
-            codes=skus,
-            quantity=quantity,
-            min_lat=min_lat,
-            max_lat=max_lat,
-            min_lon=min_lon,
-            max_lon=max_lon,
+        connection = await self.session.connection()
+        rows = await connection.execute(
+            _PICKUP_CANDIDATES,
+            {
+                "codes": skus,
+                "quantity": quantity,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+            },
         )
-        rows = (await self.session.execute(stmt)).all()
+        known: set[str] = set()
         by_location: dict[int, PickupCandidate] = {}
-        for row in rows:
-            candidate = by_location.get(row.id)
+        for sku, location_id, code, name, latitude, longitude, pickup, available in rows:
+            known.add(sku)
+            if location_id is None:
+                continue
+            candidate = by_location.get(location_id)
             if candidate is None:
-                candidate = by_location[row.id] = PickupCandidate(
-                    row.code, row.name, row.latitude, row.longitude, row.pickup_enabled, {}
+                candidate = by_location[location_id] = PickupCandidate(
+                    code, name, latitude, longitude, pickup, {}
                 )
-            candidate.available[row.sku] = max(0, int(row[7]))
-        wanted = len(set(skus))
-        return [c for c in by_location.values() if len(c.available) == wanted]
+            candidate.available[sku] = max(0, available)
+        wanted = set(skus)
+        if missing := sorted(wanted - known):
+            raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
+        return [c for c in by_location.values() if len(c.available) == len(wanted)]
 
     async def short_levels(self) -> list[tuple[int, int]]:
         result = await self.session.execute(

@@ -48,13 +48,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.STOREFRONT: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
     Role.MOBILE: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
-    Role.POS: frozenset({Permission.READ, Permission.MOVE_STOCK, Permission.WORK_PICKUPS,
-                         Permission.SELL_AT_COUNTER}),
+    Role.POS: frozenset(
+        {
+            Permission.READ,
+            Permission.MOVE_STOCK,
+            Permission.WORK_PICKUPS,
+            Permission.SELL_AT_COUNTER,
+        }
+    ),
     Role.READONLY: frozenset({Permission.READ}),
 }
 
-LOCATION_BOUND = frozenset({Permission.MOVE_STOCK, Permission.WORK_PICKUPS,
-                            Permission.SELL_AT_COUNTER})
+LOCATION_BOUND = frozenset(
+    {Permission.MOVE_STOCK, Permission.WORK_PICKUPS, Permission.SELL_AT_COUNTER}
+)
 """What a POS key may do only at its own location."""
 
 

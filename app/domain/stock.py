@@ -100,14 +100,20 @@ def check_guard(sku: str, location: str, current: Quantities, delta: Delta, guar
                 "requested": -delta.on_hand,
             },
         )
-    if guard is Guard.AVAILABLE and delta.reserved > 0 and (
-        after.on_hand - after.reserved - after.safety_stock < 0
+    if (
+        guard is Guard.AVAILABLE
+        and delta.reserved > 0
+        and (after.on_hand - after.reserved - after.safety_stock < 0)
     ):
         raise InsufficientStock(
             f"{sku} at {location}: only {current.available} available, "
             f"cannot reserve {delta.reserved}",
-            {"sku": sku, "location": location, "available": current.available,
-             "requested": delta.reserved},
+            {
+                "sku": sku,
+                "location": location,
+                "available": current.available,
+                "requested": delta.reserved,
+            },
         )
     if guard is Guard.FREE and after.free < 0 and delta.on_hand < 0:
         raise InsufficientStock(

@@ -43,10 +43,13 @@ async def get_customer(uow: UnitOfWork, principal: Principal, customer_id: uuid.
         return await uow.orders.customer(customer_id)
 
 
-async def timeline(uow: UnitOfWork, principal: Principal,
-                   customer_id: uuid.UUID) -> list[TimelineEntry]:
+async def timeline(
+    uow: UnitOfWork, principal: Principal, customer_id: uuid.UUID
+) -> list[TimelineEntry]:
     _require_staff(principal)
     async with uow:
         await uow.orders.customer(customer_id)
-        return [TimelineEntry(e.at, e.channel, code, e.order_id, e.event, e.summary)
-                for e, code in await uow.orders.timeline(customer_id)]
+        return [
+            TimelineEntry(e.at, e.channel, code, e.order_id, e.event, e.summary)
+            for e, code in await uow.orders.timeline(customer_id)
+        ]

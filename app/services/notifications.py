@@ -54,15 +54,15 @@ class SmtpSender:
             smtp.send_message(message)
 
 
-async def list_notifications(uow: UnitOfWork, principal: Principal,
-                             order_id: uuid.UUID | None, limit: int) -> list[Notification]:
+async def list_notifications(
+    uow: UnitOfWork, principal: Principal, order_id: uuid.UUID | None, limit: int
+) -> list[Notification]:
     principal.require(Permission.READ_NOTIFICATIONS)
     async with uow:
         return await uow.orders.notifications(order_id, limit)
 
 
-async def send_pending(new_uow: Callable[[], UnitOfWork], sender: Sender,
-                       limit: int = 100) -> int:
+async def send_pending(new_uow: Callable[[], UnitOfWork], sender: Sender, limit: int = 100) -> int:
     """Send what is waiting, oldest first. Each message is locked while it is sent, so
     concurrent senders never send one twice; a failure is counted and retried later."""
     sent = 0

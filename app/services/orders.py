@@ -19,7 +19,7 @@ import structlog
 from app.db import idempotency
 from app.db.ledger import Change, LevelKey
 from app.db.models import Location, Sku, utcnow
-from app.db.order_models import Allocation, Customer, Order, OrderLine, OrderReturn
+from app.db.order_models import Allocation, Order, OrderLine, OrderReturn
 from app.db.orders import AllocationRow, LineRow
 from app.db.session import UnitOfWork
 from app.domain import geo, payments, sourcing, stock
@@ -179,20 +179,18 @@ async def _reserve_and_record(
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
             )
-        order, customer = await _insert_order(
-            uow, order_id, principal, channel, data, skus, plan, pickup, ctx.payments.name
+        order = await _insert_order(
+            uow,
+            order_id,
+            principal,
+            channel,
+            data,
+            skus,
+            plan,
+            pickup,
+            ctx.payments.name,
+            confirm_now=confirm_now,
         )
-        if confirm_now:
-            order.payment_status = payments.NOT_REQUIRED
-            _transition(
-                uow,
-                order,
-                "confirm",
-                channel.value,
-                principal.actor,
-                "confirmed: payment at the counter",
-            )
-            _notify_confirmed(uow, order, customer)
         await uow.commit()
         return OrderView(
             order,
@@ -210,6 +208,9 @@ async def _reserve_and_record(
         )
 
 
+_PAID_AT_COUNTER = "confirmed: payment at the counter"
+
+
 async def _insert_order(
     uow: UnitOfWork,
     order_id: uuid.UUID,
@@ -220,8 +221,12 @@ async def _insert_order(
     plan: _Plan,
     pickup: Location | None,
     payment_provider: str = "offline",
-) -> tuple[Order, Customer]:
-    """The order, its lines and allocations, and its first event; prices from the catalogue."""
+    *,
+    confirm_now: bool = False,
+) -> Order:
+    """The order, its lines and allocations, and its first event; prices from the catalogue.
+    `confirm_now` (no payment to authorise) confirms it before anything is written, so the
+    order is inserted once rather than inserted and then updated."""
     priced = [
         PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
         for sku, qty in merge_lines(data.lines)
@@ -250,6 +255,27 @@ async def _insert_order(
         created_at=now,
         updated_at=now,
     )
+    uow.orders.add_event(
+        event="placed",
+        channel=channel.value,
+        actor=principal.actor,
+        order_id=order.id,
+        customer_id=customer.id,
+        location_id=pickup.id if pickup else None,
+        summary=f"{order.number}: {sum(p.quantity for p in priced)} item(s) for "
+        f"{data.fulfilment.value}, {total} {currency}",
+    )
+    if confirm_now:
+        order.payment_status = payments.NOT_REQUIRED
+        _transition(
+            uow,
+            order,
+            "confirm",
+            channel.value,
+            principal.actor,
+            "confirmed: payment at the counter",
+        )
+        _notify_confirmed(uow, order, customer)
     await uow.orders.add_order(
         order,
         [
@@ -270,17 +296,7 @@ async def _insert_order(
             for location_id, _, qty in parts
         ],
     )
-    uow.orders.add_event(
-        event="placed",
-        channel=channel.value,
-        actor=principal.actor,
-        order_id=order.id,
-        customer_id=customer.id,
-        location_id=pickup.id if pickup else None,
-        summary=f"{order.number}: {sum(p.quantity for p in priced)} item(s) for "
-        f"{data.fulfilment.value}, {total} {currency}",
-    )
-    return order, customer
+    return order
 
 
 async def _reserve(
@@ -306,7 +322,7 @@ async def _reserve(
         for sku, parts in plan.parts.items()
         for location_id, code, qty in parts
     ]
-    await uow.ledger.lock([c.key for c in changes], actor=principal.actor, channel=channel.value)
+    await uow.ledger.lock([c.key for c in changes], create_missing=False)
     shortages = []
     for change in changes:  # report every short line, not just the first
         try:

@@ -362,8 +362,6 @@ async def stores_near(
         candidates = await StockQueries(uow.session).pickup_candidates(
             skus, quantity, geo.bounding_box(latitude, longitude, radius_km)
         )
-        if not candidates:  # nothing near: say so, unless a SKU does not exist at all
-            await uow.catalogue.skus_by_code(skus)
     nearby = []
     for c in candidates:
         distance = geo.distance_km(latitude, longitude, c.latitude, c.longitude)

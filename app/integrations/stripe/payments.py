@@ -39,8 +39,12 @@ class StripePayments:
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         intent = await self._call(
             self._client.v1.payment_intents.create,
-            params={"amount": amount_minor, "currency": currency.lower(),
-                    "capture_method": "manual", "metadata": {"order_id": order_id}},
+            params={
+                "amount": amount_minor,
+                "currency": currency.lower(),
+                "capture_method": "manual",
+                "metadata": {"order_id": order_id},
+            },
             options={"idempotency_key": f"authorize:{order_id}"},
         )
         return Authorization(self.name, intent.id, intent.client_secret, intent.status)
@@ -51,8 +55,11 @@ class StripePayments:
 
     async def capture(self, order_id: str, intent_id: str) -> str:
         try:
-            intent = await self._call(self._client.v1.payment_intents.capture, intent_id,
-                                      options={"idempotency_key": f"capture:{order_id}"})
+            intent = await self._call(
+                self._client.v1.payment_intents.capture,
+                intent_id,
+                options={"idempotency_key": f"capture:{order_id}"},
+            )
         except PaymentFailed:
             current = await self.status(intent_id)
             if current == payments.CAPTURED:  # an earlier attempt went through
@@ -62,8 +69,11 @@ class StripePayments:
 
     async def cancel(self, order_id: str, intent_id: str) -> str:
         try:
-            intent = await self._call(self._client.v1.payment_intents.cancel, intent_id,
-                                      options={"idempotency_key": f"cancel:{order_id}"})
+            intent = await self._call(
+                self._client.v1.payment_intents.cancel,
+                intent_id,
+                options={"idempotency_key": f"cancel:{order_id}"},
+            )
         except PaymentFailed:
             current = await self.status(intent_id)
             if current == payments.CANCELED:
@@ -74,8 +84,11 @@ class StripePayments:
     async def refund(self, refund_id: str, intent_id: str, amount_minor: int) -> str:
         refund = await self._call(
             self._client.v1.refunds.create,
-            params={"payment_intent": intent_id, "amount": amount_minor,
-                    "metadata": {"refund_id": refund_id}},
+            params={
+                "payment_intent": intent_id,
+                "amount": amount_minor,
+                "metadata": {"refund_id": refund_id},
+            },
             options={"idempotency_key": f"refund:{refund_id}"},
         )
         return str(refund.status)
@@ -85,8 +98,11 @@ class StripePayments:
             raise NotFound("Stripe webhooks are not configured (no STRIPE_WEBHOOK_SECRET)")
         event = stripe.Webhook.construct_event(payload, signature or "", self._webhook_secret)
         data = event.data.object
-        intent_id = getattr(data, "id", None) if event.type.startswith("payment_intent.") \
+        intent_id = (
+            getattr(data, "id", None)
+            if event.type.startswith("payment_intent.")
             else getattr(data, "payment_intent", None)
+        )
         return PaymentEvent(id=event.id, type=event.type, intent_id=intent_id)
 
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -99,8 +115,7 @@ class StripePayments:
             log.warning("stripe unreachable", error=str(exc))
             raise PaymentUnavailable("the payment provider is unreachable; retry") from exc
         except stripe.InvalidRequestError as exc:
-            raise PaymentFailed(f"the payment provider refused: {exc.user_message or exc}") \
-                from exc
+            raise PaymentFailed(f"the payment provider refused: {exc.user_message or exc}") from exc
         except stripe.StripeError as exc:
             log.warning("stripe error", error=str(exc))
             raise PaymentUnavailable("the payment provider failed; retry") from exc
@@ -131,8 +146,9 @@ class OfflinePayments:
         raise NotFound("Stripe webhooks are not configured (no STRIPE_API_KEY)")
 
 
-def build_payment_provider(api_key: str | None, webhook_secret: str | None,
-                           api_base: str | None) -> StripePayments | OfflinePayments:
+def build_payment_provider(
+    api_key: str | None, webhook_secret: str | None, api_base: str | None
+) -> StripePayments | OfflinePayments:
     if api_key:
         return StripePayments(api_key, webhook_secret, api_base)
     return OfflinePayments()
