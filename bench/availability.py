@@ -36,12 +36,15 @@ from bench.common import (
 LAT, LON = (50.4, 55.9), (-4.5, 1.3)
 SECRET = "osk_bench_availability_key"
 DIRECT_SQL = """
-SELECT l.id, l.code, l.name, l.latitude, l.longitude, l.pickup_enabled, s.sku_id,
+SELECT k.sku, l.id, l.code, l.name, l.latitude, l.longitude, l.pickup_enabled,
        s.on_hand - s.reserved - s.safety_stock AS available
-FROM locations l JOIN stock_levels s ON s.location_id = l.id
-WHERE s.sku_id = ANY($1::int[]) AND s.on_hand - s.reserved - s.safety_stock >= $2
-  AND l.kind = 'store' AND l.latitude BETWEEN $3 AND $4 AND l.longitude BETWEEN $5 AND $6
+FROM skus k LEFT JOIN (stock_levels s JOIN locations l
+    ON l.id = s.location_id AND l.kind = 'store'
+   AND l.latitude BETWEEN $3 AND $4 AND l.longitude BETWEEN $5 AND $6)
+  ON s.sku_id = k.id AND s.on_hand - s.reserved - s.safety_stock >= $2
+WHERE k.sku = ANY($1::varchar[])
 """
+"""The statement `GET /v1/availability` runs (app/db/stock_queries.py), in asyncpg's dialect."""
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -108,10 +111,9 @@ async def run_direct(url: str, queries: list[dict[str, object]], concurrency: in
                                      max_size=concurrency)
     try:
         async def one(query: dict[str, object]) -> object:
-            ids = [int(str(code)[3:]) for code in query["sku"]]  # type: ignore[attr-defined]
             box = bounding_box(float(query["latitude"]), float(query["longitude"]),  # type: ignore[arg-type]
                                25.0)
-            return await pool.fetch(DIRECT_SQL, ids, 1, *box)
+            return await pool.fetch(DIRECT_SQL, query["sku"], 1, *box)
 
         return await _drive(queries, concurrency, one)
     finally:

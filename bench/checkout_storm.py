@@ -3,9 +3,12 @@ as deployed (uvicorn, 2 worker processes, loopback, PostgreSQL), across 50 store
 SKUs, then the same run with every client after one hot SKU at one store. Reports orders/s,
 p50/p95/p99, and the oversell count (units promised beyond what was there; must be 0).
 
-Baseline, in the same invocation: the same reservation transaction issued straight through
-asyncpg (lock the level, check, update it, append the movement, write the order, its line,
-allocation and event, and claim the idempotency key) — the database's own ceiling for that work.
+Baseline, in the same invocation: the statements the service issues for each order, in the
+same order and transaction shape, straight through asyncpg (claim the idempotency key, read the
+SKUs and the pickup store or the shipping stock, lock and update the levels, append the
+movements and the storefront outbox, upsert the customer, write the order, its allocations,
+events, notification and lines, commit, store the response) — the database's own ceiling for
+that work.
 
     python -m bench.checkout_storm [--orders 3000 --concurrency 32]
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -120,62 +124,143 @@ async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
         return await _drive(bodies, concurrency, one), statuses
 
 
-# The same work as one order of `place_order`, in plain SQL: the ceiling for that work.
-CLAIM = ("INSERT INTO idempotency_records (scope, key, request_hash, state, created_at) "
-         "VALUES ('bench', $1, 'h', 'applied', now())")
-LOCK = ("SELECT on_hand, reserved, safety_stock FROM stock_levels "
-        "WHERE location_id = $1 AND sku_id = $2 FOR UPDATE")
-RESERVE = ("UPDATE stock_levels SET reserved = reserved + $3, version = version + 1, "
-           "updated_at = now() WHERE location_id = $1 AND sku_id = $2")
-MOVEMENT = ("INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, "
-            "reserved_delta, safety_stock_delta, incoming_delta, channel, reference, actor, "
-            "created_at) VALUES ($1, $2, 'reservation', 0, $3, 0, 0, 'web', $4, 'bench', now())")
-CUSTOMER = ("INSERT INTO customers (id, email, created_at) VALUES ($1, $2, now()) "
-            "ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id")
+# The statements `place_order` issues for one order, in order, as PostgreSQL's statement log
+# shows them (paid at the counter, no storefront linked): the ceiling for that work.
+CLAIM = ("INSERT INTO idempotency_records (scope, key, request_hash, state, resource, "
+         "created_at) VALUES ($1, $2, $3, 'applied', $4, now())")
+SKUS_BY_CODE = ("SELECT id, sku, name, price_minor, currency, barcode, created_at, updated_at "
+                "FROM skus WHERE sku = ANY($1::varchar[])")
+LOCATION = ("SELECT id, code, name, kind, latitude, longitude, pickup_enabled, ship_enabled, "
+            "default_safety_stock, created_at FROM locations WHERE code = $1")
+SHIP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
+              "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
+              "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.ship_enabled")
+LOCK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
+        "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
+        "$2::int[])) ORDER BY location_id, sku_id FOR UPDATE")
+RESERVE = ("UPDATE stock_levels SET on_hand = $1, reserved = $2, safety_stock = $3, "
+           "incoming = $4, version = version + 1, updated_at = now() "
+           "WHERE location_id = $5 AND sku_id = $6")
+MOVEMENTS = ("INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, "
+             "reserved_delta, safety_stock_delta, incoming_delta, channel, reference, actor, "
+             "created_at) SELECT s, l, 'reservation', 0, q, 0, 0, 'web', $4, 'bench', now() "
+             "FROM unnest($1::int[], $2::int[], $3::int[]) AS m(s, l, q) RETURNING id")
+OUTBOX = ("INSERT INTO storefront_pending (storefront_id, sku_id, location_id, generation, "
+          "changed_at) SELECT i.storefront_id, i.sku_id, l.location_id, $1, now() "
+          "FROM storefront_items i JOIN storefront_locations l ON l.storefront_id = "
+          "i.storefront_id WHERE (l.location_id, i.sku_id) IN (SELECT * FROM unnest($2::int[], "
+          "$3::int[])) ON CONFLICT (storefront_id, sku_id, location_id) DO UPDATE SET "
+          "generation = storefront_pending.generation + 1, changed_at = excluded.changed_at")
+CUSTOMER = ("INSERT INTO customers (id, email, name, phone, created_at) VALUES "
+            "($1, $2, NULL, NULL, now()) ON CONFLICT (email) DO UPDATE SET "
+            "name = coalesce(customers.name, excluded.name), "
+            "phone = coalesce(customers.phone, excluded.phone) "
+            "RETURNING id, email, name, phone, created_at")
 ORDER = ("INSERT INTO orders (id, number, channel, status, at_risk, customer_id, "
-         "fulfilment_type, pickup_location_id, total_minor, currency, payment_provider, "
-         "payment_status, failed_code_attempts, created_by, created_at, updated_at) VALUES "
-         "($1, $2, 'web', 'confirmed', false, $3, 'pickup', $4, $5, 'GBP', 'offline', "
-         "'not_required', 0, 'bench', now(), now())")
-LINE = ("INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
-        "returned_quantity) VALUES ($1, $2, $3, 1000, 0)")
-ALLOCATION = ("INSERT INTO order_allocations (order_id, sku_id, location_id, quantity) "
-              "VALUES ($1, $2, $3, $4)")
-EVENT = ("INSERT INTO events (order_id, customer_id, event, channel, actor, summary, at) "
-         "VALUES ($1, $2, 'placed', 'web', 'bench', 'placed', now())")
+         "fulfilment_type, pickup_location_id, ship_address, total_minor, currency, "
+         "payment_provider, payment_status, failed_code_attempts, created_by, created_at, "
+         "updated_at, confirmed_at) VALUES ($1, $2, 'web', 'confirmed', false, $3, $4, $5, "
+         "$6::json, $7, 'GBP', 'offline', 'not_required', 0, 'bench', now(), now(), now())")
+ALLOCATIONS = ("INSERT INTO order_allocations (order_id, sku_id, location_id, quantity) "
+               "SELECT $1, * FROM unnest($2::int[], $3::int[], $4::int[])")
+EVENTS = ("INSERT INTO events (order_id, customer_id, event, channel, location_id, actor, "
+          "summary, at) VALUES ($1, $2, 'placed', 'web', $3, 'bench', $4, now()), "
+          "($1, $2, 'confirmed', 'web', NULL, 'bench', $5, now())")
+NOTIFICATION = ("INSERT INTO notifications (id, order_id, kind, \"to\", subject, body, "
+                "created_at, attempts) VALUES ($1, $2, 'confirmed', $3, $4, $5, now(), 0)")
+LINES = ("INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
+         "returned_quantity) SELECT $1, *, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])")
+RESPONSE = ("UPDATE idempotency_records SET state = 'completed', status_code = 201, "
+            "content_type = 'application/json', response_body = $3 "
+            "WHERE scope = $1 AND key = $2")
 
 
 async def run_direct(url: str, bodies: list[dict[str, Any]], concurrency: int) -> Latencies:
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency,
                                      max_size=concurrency)
-    codes = {f"S{i:02d}": i for i in range(1, STORES + 1)}
 
     async def one(body: dict[str, Any]) -> None:
-        location = codes.get(body["fulfilment"].get("location", "S05"), 5)
-        lines = [(int(line["sku"][3:]), int(line["quantity"])) for line in body["lines"]]
-        order_id = uuid.uuid4()
-        async with pool.acquire() as connection, connection.transaction():
-            await connection.execute(CLAIM, str(order_id))
-            for sku_id, quantity in sorted(lines):
-                row = await connection.fetchrow(LOCK, location, sku_id)
-                if row is None or row[0] - row[1] - row[2] < quantity:
-                    return  # short: the real service rolls back too
-                await connection.execute(RESERVE, location, sku_id, quantity)
-                await connection.execute(MOVEMENT, sku_id, location, quantity,
-                                         f"order:{order_id}")
-            customer = await connection.fetchval(CUSTOMER, uuid.uuid4(),
-                                                 body["customer"]["email"])
-            await connection.execute(ORDER, order_id, order_id.hex[:12], customer, location,
-                                     1000 * len(lines))
-            for sku_id, quantity in lines:
-                await connection.execute(LINE, order_id, sku_id, quantity)
-                await connection.execute(ALLOCATION, order_id, sku_id, location, quantity)
-            await connection.execute(EVENT, order_id, customer)
+        async with pool.acquire() as connection:
+            with contextlib.suppress(_Short):  # short: rolled back, as the service does
+                await _direct_order(connection, body)
 
     try:
         return await _drive(bodies, concurrency, one)
     finally:
         await pool.close()
+
+
+async def _direct_order(connection: Any, body: dict[str, Any]) -> None:
+    lines = [(line["sku"], int(line["quantity"])) for line in body["lines"]]
+    order_id, key = uuid.uuid4(), str(uuid.uuid4())
+    async with connection.transaction():
+        await connection.execute(CLAIM, "bench", key, "h" * 64, f"order:{order_id}")
+        skus = {r["sku"]: r for r in await connection.fetch(SKUS_BY_CODE, [c for c, _ in lines])}
+        location = None
+        if body["fulfilment"]["type"] == "pickup":
+            location = await connection.fetchrow(LOCATION, body["fulfilment"]["location"])
+            plan = [(location["id"], skus[c]["id"], q) for c, q in lines]
+            await _direct_reserve(connection, plan, order_id)
+        else:
+            plan = await _ship_plan(connection, lines, skus)
+            async with connection.transaction():  # the savepoint sourcing retries in
+                await _direct_reserve(connection, plan, order_id)
+        customer = await connection.fetchrow(CUSTOMER, uuid.uuid4(), body["customer"]["email"])
+        location_id = location["id"] if location else None
+        await connection.execute(
+            ORDER, order_id, order_id.hex[:10], customer["id"], body["fulfilment"]["type"],
+            location_id, json.dumps(body["fulfilment"].get("address")),
+            sum(skus[c]["price_minor"] * q for c, q in lines))
+        await connection.execute(ALLOCATIONS, order_id, [sku for _, sku, _ in plan],
+                                 [loc for loc, _, _ in plan], [q for _, _, q in plan])
+        await connection.execute(EVENTS, order_id, customer["id"], location_id, "placed",
+                                 "confirmed")
+        await connection.execute(NOTIFICATION, uuid.uuid4(), order_id, customer["email"],
+                                 "Order confirmed", "Thank you.")
+        await connection.execute(LINES, order_id, [skus[c]["id"] for c, _ in lines],
+                                 [q for _, q in lines], [skus[c]["price_minor"] for c, _ in lines])
+    await connection.execute(RESPONSE, "bench", key, json.dumps(body).encode())
+
+
+async def _direct_reserve(connection: Any, plan: list[tuple[int, int, int]],
+                          order_id: uuid.UUID) -> None:
+    """plan: (location_id, sku_id, quantity); raises `_Short` before writing anything."""
+    keys = sorted({(loc, sku) for loc, sku, _ in plan})
+    rows = {(r[0], r[1]): r for r in await connection.fetch(
+        LOCK, [k[0] for k in keys], [k[1] for k in keys])}
+    for loc, sku, quantity in plan:
+        row = rows.get((loc, sku))
+        if row is None or row[2] - row[3] - row[4] < quantity:
+            raise _Short
+    await connection.executemany(RESERVE, [
+        (rows[(loc, sku)][2], rows[(loc, sku)][3] + quantity, rows[(loc, sku)][4],
+         rows[(loc, sku)][5], loc, sku) for loc, sku, quantity in sorted(plan)])
+    await connection.fetch(MOVEMENTS, [sku for _, sku, _ in plan], [loc for loc, _, _ in plan],
+                           [q for _, _, q in plan], f"order:{order_id}")
+    await connection.execute(OUTBOX, time.time_ns() // 1000, [k[0] for k in keys],
+                             [k[1] for k in keys])
+
+
+async def _ship_plan(connection: Any, lines: list[tuple[str, int]],
+                     skus: dict[str, Any]) -> list[tuple[int, int, int]]:
+    from app.domain import sourcing
+
+    rows = await connection.fetch(SHIP_STOCK, [r["id"] for r in skus.values()])
+    codes = {r["id"]: c for c, r in skus.items()}
+    by_location: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = by_location.setdefault(r[1], {"id": r[0], "kind": r[2], "available": {}})
+        entry["available"][codes[r[5]]] = r[6]
+    allocation = sourcing.source_shipment(lines, [
+        sourcing.Candidate(c, e["kind"], None, e["available"]) for c, e in by_location.items()])
+    if allocation is None:
+        raise _Short
+    return [(by_location[loc]["id"], skus[c]["id"], q)
+            for c, parts in allocation.items() for loc, q in parts]
+
+
+class _Short(Exception):
+    pass
 
 
 async def _drive(bodies: list[dict[str, Any]], concurrency: int, call: Any) -> Latencies:
