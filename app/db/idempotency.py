@@ -12,8 +12,9 @@ from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -53,16 +54,21 @@ def end_request(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
+_CLAIM = insert(cast(Table, IdempotencyRecord.__table__))
+
+
 async def insert_claim(session: AsyncSession, request: IdempotentRequest) -> None:
-    await session.execute(
-        insert(IdempotencyRecord).values(
-            scope=request.scope,
-            key=request.key,
-            request_hash=request.request_hash,
-            state=APPLIED,
-            resource=request.resource,
-            created_at=utcnow(),
-        )
+    connection = await session.connection()
+    await connection.execute(
+        _CLAIM,
+        {
+            "scope": request.scope,
+            "key": request.key,
+            "request_hash": request.request_hash,
+            "state": APPLIED,
+            "resource": request.resource,
+            "created_at": utcnow(),
+        },
     )
 
 

@@ -43,6 +43,9 @@ _UPDATE_LEVEL = (
 )
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
+_MOVEMENTS: Table = StockMovement.__table__  # type: ignore[assignment]
+_INSERT_MOVEMENTS = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
+
 
 def forget_known_levels() -> None:
     """For tests that empty the tables between cases."""
@@ -249,8 +252,9 @@ class Ledger:
         )
 
     async def _insert_movements(self, changes: list[Change], now: datetime) -> list[int]:
-        result = await self.session.execute(
-            insert(StockMovement).returning(StockMovement.id, sort_by_parameter_order=True),
+        connection = await self.session.connection()
+        result = await connection.execute(
+            _INSERT_MOVEMENTS,
             [
                 {
                     "sku_id": c.key.sku_id,

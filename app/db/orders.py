@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,35 +66,82 @@ class StockAt:
     available: int
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    id: uuid.UUID
+    email: str
+    name: str | None
+    phone: str | None
+
+
+_CUSTOMER_UPSERTS: dict[str, Any] = {}
+
+
+def _customer_upsert(dialect: str) -> Any:
+    statement = _CUSTOMER_UPSERTS.get(dialect)
+    if statement is None:
+        table = cast(Table, Customer.__table__)
+        new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        statement = _CUSTOMER_UPSERTS[dialect] = new.on_conflict_do_update(
+            index_elements=["email"],
+            set_={
+                "name": func.coalesce(table.c.name, new.excluded.name),
+                "phone": func.coalesce(table.c.phone, new.excluded.phone),
+            },
+        ).returning(table.c.id, table.c.email, table.c.name, table.c.phone)
+    return statement
+
+
+_LINES = insert(cast(Table, OrderLine.__table__))
+_ALLOCATIONS = insert(cast(Table, Allocation.__table__))
+_EVENTS = insert(cast(Table, Event.__table__))
+_NOTIFICATIONS = insert(cast(Table, Notification.__table__))
+
+
 class OrderRepository:
+    """Orders, customers, events and outboxes. Rows nothing reads back in the same unit of
+    work (lines and allocations of a new order, events, notifications) are collected and
+    written by `write_pending` as one prepared multi-row INSERT per table, skipping the
+    ORM's per-object bookkeeping on the checkout path."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._pending: dict[Any, list[dict[str, Any]]] = {}
+
+    def _queue(self, statement: Any, row: dict[str, Any]) -> None:
+        self._pending.setdefault(statement, []).append(row)
+
+    async def write_pending(self) -> None:
+        """Called by the unit of work after the ORM flush, so every row these reference
+        (orders, POS transactions) exists already."""
+        if not self._pending:
+            return
+        connection = await self.session.connection()
+        for statement in (_LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
+            rows = self._pending.pop(statement, None)
+            if rows:
+                await connection.execute(statement, rows)
 
     # customers ---------------------------------------------------------------------------
     async def customer_for_email(
         self, email: str, name: str | None = None, phone: str | None = None
-    ) -> Customer:
+    ) -> CustomerRef:
         """The one profile of this email, created on first sight from any channel; a name or
-        phone is filled in when the profile has none yet."""
-        email = email.strip().lower()
-        insert: Any = (
-            postgresql.insert(Customer)
-            if self._dialect == "postgresql"
-            else sqlite.insert(Customer)
-        )
-        stmt = insert.values(
-            id=uuid.uuid4(), email=email, name=name, phone=phone, created_at=utcnow()
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["email"],
-            set_={
-                "name": func.coalesce(Customer.name, stmt.excluded.name),
-                "phone": func.coalesce(Customer.phone, stmt.excluded.phone),
-            },
-        ).returning(Customer)
-        result = await self.session.execute(stmt, execution_options={"populate_existing": True})
-        customer: Customer = result.scalar_one()
-        return customer
+        phone is filled in when the profile has none yet. One prepared upsert."""
+        connection = await self.session.connection()
+        row = (
+            await connection.execute(
+                _customer_upsert(self._dialect),
+                {
+                    "id": uuid.uuid4(),
+                    "email": email.strip().lower(),
+                    "name": name,
+                    "phone": phone,
+                    "created_at": utcnow(),
+                },
+            )
+        ).one()
+        return CustomerRef(row.id, row.email, row.name, row.phone)
 
     async def customer(self, customer_id: uuid.UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)
@@ -120,13 +167,32 @@ class OrderRepository:
 
     # orders ------------------------------------------------------------------------------
     async def add_order(
-        self, order: Order, lines: list[OrderLine], allocations: list[Allocation]
+        self, order: Order, lines: Sequence[LineRow], allocations: Sequence[AllocationRow]
     ) -> None:
-        """The order row now (its lines, allocations and events reference it; without
-        relationships the flush does not order tables); the rest at the next flush."""
+        """The order row now; its lines and allocations with the other pending rows."""
         self.session.add(order)
         await self.session.flush([order])
-        self.session.add_all([*lines, *allocations])
+        for line in lines:
+            self._queue(
+                _LINES,
+                {
+                    "order_id": order.id,
+                    "sku_id": line.sku_id,
+                    "quantity": line.quantity,
+                    "unit_price_minor": line.unit_price_minor,
+                    "returned_quantity": line.returned_quantity,
+                },
+            )
+        for allocation in allocations:
+            self._queue(
+                _ALLOCATIONS,
+                {
+                    "order_id": order.id,
+                    "sku_id": allocation.sku_id,
+                    "location_id": allocation.location_id,
+                    "quantity": allocation.quantity,
+                },
+            )
 
     async def order(
         self, order_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False
@@ -344,18 +410,19 @@ class OrderRepository:
         location_id: int | None = None,
         pos_transaction_id: uuid.UUID | None = None,
     ) -> None:
-        self.session.add(
-            Event(
-                order_id=order_id,
-                customer_id=customer_id,
-                event=event,
-                channel=channel,
-                actor=actor,
-                summary=summary[:500],
-                location_id=location_id,
-                pos_transaction_id=pos_transaction_id,
-                at=utcnow(),
-            )
+        self._queue(
+            _EVENTS,
+            {
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "event": event,
+                "channel": channel,
+                "actor": actor,
+                "summary": summary[:500],
+                "location_id": location_id,
+                "pos_transaction_id": pos_transaction_id,
+                "at": utcnow(),
+            },
         )
 
     async def events(self, order_id: uuid.UUID) -> list[tuple[Event, str | None]]:
@@ -370,10 +437,18 @@ class OrderRepository:
     def add_notification(
         self, *, order_id: uuid.UUID | None, kind: str, to: str, subject: str, body: str
     ) -> None:
-        self.session.add(
-            Notification(
-                order_id=order_id, kind=kind, to=to, subject=subject, body=body, created_at=utcnow()
-            )
+        self._queue(
+            _NOTIFICATIONS,
+            {
+                "id": uuid.uuid4(),
+                "order_id": order_id,
+                "kind": kind,
+                "to": to,
+                "subject": subject,
+                "body": body,
+                "created_at": utcnow(),
+                "attempts": 0,
+            },
         )
 
     async def notifications(self, order_id: uuid.UUID | None, limit: int) -> list[Notification]:

@@ -130,6 +130,8 @@ class UnitOfWork:
         request.claimed = self._claimed_key = True
 
     async def commit(self) -> None:
+        await self.session.flush()
+        await self.orders.write_pending()
         await self.session.commit()
         self._committed = True
         callbacks, self._after_commit[:] = list(self._after_commit), []

@@ -19,7 +19,7 @@ import structlog
 from app.db import idempotency
 from app.db.ledger import Change, LevelKey
 from app.db.models import Location, Sku, utcnow
-from app.db.order_models import Allocation, Order, OrderLine, OrderReturn
+from app.db.order_models import Order, OrderReturn
 from app.db.orders import AllocationRow, LineRow
 from app.db.session import UnitOfWork
 from app.domain import geo, payments, sourcing, stock
@@ -278,22 +278,11 @@ async def _insert_order(
         _notify_confirmed(uow, order, customer)
     await uow.orders.add_order(
         order,
+        [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced],
         [
-            OrderLine(
-                order_id=order.id,
-                sku_id=skus[p.sku].id,
-                quantity=p.quantity,
-                unit_price_minor=p.unit_price_minor,
-                returned_quantity=0,
-            )
-            for p in priced
-        ],
-        [
-            Allocation(
-                order_id=order.id, sku_id=skus[sku].id, location_id=location_id, quantity=qty
-            )
+            AllocationRow(skus[sku].id, sku, location_id, code, qty)
             for sku, parts in plan.parts.items()
-            for location_id, _, qty in parts
+            for location_id, code, qty in parts
         ],
     )
     return order
