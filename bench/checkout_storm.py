@@ -7,8 +7,8 @@ Baseline, in the same invocation: the statements the service issues for each ord
 same order and transaction shape, straight through asyncpg (claim the idempotency key, read the
 SKUs and the pickup store or the shipping stock, lock and update the levels, append the
 movements and the storefront outbox, upsert the customer, write the order, its allocations,
-events, notification and lines, commit, store the response) — the database's own ceiling for
-that work.
+events, notification and lines, commit, store the response; a refused order rolls back, reads
+the alternatives and stores its 409) — the database's own ceiling for that work.
 
     python -m bench.checkout_storm [--orders 3000 --concurrency 32]
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import time
@@ -135,6 +134,10 @@ LOCATION = ("SELECT id, code, name, kind, latitude, longitude, pickup_enabled, s
 SHIP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
               "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
               "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.ship_enabled")
+PICKUP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
+                "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
+                "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.kind = 'store' "
+                "AND l.pickup_enabled")
 LOCK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
         "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
         "$2::int[])) ORDER BY location_id, sku_id FOR UPDATE")
@@ -170,6 +173,9 @@ NOTIFICATION = ("INSERT INTO notifications (id, order_id, kind, \"to\", subject,
                 "created_at, attempts) VALUES ($1, $2, 'confirmed', $3, $4, $5, now(), 0)")
 LINES = ("INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
          "returned_quantity) SELECT $1, *, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])")
+REFUSAL = ("INSERT INTO idempotency_records (scope, key, request_hash, state, status_code, "
+           "content_type, response_body, created_at) VALUES ($1, $2, 'h', 'completed', 409, "
+           "'application/json', $3, now())")
 RESPONSE = ("UPDATE idempotency_records SET state = 'completed', status_code = 201, "
             "content_type = 'application/json', response_body = $3 "
             "WHERE scope = $1 AND key = $2")
@@ -181,8 +187,10 @@ async def run_direct(url: str, bodies: list[dict[str, Any]], concurrency: int) -
 
     async def one(body: dict[str, Any]) -> None:
         async with pool.acquire() as connection:
-            with contextlib.suppress(_Short):  # short: rolled back, as the service does
+            try:
                 await _direct_order(connection, body)
+            except _Short:  # rolled back; then the 409's alternatives and its stored answer
+                await _direct_refusal(connection, body)
 
     try:
         return await _drive(bodies, concurrency, one)
@@ -220,6 +228,15 @@ async def _direct_order(connection: Any, body: dict[str, Any]) -> None:
         await connection.execute(LINES, order_id, [skus[c]["id"] for c, _ in lines],
                                  [q for _, q in lines], [skus[c]["price_minor"] for c, _ in lines])
     await connection.execute(RESPONSE, "bench", key, json.dumps(body).encode())
+
+
+async def _direct_refusal(connection: Any, body: dict[str, Any]) -> None:
+    codes = [line["sku"] for line in body["lines"]]
+    skus = await connection.fetch(SKUS_BY_CODE, codes)
+    if body["fulfilment"]["type"] == "pickup":
+        await connection.fetchrow(LOCATION, body["fulfilment"]["location"])
+    await connection.fetch(PICKUP_STOCK, [r["id"] for r in skus])
+    await connection.execute(REFUSAL, "bench", str(uuid.uuid4()), json.dumps(body).encode())
 
 
 async def _direct_reserve(connection: Any, plan: list[tuple[int, int, int]],

@@ -70,7 +70,7 @@ class TooManyAttempts(DomainError):
 class OrderContext:
     """What the order use cases need besides a unit of work."""
 
-    new_uow: Callable[[], UnitOfWork]
+    new_uow: Callable[..., UnitOfWork]  # new_uow(readonly=True) for reads only
     payments: PaymentProvider
     payment_timeout: timedelta = timedelta(seconds=900)
     pickup_hold: timedelta = timedelta(hours=168)
@@ -402,7 +402,7 @@ async def _with_alternatives(
     """The 409 body: each short line with what is available and where else it is."""
     requested = dict(lines)
     short_skus = [entry["sku"] for entry in short.details.get("short", []) if "sku" in entry]
-    async with ctx.new_uow() as uow:
+    async with ctx.new_uow(readonly=True) as uow:
         skus = await uow.catalogue.skus_by_code(short_skus)
         origin: tuple[float, float] | None = None
         if data.fulfilment is Fulfilment.PICKUP and data.pickup_location:
