@@ -127,7 +127,7 @@ async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
 # shows them (paid at the counter, no storefront linked): the ceiling for that work.
 CLAIM = ("INSERT INTO idempotency_records (scope, key, request_hash, state, resource, "
          "created_at) VALUES ($1, $2, $3, 'applied', $4, now())")
-SKUS_BY_CODE = ("SELECT id, sku, name, price_minor, currency, barcode, created_at, updated_at "
+SKUS_BY_CODE = ("SELECT id, sku, name, price_minor, currency "
                 "FROM skus WHERE sku = ANY($1::varchar[])")
 LOCATION = ("SELECT id, code, name, kind, latitude, longitude, pickup_enabled, ship_enabled, "
             "default_safety_stock, created_at FROM locations WHERE code = $1")

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, utcnow
 from app.domain.errors import AlreadyExists, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class SkuRef:
+    id: int
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+
+
+_SKU_TABLE = cast(Table, Sku.__table__)
+_SKUS_BY_CODE = select(
+    _SKU_TABLE.c.id,
+    _SKU_TABLE.c.sku,
+    _SKU_TABLE.c.name,
+    _SKU_TABLE.c.price_minor,
+    _SKU_TABLE.c.currency,
+).where(_SKU_TABLE.c.sku.in_(bindparam("codes", expanding=True)))
 
 
 class CatalogueRepository:
@@ -67,13 +87,18 @@ class CatalogueRepository:
             raise NotFound(f"sku {code} not found", {"sku": code})
         return sku
 
-    async def skus_by_code(self, codes: Sequence[str]) -> dict[str, Sku]:
-        """The SKUs named; raises `NotFound` listing every unknown code."""
+    async def skus_by_code(self, codes: Sequence[str]) -> dict[str, SkuRef]:
+        """The SKUs named, as plain rows (no ORM bookkeeping: this is on every order and
+        sale); raises `NotFound` listing every unknown code."""
         wanted = set(codes)
         if not wanted:
             return {}
-        result = await self.session.execute(select(Sku).where(Sku.sku.in_(wanted)))
-        found = {sku.sku: sku for sku in result.scalars()}
+        connection = await self.session.connection()
+        rows = await connection.execute(_SKUS_BY_CODE, {"codes": list(wanted)})
+        found = {
+            row.sku: SkuRef(row.id, row.sku, row.name, row.price_minor, row.currency)
+            for row in rows
+        }
         missing = sorted(wanted - found.keys())
         if missing:
             raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})

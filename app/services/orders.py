@@ -17,8 +17,9 @@ from typing import Any
 import structlog
 
 from app.db import idempotency
+from app.db.catalogue import SkuRef
 from app.db.ledger import Change, LevelKey
-from app.db.models import Location, Sku, utcnow
+from app.db.models import Location, utcnow
 from app.db.order_models import Order, OrderReturn
 from app.db.orders import AllocationRow, LineRow
 from app.db.session import UnitOfWork
@@ -217,7 +218,7 @@ async def _insert_order(
     principal: Principal,
     channel: Channel,
     data: NewOrder,
-    skus: dict[str, Sku],
+    skus: dict[str, SkuRef],
     plan: _Plan,
     pickup: Location | None,
     payment_provider: str = "offline",
@@ -293,7 +294,7 @@ async def _reserve(
     principal: Principal,
     channel: Channel,
     plan: _Plan,
-    skus: dict[str, Sku],
+    skus: dict[str, SkuRef],
     reference: str | None,
 ) -> None:
     changes = [
@@ -335,7 +336,7 @@ async def _reserve_shipment(
     principal: Principal,
     channel: Channel,
     lines: list[tuple[str, int]],
-    skus: dict[str, Sku],
+    skus: dict[str, SkuRef],
     data: NewOrder,
     reference: str,
 ) -> _Plan:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.db.catalogue import SkuRef
 from app.db.ledger import Change, LevelKey
-from app.db.models import Location, Sku, utcnow
+from app.db.models import Location, utcnow
 from app.db.order_models import PosTransaction
 from app.db.session import UnitOfWork
 from app.domain import sourcing, stock
@@ -266,7 +267,7 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
 def _counter_changes(
     principal: Principal,
     loc: Location,
-    skus: dict[str, Sku],
+    skus: dict[str, SkuRef],
     quantities: list[tuple[str, int]],
     delta: Callable[[int], stock.Delta],
     kind: MovementKind,
