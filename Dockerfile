@@ -15,5 +15,4 @@ USER omnistock
 EXPOSE 8000
 
 # The API; migrations run once before it (`omnistock migrate`), see docker-compose.yml.
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", \
-     "--no-access-log", "--proxy-headers"]
+CMD ["omnistock", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -78,12 +78,22 @@ async def _seed(settings: Settings) -> bool:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True)
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (uvicorn)."""
-    import uvicorn
+    """Serve the API with granian: its HTTP handling is native code, which leaves the Python
+    workers' CPU for requests (1.5x the lookups of uvicorn on the same two cores, see
+    bench/). A worker that dies is started again."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
-    uvicorn.run(
-        "app.main:app", host=host, port=port, workers=workers, log_level="warning", access_log=False
-    )
+    Granian(
+        "app.main:app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_level=LogLevels.warning,
+        respawn_failed_workers=True,
+    ).serve()
 
 
 @main.command("demo")

@@ -1,8 +1,9 @@
 """Local stock lookups: `GET /v1/availability` with 1,000 stores and 100,000 SKUs.
 
 Seeds a PostgreSQL database (levels and their receipt movements, so the ledger holds), serves
-the API as deployed (uvicorn, 2 worker processes, loopback), fires concurrent lookups from
-random points and compares with the same SQL issued straight through asyncpg.
+the API as deployed (`omnistock serve`: granian, 2 worker processes, loopback), fires
+concurrent lookups from random points and compares with the same SQL issued straight through
+asyncpg.
 
     python -m bench.availability [--stores 1000 --skus 100000 --stores-per-sku 20]
 """
@@ -174,7 +175,7 @@ async def main() -> None:
         "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
     }
     print_table("GET /v1/availability (radius 25 km, 80% one SKU, 20% three)", [
-        ("API over HTTP (uvicorn x2)", http), ("same SQL straight via asyncpg", direct)])
+        ("API over HTTP (granian x2)", http), ("same SQL straight via asyncpg", direct)])
     print(f"ratio API / direct SQL: {ratio}   load generator CPU: {load_cpu:.1f}s "
           f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)")
     print(f"written {write_result('availability', result)}")

@@ -1,7 +1,8 @@
 """Checkout storm: concurrent clients placing pickup and ship orders over HTTP against the API
-as deployed (uvicorn, 2 worker processes, loopback, PostgreSQL), across 50 stores and 20,000
-SKUs, then the same run with every client after one hot SKU at one store. Reports orders/s,
-p50/p95/p99, and the oversell count (units promised beyond what was there; must be 0).
+as deployed (`omnistock serve`: granian, 2 worker processes, loopback, PostgreSQL), across
+50 stores and 20,000 SKUs, then the same run with every client after one hot SKU at one store.
+Reports orders/s, p50/p95/p99, and the oversell count (units promised beyond what was there;
+must be 0).
 
 Baseline, in the same invocation: the statements the service issues for each order, in the
 same order and transaction shape, straight through asyncpg (claim the idempotency key, read the
@@ -337,7 +338,7 @@ async def main() -> None:
     for result in results:
         print_table(f"checkout storm, {result['scenario']}: {args.orders} orders, "
                     f"{args.concurrency} clients", [
-                        ("API over HTTP (uvicorn x2)", result["api_http"]),
+                        ("API over HTTP (granian x2)", result["api_http"]),
                         ("same transaction via asyncpg", result["direct_sql"])])
         print(f"ratio API / direct SQL: {result['ratio_api_to_direct_sql']}   accepted "
               f"{result['accepted']}, refused {result['refused_409']}, oversold units "

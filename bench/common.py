@@ -79,14 +79,15 @@ def free_port() -> int:
 
 @contextmanager
 def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
-    """The API as deployed: uvicorn with `workers` processes on loopback."""
+    """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "IN_PROCESS_WORKERS": "0",
            "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
+    command = [str(Path(sys.executable).with_name("omnistock")), "serve", "--port", str(port),
+               "--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        command,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
