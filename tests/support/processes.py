@@ -1,6 +1,6 @@
 """Omnistock as it is deployed, in real processes, for tests that break things: API processes
-(uvicorn), Dramatiq workers, the scheduler and a private Redis, each one a subprocess that a
-test can kill, restart and always clean up.
+(`omnistock serve`), Dramatiq workers, the scheduler and a private Redis, each one a subprocess
+that a test can kill, restart and always clean up.
 
     with Fleet(tmp_path) as fleet:
         redis = fleet.redis()
@@ -209,8 +209,7 @@ class Fleet:
         port = port or free_port()
         process = self.spawn(
             f"api-{port}",
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "1"],
             env,
         )
         api = ApiProcess(process, port)
@@ -257,7 +256,7 @@ class Fleet:
 
 
 class ApiProcess:
-    """One uvicorn process serving `app.main:app` on 127.0.0.1:port."""
+    """One `omnistock serve` process (granian, as deployed) on 127.0.0.1:port."""
 
     def __init__(self, process: Process, port: int) -> None:
         self.process = process
