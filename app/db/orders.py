@@ -92,6 +92,8 @@ def _customer_upsert(dialect: str) -> Any:
     return statement
 
 
+_ORDERS = insert(cast(Table, Order.__table__))
+_ORDER_COLUMNS = [column.key for column in cast(Table, Order.__table__).columns]
 _LINES = insert(cast(Table, OrderLine.__table__))
 _ALLOCATIONS = insert(cast(Table, Allocation.__table__))
 _EVENTS = insert(cast(Table, Event.__table__))
@@ -100,9 +102,9 @@ _NOTIFICATIONS = insert(cast(Table, Notification.__table__))
 
 class OrderRepository:
     """Orders, customers, events and outboxes. Rows nothing reads back in the same unit of
-    work (lines and allocations of a new order, events, notifications) are collected and
-    written by `write_pending` as one prepared multi-row INSERT per table, skipping the
-    ORM's per-object bookkeeping on the checkout path."""
+    work (a new order with its lines and allocations, events, notifications) are collected and
+    written by `write_pending` as one prepared multi-row INSERT per table, in foreign-key
+    order, skipping the ORM's per-object bookkeeping on the checkout path."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -117,7 +119,7 @@ class OrderRepository:
         if not self._pending:
             return
         connection = await self.session.connection()
-        for statement in (_LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
+        for statement in (_ORDERS, _LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
             rows = self._pending.pop(statement, None)
             if rows:
                 await connection.execute(statement, rows)
@@ -169,9 +171,10 @@ class OrderRepository:
     async def add_order(
         self, order: Order, lines: Sequence[LineRow], allocations: Sequence[AllocationRow]
     ) -> None:
-        """The order row now; its lines and allocations with the other pending rows."""
-        self.session.add(order)
-        await self.session.flush([order])
+        """The order, its lines and allocations, written with the other pending rows. `order`
+        stays a plain (transient) object: everything after this in the unit of work reads it,
+        nothing changes it."""
+        self._queue(_ORDERS, {key: getattr(order, key) for key in _ORDER_COLUMNS})
         for line in lines:
             self._queue(
                 _LINES,
