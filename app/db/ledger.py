@@ -43,6 +43,21 @@ _UPDATE_LEVEL = (
 )
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
+_LOCK_LEVELS = (
+    select(
+        _LEVELS.c.location_id,
+        _LEVELS.c.sku_id,
+        _LEVELS.c.on_hand,
+        _LEVELS.c.reserved,
+        _LEVELS.c.safety_stock,
+        _LEVELS.c.incoming,
+    )
+    .where(tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True)))
+    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+    .with_for_update()
+)
+"""Lock levels in (location, SKU) order; one prepared statement per number of keys."""
+
 _MOVEMENTS: Table = StockMovement.__table__  # type: ignore[assignment]
 _INSERT_MOVEMENTS = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
 
@@ -183,31 +198,15 @@ class Ledger:
         ]
 
     async def _select_for_update(self, keys: list[LevelKey]) -> dict[LevelKey, Quantities]:
-        result = await self.session.execute(
-            select(
-                StockLevel.location_id,
-                StockLevel.sku_id,
-                StockLevel.on_hand,
-                StockLevel.reserved,
-                StockLevel.safety_stock,
-                StockLevel.incoming,
-            )
-            .where(
-                tuple_(StockLevel.location_id, StockLevel.sku_id).in_(
-                    [(k.location_id, k.sku_id) for k in keys]
-                )
-            )
-            .order_by(StockLevel.location_id, StockLevel.sku_id)
-            .with_for_update()
+        connection = await self.session.connection()
+        rows = await connection.execute(
+            _LOCK_LEVELS, {"keys": [(k.location_id, k.sku_id) for k in keys]}
         )
         return {
-            LevelKey(row.location_id, row.sku_id): Quantities(
-                on_hand=row.on_hand,
-                reserved=row.reserved,
-                safety_stock=row.safety_stock,
-                incoming=row.incoming,
+            LevelKey(location_id, sku_id): Quantities(
+                on_hand=on_hand, reserved=reserved, safety_stock=safety_stock, incoming=incoming
             )
-            for row in result
+            for location_id, sku_id, on_hand, reserved, safety_stock, incoming in rows
         }
 
     async def _ensure_levels_exist(self, keys: list[LevelKey], *, actor: str, channel: str) -> None:
