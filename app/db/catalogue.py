@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, utcnow
+from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, table_of, utcnow
 from app.domain.errors import AlreadyExists, NotFound
 
 
@@ -25,7 +25,7 @@ class SkuRef:
     currency: str
 
 
-_SKU_TABLE = cast(Table, Sku.__table__)
+_SKU_TABLE = table_of(Sku)
 _SKUS_BY_CODE = select(
     _SKU_TABLE.c.id,
     _SKU_TABLE.c.sku,

@@ -12,13 +12,12 @@ from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.db.models import IdempotencyRecord, utcnow
+from app.db.models import IdempotencyRecord, table_of, utcnow
 
 APPLIED = "applied"  # the work is committed; the response is not stored yet
 COMPLETED = "completed"  # the response is stored and is replayed as is
@@ -54,7 +53,7 @@ def end_request(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
-_CLAIM = insert(cast(Table, IdempotencyRecord.__table__))
+_CLAIM = insert(table_of(IdempotencyRecord))
 
 
 async def insert_claim(session: AsyncSession, request: IdempotentRequest) -> None:

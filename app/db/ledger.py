@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db import sync_outbox
-from app.db.models import Location, StockLevel, StockMovement, utcnow
+from app.db.models import Location, StockLevel, StockMovement, table_of, utcnow
 from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
 
 _KNOWN_LEVELS: set[LevelKey] = set()
@@ -28,7 +28,7 @@ _KNOWN_LEVELS: set[LevelKey] = set()
 _KNOWN_LEVELS_LIMIT = 1_000_000
 
 
-_LEVELS: Table = StockLevel.__table__  # type: ignore[assignment]
+_LEVELS = table_of(StockLevel)
 _UPDATE_LEVEL = (
     update(_LEVELS)
     .where(_LEVELS.c.location_id == bindparam("k_location"), _LEVELS.c.sku_id == bindparam("k_sku"))
@@ -58,7 +58,7 @@ _LOCK_LEVELS = (
 )
 """Lock levels in (location, SKU) order; one prepared statement per number of keys."""
 
-_MOVEMENTS: Table = StockMovement.__table__  # type: ignore[assignment]
+_MOVEMENTS = table_of(StockMovement)
 _INSERT_MOVEMENTS = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
 
 

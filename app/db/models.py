@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,6 +41,12 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as a `Table`: hot paths run prepared Core statements on
+    it rather than ORM statements on the class."""
+    return cast(Table, model.__table__)
 
 
 class Location(Base):

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Location, Sku, StockLevel, utcnow
+from app.db.models import Location, Sku, StockLevel, table_of, utcnow
 from app.db.order_models import (
     Allocation,
     Customer,
@@ -80,7 +80,7 @@ _CUSTOMER_UPSERTS: dict[str, Any] = {}
 def _customer_upsert(dialect: str) -> Any:
     statement = _CUSTOMER_UPSERTS.get(dialect)
     if statement is None:
-        table = cast(Table, Customer.__table__)
+        table = table_of(Customer)
         new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
         statement = _CUSTOMER_UPSERTS[dialect] = new.on_conflict_do_update(
             index_elements=["email"],
@@ -92,12 +92,12 @@ def _customer_upsert(dialect: str) -> Any:
     return statement
 
 
-_ORDERS = insert(cast(Table, Order.__table__))
-_ORDER_COLUMNS = [column.key for column in cast(Table, Order.__table__).columns]
-_LINES = insert(cast(Table, OrderLine.__table__))
-_ALLOCATIONS = insert(cast(Table, Allocation.__table__))
-_EVENTS = insert(cast(Table, Event.__table__))
-_NOTIFICATIONS = insert(cast(Table, Notification.__table__))
+_ORDERS = insert(table_of(Order))
+_ORDER_COLUMNS = [column.key for column in table_of(Order).columns]
+_LINES = insert(table_of(OrderLine))
+_ALLOCATIONS = insert(table_of(Allocation))
+_EVENTS = insert(table_of(Event))
+_NOTIFICATIONS = insert(table_of(Notification))
 
 
 class OrderRepository:

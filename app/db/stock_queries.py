@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Location, Sku, StockLevel, StockMovement
+from app.db.models import Location, Sku, StockLevel, StockMovement, table_of
 from app.domain.errors import NotFound
 from app.domain.stock import Quantities
 
@@ -46,7 +46,7 @@ class PickupCandidate:
     available: dict[str, int]  # sku code -> available
 
 
-_levels, _locations, _skus = StockLevel.__table__, Location.__table__, Sku.__table__
+_levels, _locations, _skus = table_of(StockLevel), table_of(Location), table_of(Sku)
 AVAILABLE = _levels.c.on_hand - _levels.c.reserved - _levels.c.safety_stock
 """Mirrors `Quantities.available`, repeated here only so the database can filter large
 catalogues without shipping rows to Python (negative values are clamped by the caller)."""
