@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,12 @@ _SKUS_BY_CODE = select(
     _SKU_TABLE.c.price_minor,
     _SKU_TABLE.c.currency,
 ).where(_SKU_TABLE.c.sku.in_(bindparam("codes", expanding=True)))
+
+
+def require_known_skus(wanted: AbstractSet[str], known: AbstractSet[str]) -> None:
+    """Raises `NotFound` listing every code in `wanted` that is not in `known`."""
+    if missing := sorted(wanted - known):
+        raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
 
 
 class CatalogueRepository:
@@ -99,9 +106,7 @@ class CatalogueRepository:
             row.sku: SkuRef(row.id, row.sku, row.name, row.price_minor, row.currency)
             for row in rows
         }
-        missing = sorted(wanted - found.keys())
-        if missing:
-            raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
+        require_known_skus(wanted, found.keys())
         return found
 
     async def existing_skus(self, codes: Sequence[str]) -> set[str]:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.catalogue import require_known_skus
 from app.db.models import Location, Sku, StockLevel, StockMovement, table_of
-from app.domain.errors import NotFound
 from app.domain.stock import Quantities
 
 
@@ -202,8 +202,7 @@ class StockQueries:
                 )
             candidate.available[sku] = max(0, available)
         wanted = set(skus)
-        if missing := sorted(wanted - known):
-            raise NotFound(f"unknown sku(s): {', '.join(missing)}", {"skus": missing})
+        require_known_skus(wanted, known)
         return [c for c in by_location.values() if len(c.available) == len(wanted)]
 
     async def short_levels(self) -> list[tuple[int, int]]:
