@@ -107,7 +107,6 @@ class Ledger:
         self._started = time.perf_counter()
         self._after_commit = after_commit
         self._locked: dict[LevelKey, Quantities] = {}
-        self._absent: set[LevelKey] = set()
 
     async def lock(
         self,
@@ -123,17 +122,16 @@ class Ledger:
         default safety stock (itself written to the ledger as a movement), so that every lock
         is then taken in (location, SKU) order; taking them in any other order lets two
         writers deadlock. Callers that only take stock away (a reservation cannot succeed
-        where there is no level) pass `create_missing=False`: missing levels then read as
-        empty, and locking is a single round trip.
+        where there is no level) pass `create_missing=False`: missing levels then come back
+        empty, are not locked, and locking is a single round trip.
         """
         keys = list(keys)
         wanted = sorted(set(keys) - self._locked.keys())
         if wanted and not create_missing:
             found = await self._select_for_update(wanted)
             self._locked.update(found)
-            self._absent.update(key for key in wanted if key not in found)
             _remember_levels(found)
-            return {key: self.locked(key) for key in keys}
+            return {key: self._locked.get(key, Quantities()) for key in keys}
         if wanted:
             unknown = [key for key in wanted if key not in _KNOWN_LEVELS]
             if unknown:
@@ -146,20 +144,11 @@ class Ledger:
                 await self._ensure_levels_exist(wanted, actor=actor, channel=channel)
                 found = await self._select_for_update(wanted)
             self._locked.update(found)
-            self._absent.difference_update(found)
         return {key: self._locked[key] for key in keys}
-
-    def locked(self, key: LevelKey) -> Quantities:
-        """The level of a key this transaction has locked, as changed so far (empty for a
-        level found not to exist)."""
-        if key in self._absent:
-            return Quantities()
-        return self._locked[key]
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
         self._locked.clear()
-        self._absent.clear()
 
     async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
         """Check and write `changes` in order; raises `InsufficientStock` before writing any

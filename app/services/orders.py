@@ -312,14 +312,14 @@ async def _reserve(
         for sku, parts in plan.parts.items()
         for location_id, code, qty in parts
     ]
-    await uow.ledger.lock([c.key for c in changes], create_missing=False)
+    levels = await uow.ledger.lock([c.key for c in changes], create_missing=False)
     shortages = []
     for change in changes:  # report every short line, not just the first
         try:
             stock.check_guard(
                 change.sku,
                 change.location,
-                uow.ledger.locked(change.key),
+                levels[change.key],
                 change.delta,
                 change.guard,
             )
