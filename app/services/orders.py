@@ -180,7 +180,7 @@ async def _reserve_and_record(
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
             )
-        order = await _insert_order(
+        order, order_lines, allocations = await _insert_order(
             uow,
             order_id,
             principal,
@@ -195,21 +195,11 @@ async def _reserve_and_record(
         await uow.commit()
         return OrderView(
             order,
-            [LineRow(skus[sku].id, sku, qty, skus[sku].price_minor, 0) for sku, qty in lines],
-            sorted(
-                (
-                    AllocationRow(skus[sku].id, sku, location_id, code, qty)
-                    for sku, parts in plan.parts.items()
-                    for location_id, code, qty in parts
-                ),
-                key=lambda a: (a.location_id, a.sku_id),
-            ),
+            order_lines,
+            allocations,
             pickup.code if pickup else None,
             show_client_secret=True,
         )
-
-
-_PAID_AT_COUNTER = "confirmed: payment at the counter"
 
 
 async def _insert_order(
@@ -224,8 +214,9 @@ async def _insert_order(
     payment_provider: str = "offline",
     *,
     confirm_now: bool = False,
-) -> Order:
-    """The order, its lines and allocations, and its first event; prices from the catalogue.
+) -> tuple[Order, list[LineRow], list[AllocationRow]]:
+    """The order, its lines and allocations (returned as written, allocations in location
+    then SKU order), and its first event; prices from the catalogue.
     `confirm_now` (no payment to authorise) confirms it before anything is written, so the
     order is inserted once rather than inserted and then updated."""
     priced = [
@@ -277,16 +268,17 @@ async def _insert_order(
             "confirmed: payment at the counter",
         )
         _notify_confirmed(uow, order, customer)
-    await uow.orders.add_order(
-        order,
-        [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced],
-        [
+    lines = [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced]
+    allocations = sorted(
+        (
             AllocationRow(skus[sku].id, sku, location_id, code, qty)
             for sku, parts in plan.parts.items()
             for location_id, code, qty in parts
-        ],
+        ),
+        key=lambda a: (a.location_id, a.sku_id),
     )
-    return order
+    await uow.orders.add_order(order, lines, allocations)
+    return order, lines, allocations
 
 
 async def _reserve(
