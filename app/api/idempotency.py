@@ -33,6 +33,7 @@ from app.api.errors import error_body
 from app.db import idempotency
 from app.db.idempotency import APPLIED, COMPLETED, IdempotentRequest
 from app.db.models import utcnow
+from app.db.prepared import Statements
 from app.domain.access import Principal
 
 HEADER = b"idempotency-key"
@@ -156,7 +157,7 @@ async def _store_response(db: Any, request: IdempotentRequest, captured: _Captur
                 if db.is_sqlite:
                     async with connection.begin():
                         await idempotency.store_response(
-                            connection,
+                            Statements.on(connection),
                             request,
                             captured.status,
                             captured.content_type,
@@ -165,7 +166,11 @@ async def _store_response(db: Any, request: IdempotentRequest, captured: _Captur
                 else:  # one statement: autocommit spares BEGIN and COMMIT
                     autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
                     await idempotency.store_response(
-                        autocommit, request, captured.status, captured.content_type, captured.body
+                        Statements.on(autocommit, autocommit=True),
+                        request,
+                        captured.status,
+                        captured.content_type,
+                        captured.body,
                     )
             return
         except (DBAPIError, OSError) as exc:

@@ -8,12 +8,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, table_of, utcnow
+from app.db.prepared import Prepared, Statements
 from app.domain.errors import AlreadyExists, NotFound
 
 
@@ -26,14 +27,41 @@ class SkuRef:
     currency: str
 
 
+@dataclass(frozen=True, slots=True)
+class LocationRef:
+    id: int
+    code: str
+    kind: str
+    pickup_enabled: bool
+    latitude: float
+    longitude: float
+
+
 _SKU_TABLE = table_of(Sku)
-_SKUS_BY_CODE = select(
+_SKU_COLUMNS = select(
     _SKU_TABLE.c.id,
     _SKU_TABLE.c.sku,
     _SKU_TABLE.c.name,
     _SKU_TABLE.c.price_minor,
     _SKU_TABLE.c.currency,
-).where(_SKU_TABLE.c.sku.in_(bindparam("codes", expanding=True)))
+)
+_SKUS_BY_CODE = Prepared(
+    _SKU_COLUMNS.where(_SKU_TABLE.c.sku.in_(bindparam("codes", expanding=True))),
+    postgresql=_SKU_COLUMNS.where(
+        _SKU_TABLE.c.sku == any_(bindparam("codes", type_=postgresql.ARRAY(String)))
+    ),
+)
+_LOCATION_TABLE = table_of(Location)
+_LOCATION_BY_CODE = Prepared(
+    select(
+        _LOCATION_TABLE.c.id,
+        _LOCATION_TABLE.c.code,
+        _LOCATION_TABLE.c.kind,
+        _LOCATION_TABLE.c.pickup_enabled,
+        _LOCATION_TABLE.c.latitude,
+        _LOCATION_TABLE.c.longitude,
+    ).where(_LOCATION_TABLE.c.code == bindparam("code"))
+)
 
 
 def require_known_skus(wanted: AbstractSet[str], known: AbstractSet[str]) -> None:
@@ -43,8 +71,9 @@ def require_known_skus(wanted: AbstractSet[str], known: AbstractSet[str]) -> Non
 
 
 class CatalogueRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, statements: Statements) -> None:
         self.session = session
+        self.statements = statements
 
     # locations ---------------------------------------------------------------------------
     async def add_location(self, **values: Any) -> Location:
@@ -63,6 +92,13 @@ class CatalogueRepository:
         if location is None:
             raise NotFound(f"location {code} not found", {"location": code})
         return location
+
+    async def location_ref(self, code: str) -> LocationRef:
+        """A location as a plain row, for use cases that only read it (every pickup order)."""
+        rows = await self.statements.rows(_LOCATION_BY_CODE, {"code": code})
+        if not rows:
+            raise NotFound(f"location {code} not found", {"location": code})
+        return LocationRef(*rows[0])
 
     async def locations_by_id(self, ids: Sequence[int]) -> dict[int, Location]:
         if not ids:
@@ -100,12 +136,8 @@ class CatalogueRepository:
         wanted = set(codes)
         if not wanted:
             return {}
-        connection = await self.session.connection()
-        rows = await connection.execute(_SKUS_BY_CODE, {"codes": list(wanted)})
-        found = {
-            row.sku: SkuRef(row.id, row.sku, row.name, row.price_minor, row.currency)
-            for row in rows
-        }
+        rows = await self.statements.rows(_SKUS_BY_CODE, {"codes": list(wanted)})
+        found = {row[1]: SkuRef(*row) for row in rows}
         require_known_skus(wanted, found.keys())
         return found
 

@@ -13,11 +13,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import IdempotencyRecord, table_of, utcnow
+from app.db.prepared import Prepared, Statements
 
 APPLIED = "applied"  # the work is committed; the response is not stored yet
 COMPLETED = "completed"  # the response is stored and is replayed as is
@@ -53,12 +54,23 @@ def end_request(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
-_CLAIM = insert(table_of(IdempotencyRecord))
+_RECORDS = table_of(IdempotencyRecord)
+_CLAIM = Prepared(insert(_RECORDS))
+_STORE_RESPONSE = Prepared(
+    update(_RECORDS)
+    .where(_RECORDS.c.scope == bindparam("k_scope"), _RECORDS.c.key == bindparam("k_key"))
+    .values(
+        state=bindparam("state"),
+        status_code=bindparam("status_code"),
+        content_type=bindparam("content_type"),
+        response_body=bindparam("response_body"),
+    )
+)
+_STORE_FAILURE = Prepared(insert(_RECORDS))
 
 
-async def insert_claim(session: AsyncSession, request: IdempotentRequest) -> None:
-    connection = await session.connection()
-    await connection.execute(
+async def insert_claim(statements: Statements, request: IdempotentRequest) -> None:
+    await statements.execute(
         _CLAIM,
         {
             "scope": request.scope,
@@ -95,7 +107,7 @@ async def load(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord
 
 
 async def store_response(
-    connection: AsyncConnection,
+    statements: Statements,
     request: IdempotentRequest,
     status_code: int,
     content_type: str | None,
@@ -111,22 +123,22 @@ async def store_response(
         "response_body": body,
     }
     if request.claimed:
-        await connection.execute(
-            update(IdempotencyRecord)
-            .where(IdempotencyRecord.scope == request.scope, IdempotencyRecord.key == request.key)
-            .values(**values)
+        await statements.execute(
+            _STORE_RESPONSE, {"k_scope": request.scope, "k_key": request.key, **values}
         )
         return
     # A concurrent request with the same key may have finished first: its record stands.
     with suppress(IntegrityError):
-        await connection.execute(
-            insert(IdempotencyRecord).values(
-                scope=request.scope,
-                key=request.key,
-                request_hash=request.request_hash,
-                created_at=utcnow(),
+        await statements.execute(
+            _STORE_FAILURE,
+            {
+                "scope": request.scope,
+                "key": request.key,
+                "request_hash": request.request_hash,
+                "resource": None,
+                "created_at": utcnow(),
                 **values,
-            )
+            },
         )
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db import sync_outbox
 from app.db.models import Location, StockLevel, StockMovement, table_of, utcnow
+from app.db.prepared import Prepared, Statements
 from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
 
 _KNOWN_LEVELS: set[LevelKey] = set()
@@ -29,7 +30,7 @@ _KNOWN_LEVELS_LIMIT = 1_000_000
 
 
 _LEVELS = table_of(StockLevel)
-_UPDATE_LEVEL = (
+_UPDATE_LEVEL = Prepared(
     update(_LEVELS)
     .where(_LEVELS.c.location_id == bindparam("k_location"), _LEVELS.c.sku_id == bindparam("k_sku"))
     .values(
@@ -43,23 +44,57 @@ _UPDATE_LEVEL = (
 )
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
-_LOCK_LEVELS = (
-    select(
-        _LEVELS.c.location_id,
-        _LEVELS.c.sku_id,
-        _LEVELS.c.on_hand,
-        _LEVELS.c.reserved,
-        _LEVELS.c.safety_stock,
-        _LEVELS.c.incoming,
-    )
-    .where(tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True)))
-    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
-    .with_for_update()
+_LEVEL_COLUMNS = select(
+    _LEVELS.c.location_id,
+    _LEVELS.c.sku_id,
+    _LEVELS.c.on_hand,
+    _LEVELS.c.reserved,
+    _LEVELS.c.safety_stock,
+    _LEVELS.c.incoming,
 )
-"""Lock levels in (location, SKU) order; one prepared statement per number of keys."""
+
+
+def _unnest(name: str, item_type: Any) -> Any:
+    return func.unnest(bindparam(name, type_=postgresql.ARRAY(item_type)))
+
+
+_LOCK_LEVELS = Prepared(
+    _LEVEL_COLUMNS.where(
+        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
+    )
+    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+    .with_for_update(),
+    postgresql=_LEVEL_COLUMNS.where(
+        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(
+            select(
+                _unnest("locations", _LEVELS.c.location_id.type),
+                _unnest("skus", _LEVELS.c.sku_id.type),
+            )
+        )
+    )
+    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+    .with_for_update(),
+    postgresql_params=lambda p: {
+        "locations": [key[0] for key in p["keys"]],
+        "skus": [key[1] for key in p["keys"]],
+    },
+)
+"""Lock levels in (location, SKU) order in one statement."""
 
 _MOVEMENTS = table_of(StockMovement)
-_INSERT_MOVEMENTS = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
+_MOVEMENT_VALUES = [column.name for column in _MOVEMENTS.columns if column.name != "id"]
+_INSERT_MOVEMENTS = Prepared(
+    insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True),
+    # PostgreSQL: one array per column; identities are drawn in row order, so the ids
+    # returned, sorted, are in parameter order.
+    postgresql=insert(_MOVEMENTS)
+    .from_select(
+        _MOVEMENT_VALUES,
+        select(*(_unnest(name, _MOVEMENTS.c[name].type) for name in _MOVEMENT_VALUES)),
+    )
+    .returning(_MOVEMENTS.c.id),
+    postgresql_params=lambda rows: {name: [row[name] for row in rows] for name in _MOVEMENT_VALUES},
+)
 
 
 def forget_known_levels() -> None:
@@ -99,10 +134,12 @@ class Ledger:
     def __init__(
         self,
         session: AsyncSession,
+        statements: Statements,
         sessionmaker: async_sessionmaker[AsyncSession],
         after_commit: list[Callable[[], None]],
     ) -> None:
         self.session = session
+        self.statements = statements
         self._sessionmaker = sessionmaker
         self._started = time.perf_counter()
         self._after_commit = after_commit
@@ -174,7 +211,7 @@ class Ledger:
             key for key in touched if running[key].available != self._locked[key].available
         )
         if sellable:
-            await sync_outbox.record_available_changes(self.session, sellable, now)
+            await sync_outbox.record_available_changes(self.statements, sellable, now)
         self._locked.update({key: running[key] for key in touched})
         kinds = [c.kind for c in changes]
         started = self._started
@@ -187,8 +224,7 @@ class Ledger:
         ]
 
     async def _select_for_update(self, keys: list[LevelKey]) -> dict[LevelKey, Quantities]:
-        connection = await self.session.connection()
-        rows = await connection.execute(
+        rows = await self.statements.rows(
             _LOCK_LEVELS, {"keys": [(k.location_id, k.sku_id) for k in keys]}
         )
         return {
@@ -222,8 +258,7 @@ class Ledger:
     async def _update_levels(
         self, keys: set[LevelKey], running: dict[LevelKey, Quantities], now: datetime
     ) -> None:
-        connection = await self.session.connection()
-        await connection.execute(
+        await self.statements.execute_many(
             _UPDATE_LEVEL,
             [
                 {
@@ -240,8 +275,7 @@ class Ledger:
         )
 
     async def _insert_movements(self, changes: list[Change], now: datetime) -> list[int]:
-        connection = await self.session.connection()
-        result = await connection.execute(
+        rows = await self.statements.rows(
             _INSERT_MOVEMENTS,
             [
                 {
@@ -261,7 +295,7 @@ class Ledger:
                 for c in changes
             ],
         )
-        return [row[0] for row in result]
+        return sorted(row[0] for row in rows)
 
 
 def _remember_levels(keys: Iterable[LevelKey]) -> None:

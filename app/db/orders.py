@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, any_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from app.db.order_models import (
     PosTransaction,
     ProcessedWebhook,
 )
+from app.db.prepared import Prepared, Statements
 from app.db.stock_queries import AVAILABLE
 from app.domain.errors import NotFound
 from app.domain.orders import OPEN_STATUSES
@@ -74,30 +76,48 @@ class CustomerRef:
     phone: str | None
 
 
-_CUSTOMER_UPSERTS: dict[str, Any] = {}
-
-
 def _customer_upsert(dialect: str) -> Any:
-    statement = _CUSTOMER_UPSERTS.get(dialect)
-    if statement is None:
-        table = table_of(Customer)
-        new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        statement = _CUSTOMER_UPSERTS[dialect] = new.on_conflict_do_update(
-            index_elements=["email"],
-            set_={
-                "name": func.coalesce(table.c.name, new.excluded.name),
-                "phone": func.coalesce(table.c.phone, new.excluded.phone),
-            },
-        ).returning(table.c.id, table.c.email, table.c.name, table.c.phone)
-    return statement
+    table = table_of(Customer)
+    new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return new.on_conflict_do_update(
+        index_elements=["email"],
+        set_={
+            "name": func.coalesce(table.c.name, new.excluded.name),
+            "phone": func.coalesce(table.c.phone, new.excluded.phone),
+        },
+    ).returning(table.c.id, table.c.email, table.c.name, table.c.phone)
 
 
-_ORDERS = insert(table_of(Order))
+_CUSTOMER_UPSERT = Prepared(_customer_upsert("sqlite"), postgresql=_customer_upsert("postgresql"))
+_ORDERS = Prepared(insert(table_of(Order)))
 _ORDER_COLUMNS = [column.key for column in table_of(Order).columns]
-_LINES = insert(table_of(OrderLine))
-_ALLOCATIONS = insert(table_of(Allocation))
-_EVENTS = insert(table_of(Event))
-_NOTIFICATIONS = insert(table_of(Notification))
+_LINES = Prepared(insert(table_of(OrderLine)))
+_ALLOCATIONS = Prepared(insert(table_of(Allocation)))
+_EVENTS = Prepared(insert(table_of(Event)))
+_NOTIFICATIONS = Prepared(insert(table_of(Notification)))
+
+
+@cache
+def _stock_at(ship_enabled: bool, pickup_stores: bool) -> Prepared:
+    """Availability of some SKUs at every location (shipping ones, or pickup stores)."""
+    query = select(
+        Location.id,
+        Location.code,
+        Location.kind,
+        Location.latitude,
+        Location.longitude,
+        StockLevel.sku_id,
+        AVAILABLE,
+    ).join(StockLevel, StockLevel.location_id == Location.id)
+    if ship_enabled:
+        query = query.where(Location.ship_enabled.is_(True))
+    if pickup_stores:
+        query = query.where(Location.kind == "store", Location.pickup_enabled.is_(True))
+    sku_ids = postgresql.ARRAY(table_of(StockLevel).c.sku_id.type)
+    return Prepared(
+        query.where(StockLevel.sku_id.in_(bindparam("sku_ids", expanding=True))),
+        postgresql=query.where(StockLevel.sku_id == any_(bindparam("sku_ids", type_=sku_ids))),
+    )
 
 
 class OrderRepository:
@@ -106,23 +126,21 @@ class OrderRepository:
     written by `write_pending` as one prepared multi-row INSERT per table, in foreign-key
     order, skipping the ORM's per-object bookkeeping on the checkout path."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, statements: Statements) -> None:
         self.session = session
-        self._pending: dict[Any, list[dict[str, Any]]] = {}
+        self.statements = statements
+        self._pending: dict[Prepared, list[dict[str, Any]]] = {}
 
-    def _queue(self, statement: Any, row: dict[str, Any]) -> None:
+    def _queue(self, statement: Prepared, row: dict[str, Any]) -> None:
         self._pending.setdefault(statement, []).append(row)
 
     async def write_pending(self) -> None:
         """Called by the unit of work after the ORM flush, so every row these reference
         (orders, POS transactions) exists already."""
-        if not self._pending:
-            return
-        connection = await self.session.connection()
         for statement in (_ORDERS, _LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
             rows = self._pending.pop(statement, None)
             if rows:
-                await connection.execute(statement, rows)
+                await self.statements.execute_many(statement, rows)
 
     # customers ---------------------------------------------------------------------------
     async def customer_for_email(
@@ -130,20 +148,17 @@ class OrderRepository:
     ) -> CustomerRef:
         """The one profile of this email, created on first sight from any channel; a name or
         phone is filled in when the profile has none yet. One prepared upsert."""
-        connection = await self.session.connection()
-        row = (
-            await connection.execute(
-                _customer_upsert(self._dialect),
-                {
-                    "id": uuid.uuid4(),
-                    "email": email.strip().lower(),
-                    "name": name,
-                    "phone": phone,
-                    "created_at": utcnow(),
-                },
-            )
-        ).one()
-        return CustomerRef(row.id, row.email, row.name, row.phone)
+        [row] = await self.statements.rows(
+            _CUSTOMER_UPSERT,
+            {
+                "id": uuid.uuid4(),
+                "email": email.strip().lower(),
+                "name": name,
+                "phone": phone,
+                "created_at": utcnow(),
+            },
+        )
+        return CustomerRef(*row)
 
     async def customer(self, customer_id: uuid.UUID) -> Customer:
         customer = await self.session.get(Customer, customer_id)
@@ -380,23 +395,8 @@ class OrderRepository:
         pickup_stores: bool = False,
     ) -> list[StockAt]:
         """Current availability of these SKUs at every location (unlocked read)."""
-        conditions: list[Any] = [StockLevel.sku_id.in_(list(sku_ids))]
-        if ship_enabled:
-            conditions.append(Location.ship_enabled.is_(True))
-        if pickup_stores:
-            conditions.append(and_(Location.kind == "store", Location.pickup_enabled.is_(True)))
-        rows = await self.session.execute(
-            select(
-                Location.id,
-                Location.code,
-                Location.kind,
-                Location.latitude,
-                Location.longitude,
-                StockLevel.sku_id,
-                AVAILABLE,
-            )
-            .join(StockLevel, StockLevel.location_id == Location.id)
-            .where(*conditions)
+        rows = await self.statements.rows(
+            _stock_at(bool(ship_enabled), pickup_stores), {"sku_ids": list(sku_ids)}
         )
         return [StockAt(r[0], r[1], r[2], r[3], r[4], r[5], max(0, int(r[6]))) for r in rows]
 
@@ -550,7 +550,3 @@ class OrderRepository:
         except IntegrityError:
             return False
         return True
-
-    @property
-    def _dialect(self) -> str:
-        return self.session.get_bind().dialect.name

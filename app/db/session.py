@@ -19,6 +19,7 @@ from app.db import idempotency
 from app.db.catalogue import CatalogueRepository
 from app.db.ledger import Ledger
 from app.db.orders import OrderRepository
+from app.db.prepared import Statements
 
 
 def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
@@ -90,6 +91,7 @@ class UnitOfWork:
     """
 
     session: AsyncSession
+    statements: Statements
     catalogue: CatalogueRepository
     ledger: Ledger
     orders: OrderRepository
@@ -103,16 +105,19 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessionmaker()
+        autocommit = False
         if self.readonly:
             options: dict[str, Any] = {"omnistock_readonly": True}
             if self._sessionmaker.kw["bind"].dialect.name == "postgresql":
                 # Reads under READ COMMITTED see a fresh snapshot per statement anyway, so
                 # skipping BEGIN/ROLLBACK changes nothing but two round trips.
                 options["isolation_level"] = "AUTOCOMMIT"
+                autocommit = True
             await self.session.connection(execution_options=options)
-        self.catalogue = CatalogueRepository(self.session)
-        self.ledger = Ledger(self.session, self._sessionmaker, self._after_commit)
-        self.orders = OrderRepository(self.session)
+        self.statements = Statements(self.session.connection, autocommit=autocommit)
+        self.catalogue = CatalogueRepository(self.session, self.statements)
+        self.ledger = Ledger(self.session, self.statements, self._sessionmaker, self._after_commit)
+        self.orders = OrderRepository(self.session, self.statements)
         if not self.readonly:
             await self._claim_idempotency_key()
         return self
@@ -122,7 +127,7 @@ class UnitOfWork:
         if request is None or request.claimed:
             return
         try:
-            await idempotency.insert_claim(self.session, request)
+            await idempotency.insert_claim(self.statements, request)
         except IntegrityError:
             request.found_existing = True
             await self.session.close()  # __aexit__ does not run when __aenter__ raises
@@ -133,6 +138,7 @@ class UnitOfWork:
         await self.session.flush()
         await self.orders.write_pending()
         await self.session.commit()
+        self.statements.release()
         self._committed = True
         callbacks, self._after_commit[:] = list(self._after_commit), []
         for callback in callbacks:

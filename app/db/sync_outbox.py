@@ -9,10 +9,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, literal, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.prepared import Prepared, Statements
 from app.db.storefront_models import StorefrontItem, StorefrontLocation, StorefrontPending
 
 if TYPE_CHECKING:
@@ -20,24 +30,16 @@ if TYPE_CHECKING:
 
 
 async def record_available_changes(
-    session: AsyncSession, keys: Sequence[LevelKey], changed_at: datetime
+    statements: Statements, keys: Sequence[LevelKey], changed_at: datetime
 ) -> None:
     """Mark `keys` as needing a push to every storefront that maps them."""
     if not keys:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = (await statements.connection()).dialect.name
     statement = _LEDGER_STATEMENTS.get(dialect)
     if statement is None:  # built once per dialect: this runs in every stock transaction
-        statement = _LEDGER_STATEMENTS[dialect] = _upsert_pending(
-            dialect,
-            tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id).in_(
-                bindparam("pairs", expanding=True)
-            ),
-            bindparam("generation", type_=StorefrontPending.generation.type),
-            bindparam("changed_at", type_=StorefrontPending.changed_at.type),
-        )
-    connection = await session.connection()  # Core execution: the params are one row
-    await connection.execute(
+        statement = _LEDGER_STATEMENTS[dialect] = _ledger_statement(dialect)
+    await statements.execute(
         statement,
         {
             "pairs": [(key.location_id, key.sku_id) for key in keys],
@@ -47,7 +49,38 @@ async def record_available_changes(
     )
 
 
-_LEDGER_STATEMENTS: dict[str, Any] = {}
+_LEDGER_STATEMENTS: dict[str, Prepared] = {}
+_LOCATION_ID = StorefrontLocation.location_id.type
+_SKU_ID = StorefrontItem.sku_id.type
+
+
+def _ledger_statement(dialect: str) -> Prepared:
+    def upsert(pairs: ColumnElement[bool]) -> Any:
+        return _upsert_pending(
+            dialect,
+            pairs,
+            bindparam("generation", type_=StorefrontPending.generation.type),
+            bindparam("changed_at", type_=StorefrontPending.changed_at.type),
+        )
+
+    mapped = tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id)
+    return Prepared(
+        upsert(mapped.in_(bindparam("pairs", expanding=True))),
+        postgresql=upsert(
+            mapped.in_(
+                select(
+                    func.unnest(bindparam("locations", type_=postgresql.ARRAY(_LOCATION_ID))),
+                    func.unnest(bindparam("skus", type_=postgresql.ARRAY(_SKU_ID))),
+                )
+            )
+        ),
+        postgresql_params=lambda p: {
+            "locations": [pair[0] for pair in p["pairs"]],
+            "skus": [pair[1] for pair in p["pairs"]],
+            "generation": p["generation"],
+            "changed_at": p["changed_at"],
+        },
+    )
 
 
 def first_generation(changed_at: datetime) -> int:

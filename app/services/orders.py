@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from app.db import idempotency
-from app.db.catalogue import SkuRef
+from app.db.catalogue import LocationRef, SkuRef
 from app.db.ledger import Change, LevelKey
 from app.db.models import Location, utcnow
 from app.db.order_models import Order, OrderReturn
@@ -167,9 +167,9 @@ async def _reserve_and_record(
     reference = f"order:{order_id}"
     async with ctx.new_uow() as uow:
         skus = await uow.catalogue.skus_by_code([sku for sku, _ in lines])
-        pickup: Location | None = None
+        pickup: LocationRef | None = None
         if data.fulfilment is Fulfilment.PICKUP:
-            pickup = await uow.catalogue.location(data.pickup_location or "")
+            pickup = await uow.catalogue.location_ref(data.pickup_location or "")
             if pickup.kind != "store" or not pickup.pickup_enabled:
                 raise BusinessRuleViolation(
                     f"{pickup.code} does not offer pickup", {"location": pickup.code}
@@ -210,7 +210,7 @@ async def _insert_order(
     data: NewOrder,
     skus: dict[str, SkuRef],
     plan: _Plan,
-    pickup: Location | None,
+    pickup: LocationRef | None,
     payment_provider: str = "offline",
     *,
     confirm_now: bool = False,
@@ -399,7 +399,7 @@ async def _with_alternatives(
         skus = await uow.catalogue.skus_by_code(short_skus)
         origin: tuple[float, float] | None = None
         if data.fulfilment is Fulfilment.PICKUP and data.pickup_location:
-            pickup = await uow.catalogue.location(data.pickup_location)
+            pickup = await uow.catalogue.location_ref(data.pickup_location)
             origin = (pickup.latitude, pickup.longitude)
         elif (
             data.address

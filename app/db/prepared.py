@@ -1,0 +1,195 @@
+"""Prepared statements for the hot paths, run straight on asyncpg on PostgreSQL.
+
+Profiling the checkout storm showed SQLAlchemy's per-execution work (cache key, parameter
+processing, execution context, result wrapping, a greenlet per call) as a third of the API's
+CPU per order: more than PostgreSQL spent on the whole transaction. A `Prepared` statement is
+written once as a Core statement (with a PostgreSQL variant where the portable form would
+expand `IN` lists per call), compiled once per parameter set, and on PostgreSQL run by
+asyncpg as a prepared statement with SQLAlchemy's own bind processors applied. It runs
+through SQLAlchemy unchanged on SQLite, and on PostgreSQL until SQLAlchemy has begun the
+transaction (the first statement of a unit of work always goes through it), so transactions
+still begin, commit and roll back in one place. Driver errors are raised as the SQLAlchemy
+exceptions the rest of the code handles; a lost connection is invalidated, not pooled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement, Executable
+
+Params = Mapping[str, Any]
+
+_DISCONNECT_SQLSTATES = ("08", "57P")  # connection exceptions, admin shutdown / crash
+
+
+class Prepared:
+    """One statement. `postgresql` replaces `statement` there; `postgresql_params` turns the
+    portable parameters into the variant's (e.g. a list of pairs into two arrays, or the rows
+    of a multi-row INSERT into one array per column)."""
+
+    def __init__(
+        self,
+        statement: Executable,
+        *,
+        postgresql: Executable | None = None,
+        postgresql_params: Callable[[Any], Params] | None = None,
+    ) -> None:
+        self.statement = statement
+        self._postgresql = postgresql if postgresql is not None else statement
+        self._postgresql_params = postgresql_params
+        self._compiled: dict[tuple[str, ...], _Compiled | None] = {}
+
+    def on_driver(self, dialect: Dialect, params: Any) -> tuple[_Compiled, Params] | None:
+        """The compiled statement and its parameters, or None to run it through SQLAlchemy."""
+        if self._postgresql_params is not None:
+            params = self._postgresql_params(params)
+        elif not isinstance(params, Mapping):
+            return None
+        keys = tuple(params)
+        try:
+            compiled = self._compiled[keys]
+        except KeyError:
+            compiled = self._compiled[keys] = _Compiled.of(self._postgresql, dialect, keys)
+        return None if compiled is None else (compiled, params)
+
+
+class _Compiled:
+    """SQL text for asyncpg and, per positional parameter, how to get its value."""
+
+    def __init__(self, sql: str, values: list[tuple[str | None, Any, Any]]) -> None:
+        self.sql = sql
+        self._values = values  # (parameter name, or None for a constant; constant; processor)
+
+    @classmethod
+    def of(cls, statement: Executable, dialect: Dialect, keys: Sequence[str]) -> _Compiled | None:
+        """None when the statement needs SQLAlchemy at execution time (Python-side column
+        defaults, expanding parameters): it then always runs through SQLAlchemy."""
+        compiled: Any = cast(ClauseElement, statement).compile(
+            dialect=dialect, column_keys=list(keys)
+        )
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            return None
+        values: list[tuple[str | None, Any, Any]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            if bind.expanding:
+                return None
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name in keys:
+                values.append((name, None, processor))
+            elif bind.callable is None and not bind.required:
+                values.append((None, bind.value, processor))
+            else:
+                return None
+        return cls(compiled.string, values)
+
+    def arguments(self, params: Params) -> list[Any]:
+        arguments = []
+        for name, constant, processor in self._values:
+            value = params[name] if name is not None else constant
+            if processor is not None and value is not None:
+                value = processor(value)
+            arguments.append(value)
+        return arguments
+
+
+class Statements:
+    """Runs `Prepared` statements on one connection: a unit of work's (taken from its session
+    when first needed, let go when it commits) or an autocommit one."""
+
+    def __init__(
+        self, connect: Callable[[], Awaitable[AsyncConnection]], *, autocommit: bool = False
+    ) -> None:
+        self._connect = connect
+        self._autocommit = autocommit
+        self._connection: AsyncConnection | None = None
+        self._driver: Any | None = None
+
+    @classmethod
+    def on(cls, connection: AsyncConnection, *, autocommit: bool = False) -> Statements:
+        """Statements on a connection the caller holds."""
+
+        async def held() -> AsyncConnection:
+            return connection
+
+        return cls(held, autocommit=autocommit)
+
+    async def connection(self) -> AsyncConnection:
+        if self._connection is None:
+            connection = await self._connect()
+            if connection.dialect.driver == "asyncpg":
+                self._driver = (await connection.get_raw_connection()).driver_connection
+            self._connection = connection
+        return self._connection
+
+    def release(self) -> None:
+        """After the transaction ends the connection goes back to the pool: forget it."""
+        self._connection = self._driver = None
+
+    async def _driver_call(
+        self, statement: Prepared, params: Any
+    ) -> tuple[_Compiled, Params] | None:
+        connection = await self.connection()
+        driver = self._driver
+        if driver is None or not (self._autocommit or driver.is_in_transaction()):
+            return None  # SQLite, or SQLAlchemy has yet to begin the transaction
+        return statement.on_driver(connection.dialect, params)
+
+    async def rows(
+        self, statement: Prepared, params: Params | Sequence[Params]
+    ) -> Sequence[Sequence[Any]]:
+        """The result rows, each indexable by position. A list of parameter sets is one
+        multi-row statement (INSERT ... RETURNING), rows returned in parameter order."""
+        call = await self._driver_call(statement, params)
+        if call is not None:
+            compiled, driver_params = call
+            arguments = compiled.arguments(driver_params)
+            try:
+                return await self._driver.fetch(compiled.sql, *arguments)  # type: ignore[no-any-return, union-attr]
+            except _DRIVER_ERRORS as error:
+                raise await self._translated(error, compiled.sql, arguments) from error
+        return list(await (await self.connection()).execute(statement.statement, params))
+
+    async def execute(self, statement: Prepared, params: Params) -> None:
+        await self.execute_many(statement, [params])
+
+    async def execute_many(self, statement: Prepared, rows: Sequence[Params]) -> None:
+        """The statement once per row; asyncpg sends them all before waiting for replies."""
+        if not rows:
+            return
+        call = await self._driver_call(statement, rows[0])
+        if call is None:
+            await (await self.connection()).execute(statement.statement, list(rows))
+            return
+        compiled, first = call
+        batch = [compiled.arguments(first)] + [compiled.arguments(row) for row in rows[1:]]
+        driver: Any = self._driver
+        try:
+            if len(batch) == 1:
+                await driver.execute(compiled.sql, *batch[0])
+            else:
+                await driver.executemany(compiled.sql, batch)
+        except _DRIVER_ERRORS as error:
+            raise await self._translated(error, compiled.sql, batch) from error
+
+    async def _translated(self, error: BaseException, sql: str, arguments: Any) -> exc.DBAPIError:
+        """The exception SQLAlchemy would have raised for this driver error."""
+        sqlstate = str(getattr(error, "sqlstate", "") or "")
+        if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+            return exc.IntegrityError(sql, arguments, error)
+        if isinstance(error, asyncpg.PostgresError) and not sqlstate.startswith(
+            _DISCONNECT_SQLSTATES
+        ):
+            return exc.DBAPIError(sql, arguments, error)
+        if self._connection is not None:
+            await self._connection.invalidate()  # never hand this connection out again
+        return exc.OperationalError(sql, arguments, error, connection_invalidated=True)
+
+
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

@@ -1,0 +1,172 @@
+"""The hot paths run their statements straight on asyncpg on PostgreSQL (app/db/prepared.py).
+They must behave as SQLAlchemy would: the same rows, the same exceptions, a lost connection
+never pooled again; and the checkout must really take that path."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from app.db import idempotency
+from app.db.idempotency import IdempotentRequest
+from app.db.ledger import Change, LevelKey
+from app.db.models import StockLevel, StockMovement
+from app.db.session import Database
+from app.domain.access import Principal, Role
+from app.domain.orders import Fulfilment
+from app.domain.stock import Delta, Guard, MovementKind
+from app.services import orders, stock
+from app.services.orders import NewOrder, OrderContext
+from tests.conftest import ADMIN, World
+
+STOREFRONT = Principal(key_id="test-web", name="web", role=Role.STOREFRONT)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(on_postgres: bool) -> None:
+    if not on_postgres:
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+
+
+@contextmanager
+def statements_through_sqlalchemy(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+def _receipt(key: LevelKey, sku: str, quantity: int) -> Change:
+    return Change(
+        key=key,
+        delta=Delta(on_hand=quantity),
+        kind=MovementKind.RECEIPT.value,
+        guard=Guard.ON_HAND,
+        channel="system",
+        actor="test",
+        sku=sku,
+        location="STORE-A",
+    )
+
+
+async def test_a_multi_row_append_returns_each_movement_with_its_own_id(
+    db: Database, world: World
+) -> None:
+    async with db.unit_of_work() as uow:
+        store = await uow.catalogue.location_ref("STORE-A")
+        skus = await uow.catalogue.skus_by_code(["TEE-1", "TEE-2", "MUG-1"])
+        changes = [
+            _receipt(LevelKey(store.id, skus[code].id), code, quantity)
+            for code, quantity in (("MUG-1", 3), ("TEE-1", 5), ("TEE-2", 7))
+        ]
+        await uow.ledger.lock([c.key for c in changes])
+        recorded = await uow.ledger.apply(changes)
+        await uow.commit()
+
+    async with db.sessionmaker() as session:
+        stored = {
+            m.id: (m.sku_id, m.on_hand_delta)
+            for m in (await session.execute(select(StockMovement))).scalars()
+            if m.kind == MovementKind.RECEIPT.value
+        }
+    assert {r.id: (r.change.key.sku_id, r.change.delta.on_hand) for r in recorded} == stored
+
+
+async def test_a_key_claimed_twice_in_one_transaction_is_an_integrity_error(
+    db: Database, world: World
+) -> None:
+    request = IdempotentRequest(scope="test", key="k-1", request_hash="h")
+    async with db.unit_of_work() as uow:
+        await idempotency.insert_claim(uow.statements, request)  # begins the transaction
+        with pytest.raises(IntegrityError):
+            await idempotency.insert_claim(uow.statements, request)  # on the driver
+
+
+async def test_a_value_the_database_refuses_is_a_dbapi_error_with_its_sqlstate(
+    db: Database, world: World
+) -> None:
+    async with db.unit_of_work() as uow:
+        await uow.catalogue.skus_by_code(["TEE-1"])  # begins the transaction
+        with pytest.raises(DBAPIError) as refused:
+            await uow.catalogue.skus_by_code(["TEE\x00"])
+    assert not isinstance(refused.value, IntegrityError | OperationalError)
+    assert str(refused.value.orig.sqlstate).startswith("22")
+
+
+async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_kept(
+    db: Database, world: World
+) -> None:
+    await stock.record_movement(
+        db.unit_of_work(),
+        ADMIN,
+        location="STORE-A",
+        sku="TEE-1",
+        kind=MovementKind.RECEIPT,
+        quantity=4,
+    )
+    admin = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        with pytest.raises(OperationalError) as cut:
+            async with db.unit_of_work() as uow:
+                store = await uow.catalogue.location_ref("STORE-A")
+                skus = await uow.catalogue.skus_by_code(["TEE-1"])
+                key = LevelKey(store.id, skus["TEE-1"].id)
+                await uow.ledger.lock([key])
+                backend = await (await uow.statements.connection()).exec_driver_sql(
+                    "SELECT pg_backend_pid()"
+                )
+                await admin.execute("SELECT pg_terminate_backend($1)", backend.scalar_one())
+                await uow.ledger.apply([_receipt(key, "TEE-1", 10)])
+                await uow.commit()
+    finally:
+        await admin.close()
+    assert cut.value.connection_invalidated
+
+    level = await stock.stock_level(db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
+    assert level.on_hand == 4  # the pool handed out a live connection; nothing was kept
+
+
+async def test_placing_an_order_sends_only_the_key_claim_through_sqlalchemy(
+    db: Database, world: World, orders_ctx: OrderContext
+) -> None:
+    await stock.record_movement(
+        db.unit_of_work(),
+        ADMIN,
+        location="STORE-A",
+        sku="TEE-1",
+        kind=MovementKind.RECEIPT,
+        quantity=4,
+    )
+    request = IdempotentRequest(scope="test", key=str(uuid.uuid4()), request_hash="h")
+    token = idempotency.begin_request(request)
+    try:
+        with statements_through_sqlalchemy(db) as seen:
+            view = await orders.place_order(
+                orders_ctx,
+                STOREFRONT,
+                NewOrder(
+                    email="ann@example.com",
+                    lines=[("TEE-1", 2)],
+                    fulfilment=Fulfilment.PICKUP,
+                    pickup_location="STORE-A",
+                ),
+            )
+    finally:
+        idempotency.end_request(token)
+    assert seen == ["INSERT INTO idempotency_records"]
+    async with db.sessionmaker() as session:
+        level = (await session.execute(select(StockLevel))).scalar_one()
+    assert (level.on_hand, level.reserved) == (4, 2)
+    assert [(line.sku, line.quantity) for line in view.lines] == [("TEE-1", 2)]
