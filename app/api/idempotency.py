@@ -33,7 +33,6 @@ from app.api.errors import error_body
 from app.db import idempotency
 from app.db.idempotency import APPLIED, COMPLETED, IdempotentRequest
 from app.db.models import utcnow
-from app.db.prepared import Statements
 from app.domain.access import Principal
 
 HEADER = b"idempotency-key"
@@ -153,25 +152,10 @@ async def _store_response(db: Any, request: IdempotentRequest, captured: _Captur
     one, so try a few times on fresh connections."""
     for attempt in range(STORE_ATTEMPTS):
         try:
-            async with db.engine.connect() as connection:
-                if db.is_sqlite:
-                    async with connection.begin():
-                        await idempotency.store_response(
-                            Statements.on(connection),
-                            request,
-                            captured.status,
-                            captured.content_type,
-                            captured.body,
-                        )
-                else:  # one statement: autocommit spares BEGIN and COMMIT
-                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    await idempotency.store_response(
-                        Statements.on(autocommit, autocommit=True),
-                        request,
-                        captured.status,
-                        captured.content_type,
-                        captured.body,
-                    )
+            async with db.single_statements() as statements:
+                await idempotency.store_response(
+                    statements, request, captured.status, captured.content_type, captured.body
+                )
             return
         except (DBAPIError, OSError) as exc:
             log.warning(

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
@@ -80,7 +81,7 @@ class _Compiled:
             bind = compiled.binds[name]
             if bind.expanding:
                 return None
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            processor = _bind_processor(bind.type, dialect)
             if name in keys:
                 values.append((name, None, processor))
             elif bind.callable is None and not bind.required:
@@ -97,6 +98,14 @@ class _Compiled:
                 value = processor(value)
             arguments.append(value)
         return arguments
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Any:
+    """SQLAlchemy's processor for a parameter; none for an array whose items need none
+    (asyncpg takes the list as it is, SQLAlchemy's would only copy it)."""
+    if isinstance(type_, ARRAY) and _bind_processor(type_.item_type, dialect) is None:
+        return None
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 class Statements:

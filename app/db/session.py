@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -74,6 +75,15 @@ class Database:
     def unit_of_work(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker, readonly=readonly)
 
+    @asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[Statements]:
+        """For a write of one statement outside any unit of work (an idempotent response).
+        On PostgreSQL it runs outside a transaction, so it commits by itself without BEGIN
+        and COMMIT; on SQLite the transaction commits when the block ends."""
+        async with self.engine.connect() as connection:
+            yield Statements.on(connection, autocommit=not self.is_sqlite)
+            await connection.commit()  # nothing to do unless SQLAlchemy began a transaction
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -135,7 +145,8 @@ class UnitOfWork:
         request.claimed = self._claimed_key = True
 
     async def commit(self) -> None:
-        await self.session.flush()
+        if self.session.new or self.session.dirty or self.session.deleted:
+            await self.session.flush()
         await self.orders.write_pending()
         await self.session.commit()
         self.statements.release()
