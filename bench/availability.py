@@ -30,6 +30,7 @@ from bench.common import (
     cpu_seconds,
     print_table,
     recreate_database,
+    settle,
     write_result,
 )
 
@@ -78,7 +79,7 @@ async def seed(url: str, stores: int, skus: int, stores_per_sku: int, rng: rando
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))")
-        await connection.execute("ANALYZE")
+        await settle(connection)
     finally:
         await connection.close()
 

@@ -39,6 +39,7 @@ from bench.common import (
     cpu_seconds,
     print_table,
     recreate_database,
+    settle,
     write_result,
 )
 
@@ -77,7 +78,7 @@ async def seed(url: str, rng: random.Random) -> dict[int, list[int]]:
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))")
-        await connection.execute("ANALYZE")
+        await settle(connection)
     finally:
         await connection.close()
     return stocked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from litestar import MediaType, Response, get
@@ -14,8 +15,9 @@ READY_TIMEOUT_SECONDS = 2.0
 
 
 @get("/health/live", tags=["operations"], summary="The process is up", exclude_from_auth=True)
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+async def live() -> dict[str, str | int]:
+    """`process` tells the API's worker processes apart (which of them answered)."""
+    return {"status": "ok", "process": os.getpid()}
 
 
 @get(
