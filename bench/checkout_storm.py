@@ -6,10 +6,10 @@ must be 0).
 
 Baseline, in the same invocation: the statements the service issues for each order, in the
 same order and transaction shape, straight through asyncpg (claim the idempotency key, read the
-SKUs and the pickup store or the shipping stock, lock and update the levels, append the
-movements and the storefront outbox, upsert the customer, write the order, its allocations,
-events, notification and lines, commit, store the response; a refused order rolls back, reads
-the alternatives and stores its 409) — the database's own ceiling for that work.
+SKUs and the pickup store and its levels or the shipping stock, lock and update the levels,
+append the movements and the storefront outbox, upsert the customer, write the order, its
+allocations, events, notification and lines, commit, store the response; a refused order rolls
+back, reads the alternatives and stores its 409) — the database's own ceiling for that work.
 
     python -m bench.checkout_storm [--orders 3000 --concurrency 32 --rounds 2]
 """
@@ -141,6 +141,9 @@ PICKUP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id,
                 "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
                 "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.kind = 'store' "
                 "AND l.pickup_enabled")
+PEEK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
+        "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
+        "$2::int[]))")
 LOCK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
         "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
         "$2::int[])) ORDER BY location_id, sku_id FOR UPDATE")
@@ -211,7 +214,7 @@ async def _direct_order(connection: Any, body: dict[str, Any]) -> None:
         if body["fulfilment"]["type"] == "pickup":
             location = await connection.fetchrow(LOCATION, body["fulfilment"]["location"])
             plan = [(location["id"], skus[c]["id"], q) for c, q in lines]
-            await _direct_reserve(connection, plan, order_id)
+            await _direct_reserve(connection, plan, order_id, check_first=True)
         else:
             plan = await _ship_plan(connection, lines, skus)
             async with connection.transaction():  # the savepoint sourcing retries in
@@ -243,15 +246,13 @@ async def _direct_refusal(connection: Any, body: dict[str, Any]) -> None:
 
 
 async def _direct_reserve(connection: Any, plan: list[tuple[int, int, int]],
-                          order_id: uuid.UUID) -> None:
+                          order_id: uuid.UUID, check_first: bool = False) -> None:
     """plan: (location_id, sku_id, quantity); raises `_Short` before writing anything."""
     keys = sorted({(loc, sku) for loc, sku, _ in plan})
-    rows = {(r[0], r[1]): r for r in await connection.fetch(
-        LOCK, [k[0] for k in keys], [k[1] for k in keys])}
-    for loc, sku, quantity in plan:
-        row = rows.get((loc, sku))
-        if row is None or row[2] - row[3] - row[4] < quantity:
-            raise _Short
+    if check_first:  # pickup: refuse on the unlocked levels first, as the service does
+        _short_of(plan, await connection.fetch(PEEK, [k[0] for k in keys], [k[1] for k in keys]))
+    rows = _short_of(plan, await connection.fetch(
+        LOCK, [k[0] for k in keys], [k[1] for k in keys]))
     await connection.executemany(RESERVE, [
         (rows[(loc, sku)][2], rows[(loc, sku)][3] + quantity, rows[(loc, sku)][4],
          rows[(loc, sku)][5], loc, sku) for loc, sku, quantity in sorted(plan)])
@@ -259,6 +260,15 @@ async def _direct_reserve(connection: Any, plan: list[tuple[int, int, int]],
                            [q for _, _, q in plan], f"order:{order_id}")
     await connection.execute(OUTBOX, time.time_ns() // 1000, [k[0] for k in keys],
                              [k[1] for k in keys])
+
+
+def _short_of(plan: list[tuple[int, int, int]], fetched: list[Any]) -> dict[Any, Any]:
+    rows = {(r[0], r[1]): r for r in fetched}
+    for loc, sku, quantity in plan:
+        row = rows.get((loc, sku))
+        if row is None or row[2] - row[3] - row[4] < quantity:
+            raise _Short
+    return rows
 
 
 async def _ship_plan(connection: Any, lines: list[tuple[str, int]],

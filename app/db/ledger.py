@@ -58,6 +58,14 @@ def _unnest(name: str, item_type: Any) -> Any:
     return func.unnest(bindparam(name, type_=postgresql.ARRAY(item_type)))
 
 
+def _key_arrays(params: dict[str, Any]) -> dict[str, Any]:
+    """(location, SKU) pairs as the two arrays PostgreSQL unnests."""
+    return {
+        "locations": [key[0] for key in params["keys"]],
+        "skus": [key[1] for key in params["keys"]],
+    }
+
+
 _LOCK_LEVELS = Prepared(
     _LEVEL_COLUMNS.where(
         tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
@@ -74,12 +82,24 @@ _LOCK_LEVELS = Prepared(
     )
     .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
     .with_for_update(),
-    postgresql_params=lambda p: {
-        "locations": [key[0] for key in p["keys"]],
-        "skus": [key[1] for key in p["keys"]],
-    },
+    postgresql_params=_key_arrays,
 )
 """Lock levels in (location, SKU) order in one statement."""
+
+_READ_LEVELS = Prepared(
+    _LEVEL_COLUMNS.where(
+        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
+    ),
+    postgresql=_LEVEL_COLUMNS.where(
+        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(
+            select(
+                _unnest("locations", _LEVELS.c.location_id.type),
+                _unnest("skus", _LEVELS.c.sku_id.type),
+            )
+        )
+    ),
+    postgresql_params=_key_arrays,
+)
 
 _MOVEMENTS = table_of(StockMovement)
 _MOVEMENT_VALUES = [column.name for column in _MOVEMENTS.columns if column.name != "id"]
@@ -182,6 +202,17 @@ class Ledger:
                 found = await self._select_for_update(wanted)
             self._locked.update(found)
         return {key: self._locked[key] for key in keys}
+
+    async def peek(self, keys: Iterable[LevelKey]) -> dict[LevelKey, Quantities]:
+        """The levels as last committed, without locking them (missing ones empty): enough
+        to refuse a change that cannot succeed without queueing for a busy level's lock.
+        Only `lock` may decide that a change can go ahead."""
+        keys = list(keys)
+        rows = await self.statements.rows(
+            _READ_LEVELS, {"keys": [(k.location_id, k.sku_id) for k in keys]}
+        )
+        found = {LevelKey(*row[:2]): Quantities(*row[2:]) for row in rows}
+        return {key: found.get(key, Quantities()) for key in keys}
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""

@@ -50,7 +50,7 @@ from app.domain.orders import (
     returnable,
 )
 from app.domain.payments import PaymentEvent, PaymentFailed, PaymentProvider
-from app.domain.stock import Guard, MovementKind
+from app.domain.stock import Guard, MovementKind, Quantities
 
 log = structlog.get_logger("omnistock.orders")
 
@@ -175,7 +175,7 @@ async def _reserve_and_record(
                     f"{pickup.code} does not offer pickup", {"location": pickup.code}
                 )
             plan = _Plan({sku: [(pickup.id, pickup.code, qty)] for sku, qty in lines})
-            await _reserve(uow, principal, channel, plan, skus, reference)
+            await _reserve(uow, principal, channel, plan, skus, reference, check_first=True)
         else:
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
@@ -288,7 +288,11 @@ async def _reserve(
     plan: _Plan,
     skus: dict[str, SkuRef],
     reference: str | None,
+    *,
+    check_first: bool = False,
 ) -> None:
+    """Reserve every part of `plan` or nothing. `check_first` when nothing has looked at
+    the stock yet (a ship order's sourcing already has)."""
     changes = [
         Change(
             key=LevelKey(location_id, skus[sku].id),
@@ -304,22 +308,26 @@ async def _reserve(
         for sku, parts in plan.parts.items()
         for location_id, code, qty in parts
     ]
-    levels = await uow.ledger.lock([c.key for c in changes], create_missing=False)
+    keys = [c.key for c in changes]
+    if check_first:
+        # Refused on what is committed, without queueing for the lock: a sold-out SKU
+        # everybody wants would otherwise serialise every refusal behind every sale.
+        _refuse_if_short(changes, await uow.ledger.peek(keys))
+    _refuse_if_short(changes, await uow.ledger.lock(keys, create_missing=False))
+    await uow.ledger.apply(changes)
+
+
+def _refuse_if_short(changes: list[Change], levels: dict[LevelKey, Quantities]) -> None:
     shortages = []
     for change in changes:  # report every short line, not just the first
         try:
             stock.check_guard(
-                change.sku,
-                change.location,
-                levels[change.key],
-                change.delta,
-                change.guard,
+                change.sku, change.location, levels[change.key], change.delta, change.guard
             )
         except InsufficientStock as exc:
             shortages.append(exc.details)
     if shortages:
         raise InsufficientStock("not enough stock for this order", {"short": shortages})
-    await uow.ledger.apply(changes)
 
 
 async def _reserve_shipment(
