@@ -8,12 +8,18 @@ import random
 import pytest
 from sqlalchemy import select
 
+from app.db.ledger import LevelKey
 from app.db.models import StockLevel, StockMovement
 from app.db.session import Database
+from app.domain.access import Principal, Role
 from app.domain.errors import InsufficientStock
+from app.domain.orders import Fulfilment
 from app.domain.stock import MovementKind
-from app.services import stock
+from app.services import orders, stock
+from app.services.orders import NewOrder, OrderContext
 from tests.conftest import ADMIN, World
+
+STOREFRONT = Principal(key_id="test-web", name="web", role=Role.STOREFRONT)
 
 WRITERS = 60
 OPERATIONS_PER_WRITER = 15
@@ -112,3 +118,34 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(
     b = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-B")
     assert warehouse.on_hand == 0
     assert a.incoming + b.incoming == 20
+
+
+@pytest.mark.postgres
+async def test_a_pickup_order_for_a_sold_out_sku_is_refused_while_a_sale_holds_its_level(
+    world: World, orders_ctx: OrderContext, on_postgres: bool
+) -> None:
+    """Refusals must not queue behind the sale that holds a hot level's lock."""
+    if not on_postgres:
+        pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
+    await stock.record_movement(
+        world.db.unit_of_work(),
+        ADMIN,
+        location="STORE-A",
+        sku="TEE-1",
+        kind=MovementKind.RECEIPT,
+        quantity=1,
+    )
+    order = NewOrder(
+        email="bob@example.com",
+        lines=[("TEE-1", 2)],
+        fulfilment=Fulfilment.PICKUP,
+        pickup_location="STORE-A",
+    )
+    async with world.db.unit_of_work() as holder:  # a sale in progress on the level
+        store = await holder.catalogue.location_ref("STORE-A")
+        skus = await holder.catalogue.skus_by_code(["TEE-1"])
+        await holder.ledger.lock([LevelKey(store.id, skus["TEE-1"].id)])
+        with pytest.raises(InsufficientStock):
+            # Guarded only against hanging: a refusal that waited for the lock would never
+            # finish while this block holds it.
+            await asyncio.wait_for(orders.place_order(orders_ctx, STOREFRONT, order), 30)
