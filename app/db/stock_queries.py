@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.catalogue import require_known_skus
 from app.db.models import Location, Sku, StockLevel, StockMovement, table_of
+from app.db.prepared import Prepared, Statements
 from app.domain.stock import Quantities
 
 
@@ -51,35 +53,37 @@ AVAILABLE = _levels.c.on_hand - _levels.c.reserved - _levels.c.safety_stock
 """Mirrors `Quantities.available`, repeated here only so the database can filter large
 catalogues without shipping rows to Python (negative values are clamped by the caller)."""
 
-_PICKUP_CANDIDATES = (
-    select(
-        _skus.c.sku,
-        _locations.c.id,
-        _locations.c.code,
-        _locations.c.name,
-        _locations.c.latitude,
-        _locations.c.longitude,
-        _locations.c.pickup_enabled,
-        AVAILABLE.label("available"),
-    )
-    .select_from(
-        _skus.outerjoin(
-            _levels.join(
-                _locations,
-                and_(
-                    _locations.c.id == _levels.c.location_id,
-                    _locations.c.kind == "store",
-                    _locations.c.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
-                    _locations.c.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
-                ),
-            ),
+_CANDIDATE_ROWS = select(
+    _skus.c.sku,
+    _locations.c.id,
+    _locations.c.code,
+    _locations.c.name,
+    _locations.c.latitude,
+    _locations.c.longitude,
+    _locations.c.pickup_enabled,
+    AVAILABLE.label("available"),
+).select_from(
+    _skus.outerjoin(
+        _levels.join(
+            _locations,
             and_(
-                _levels.c.sku_id == _skus.c.id,
-                AVAILABLE >= bindparam("quantity"),
+                _locations.c.id == _levels.c.location_id,
+                _locations.c.kind == "store",
+                _locations.c.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+                _locations.c.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
             ),
-        )
+        ),
+        and_(
+            _levels.c.sku_id == _skus.c.id,
+            AVAILABLE >= bindparam("quantity"),
+        ),
     )
-    .where(_skus.c.sku.in_(bindparam("codes", expanding=True)))
+)
+_PICKUP_CANDIDATES = Prepared(
+    _CANDIDATE_ROWS.where(_skus.c.sku.in_(bindparam("codes", expanding=True))),
+    postgresql=_CANDIDATE_ROWS.where(
+        _skus.c.sku == any_(bindparam("codes", type_=postgresql.ARRAY(_skus.c.sku.type)))
+    ),
 )
 """Every SKU asked for, joined to the stores in the box that hold enough of it: a SKU with no
 such store still comes back (with no location), so one round trip also tells unknown SKUs
@@ -88,8 +92,9 @@ work."""
 
 
 class StockQueries:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, statements: Statements) -> None:
         self.session = session
+        self.statements = statements
 
     async def levels_of_sku(self, sku_id: int) -> list[LevelRow]:
         result = await self.session.execute(
@@ -177,8 +182,7 @@ class StockQueries:
         A single round trip; raises `NotFound` naming every SKU that does not exist.
         """
         min_lat, max_lat, min_lon, max_lon = box
-        connection = await self.session.connection()
-        rows = await connection.execute(
+        rows = await self.statements.rows(
             _PICKUP_CANDIDATES,
             {
                 "codes": skus,
