@@ -73,10 +73,12 @@ class Database:
             # Reads under READ COMMITTED see a fresh snapshot per statement anyway, so
             # skipping BEGIN/ROLLBACK changes nothing but two round trips.
             readonly["isolation_level"] = "AUTOCOMMIT"
-        self.readonly_engine = self.engine.execution_options(**readonly)
-        self.readonly_sessionmaker = async_sessionmaker(
-            self.readonly_engine, expire_on_commit=False
-        )
+        readonly_engine = self.engine.execution_options(**readonly)
+        self.readonly_sessionmaker = async_sessionmaker(readonly_engine, expire_on_commit=False)
+        # Prepared reads run on the driver outside any transaction on PostgreSQL, so their
+        # connections need no options (setting an isolation level at every checkout cost a
+        # lookup more than its query); SQLite has to know they only read.
+        self.prepared_reads_engine = readonly_engine if self.is_sqlite else self.engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -142,7 +144,7 @@ class UnitOfWork:
         return self
 
     async def _open_reads(self) -> AsyncConnection:
-        self._reads = await self._db.readonly_engine.connect()
+        self._reads = await self._db.prepared_reads_engine.connect()
         return self._reads
 
     async def _claim_idempotency_key(self) -> None:
