@@ -201,4 +201,9 @@ class Statements:
         return exc.OperationalError(sql, arguments, error, connection_invalidated=True)
 
 
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # the protocol lost track: a connection cut mid-operation
+    OSError,
+)

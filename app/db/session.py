@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cached_property
 from types import TracebackType
 from typing import Any
 
@@ -112,11 +113,7 @@ class UnitOfWork:
     inside its own transaction, so the key is taken if and only if the work is committed.
     """
 
-    session: AsyncSession
     statements: Statements
-    catalogue: CatalogueRepository
-    ledger: Ledger
-    orders: OrderRepository
 
     def __init__(self, db: Database, *, readonly: bool = False):
         self._db = db
@@ -124,24 +121,37 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
         self._claimed_key = False
+        self._session: AsyncSession | None = None
         self._reads: AsyncConnection | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        db = self._db
         if self.readonly:
-            # Prepared reads take a pooled connection of their own, outside the ORM session:
-            # a lookup then pays for no session transaction at all (a fifth of its CPU).
-            self.session = db.readonly_sessionmaker()
-            self.statements = Statements(self._open_reads, autocommit=not db.is_sqlite)
+            # Prepared reads take a pooled connection of their own, outside the ORM session,
+            # which is only made if an ORM read needs it: a lookup then pays for no session.
+            self.statements = Statements(self._open_reads, autocommit=not self._db.is_sqlite)
         else:
-            self.session = db.sessionmaker()
             self.statements = Statements(self.session.connection)
-        self.catalogue = CatalogueRepository(self.session, self.statements)
-        self.ledger = Ledger(self.session, self.statements, db.sessionmaker, self._after_commit)
-        self.orders = OrderRepository(self.session, self.statements)
-        if not self.readonly:
             await self._claim_idempotency_key()
         return self
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            db = self._db
+            self._session = (db.readonly_sessionmaker if self.readonly else db.sessionmaker)()
+        return self._session
+
+    @cached_property
+    def catalogue(self) -> CatalogueRepository:
+        return CatalogueRepository(self.session, self.statements)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.session, self.statements, self._db.sessionmaker, self._after_commit)
+
+    @cached_property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.session, self.statements)
 
     async def _open_reads(self) -> AsyncConnection:
         self._reads = await self._db.prepared_reads_engine.connect()
@@ -160,10 +170,12 @@ class UnitOfWork:
         request.claimed = self._claimed_key = True
 
     async def commit(self) -> None:
-        if self.session.new or self.session.dirty or self.session.deleted:
-            await self.session.flush()
-        await self.orders.write_pending()
-        await self.session.commit()
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
+        if "orders" in self.__dict__:  # rows are only pending if the repository was used
+            await self.orders.write_pending()
+        await session.commit()
         self.statements.release()
         self._committed = True
         callbacks, self._after_commit[:] = list(self._after_commit), []
@@ -182,4 +194,5 @@ class UnitOfWork:
             request.claimed = False  # rolled back: the key is free for the next unit of work
         if self._reads is not None:
             await self._reads.close()
-        await self.session.close()
+        if self._session is not None:
+            await self._session.close()

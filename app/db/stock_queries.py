@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
@@ -11,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.catalogue import require_known_skus
 from app.db.models import Location, Sku, StockLevel, StockMovement, table_of
-from app.db.prepared import Prepared, Statements
+from app.db.prepared import Prepared
+
+if TYPE_CHECKING:
+    from app.db.session import UnitOfWork
 from app.domain.stock import Quantities
 
 
@@ -92,9 +96,16 @@ work."""
 
 
 class StockQueries:
-    def __init__(self, session: AsyncSession, statements: Statements) -> None:
-        self.session = session
-        self.statements = statements
+    """Reads of levels and movements for one unit of work; its ORM session is only made
+    for the reads that need it (a lookup needs none)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.statements = uow.statements
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._uow.session
 
     async def levels_of_sku(self, sku_id: int) -> list[LevelRow]:
         result = await self.session.execute(

@@ -447,10 +447,10 @@ async def short_levels(ctx: OrderContext) -> list[tuple[int, int]]:
     from app.db.stock_queries import StockQueries
 
     async with ctx.new_uow() as uow:
-        return await StockQueries(uow.session, uow.statements).short_levels()
+        return await StockQueries(uow).short_levels()
 
 
 async def _level(uow: UnitOfWork, location_id: int, sku_id: int) -> stock.Quantities:
     from app.db.stock_queries import StockQueries
 
-    return await StockQueries(uow.session, uow.statements).level(sku_id, location_id)
+    return await StockQueries(uow).level(sku_id, location_id)

@@ -318,14 +318,14 @@ async def get_transfer(uow: UnitOfWork, transfer_id: uuid.UUID) -> TransferView:
 async def stock_of_sku(uow: UnitOfWork, sku: str) -> SkuStock:
     async with uow:
         item = await uow.catalogue.sku(sku)
-        return SkuStock(sku, await StockQueries(uow.session, uow.statements).levels_of_sku(item.id))
+        return SkuStock(sku, await StockQueries(uow).levels_of_sku(item.id))
 
 
 async def stock_level(uow: UnitOfWork, sku: str, location: str) -> Quantities:
     async with uow:
         item = await uow.catalogue.sku(sku)
         loc = await uow.catalogue.location(location)
-        return await StockQueries(uow.session, uow.statements).level(item.id, loc.id)
+        return await StockQueries(uow).level(item.id, loc.id)
 
 
 async def movements(
@@ -340,7 +340,7 @@ async def movements(
     async with uow:
         sku_id = (await uow.catalogue.sku(sku)).id if sku else None
         location_id = (await uow.catalogue.location(location)).id if location else None
-        return await StockQueries(uow.session, uow.statements).movements(
+        return await StockQueries(uow).movements(
             sku_id=sku_id, location_id=location_id, since=since, after_id=after_id, limit=limit
         )
 
@@ -359,7 +359,7 @@ async def stores_near(
     `available` in the answer is the smallest availability across the SKUs asked for.
     """
     async with uow:
-        candidates = await StockQueries(uow.session, uow.statements).pickup_candidates(
+        candidates = await StockQueries(uow).pickup_candidates(
             skus, quantity, geo.bounding_box(latitude, longitude, radius_km)
         )
     nearby = []

@@ -4,6 +4,7 @@ never pooled again; and the checkout must really take that path."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,14 @@ def statements_through_sqlalchemy(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _until_gone(admin: asyncpg.Connection, pid: int) -> None:
+    for _ in range(500):
+        if not await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} still there")
 
 
 def _receipt(key: LevelKey, sku: str, quantity: int) -> Change:
@@ -127,7 +136,9 @@ async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_ke
                 backend = await (await uow.statements.connection()).exec_driver_sql(
                     "SELECT pg_backend_pid()"
                 )
-                await admin.execute("SELECT pg_terminate_backend($1)", backend.scalar_one())
+                pid = backend.scalar_one()
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                await _until_gone(admin, pid)  # so the next statement meets a cut line
                 await uow.ledger.apply([_receipt(key, "TEE-1", 10)])
                 await uow.commit()
     finally:
