@@ -44,62 +44,51 @@ _UPDATE_LEVEL = Prepared(
 )
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
-_LEVEL_COLUMNS = select(
-    _LEVELS.c.location_id,
-    _LEVELS.c.sku_id,
-    _LEVELS.c.on_hand,
-    _LEVELS.c.reserved,
-    _LEVELS.c.safety_stock,
-    _LEVELS.c.incoming,
-)
-
 
 def _unnest(name: str, item_type: Any) -> Any:
     return func.unnest(bindparam(name, type_=postgresql.ARRAY(item_type)))
 
 
-def _key_arrays(params: dict[str, Any]) -> dict[str, Any]:
-    """(location, SKU) pairs as the two arrays PostgreSQL unnests."""
-    return {
-        "locations": [key[0] for key in params["keys"]],
-        "skus": [key[1] for key in params["keys"]],
-    }
-
-
-_LOCK_LEVELS = Prepared(
-    _LEVEL_COLUMNS.where(
-        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
-    )
-    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
-    .with_for_update(),
-    postgresql=_LEVEL_COLUMNS.where(
-        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(
-            select(
-                _unnest("locations", _LEVELS.c.location_id.type),
-                _unnest("skus", _LEVELS.c.sku_id.type),
-            )
+def _levels_by_key(*, lock: bool) -> Prepared:
+    """The levels of a list of (location, SKU) `keys`; locked in that order with `lock`.
+    PostgreSQL takes the keys as two arrays: one statement whatever their number."""
+    pair = tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+    portable, on_postgresql = (
+        select(
+            _LEVELS.c.location_id,
+            _LEVELS.c.sku_id,
+            _LEVELS.c.on_hand,
+            _LEVELS.c.reserved,
+            _LEVELS.c.safety_stock,
+            _LEVELS.c.incoming,
+        ).where(condition)
+        for condition in (
+            pair.in_(bindparam("keys", expanding=True)),
+            pair.in_(
+                select(
+                    _unnest("locations", _LEVELS.c.location_id.type),
+                    _unnest("skus", _LEVELS.c.sku_id.type),
+                )
+            ),
         )
     )
-    .order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id)
-    .with_for_update(),
-    postgresql_params=_key_arrays,
-)
-"""Lock levels in (location, SKU) order in one statement."""
-
-_READ_LEVELS = Prepared(
-    _LEVEL_COLUMNS.where(
-        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(bindparam("keys", expanding=True))
-    ),
-    postgresql=_LEVEL_COLUMNS.where(
-        tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id).in_(
-            select(
-                _unnest("locations", _LEVELS.c.location_id.type),
-                _unnest("skus", _LEVELS.c.sku_id.type),
-            )
+    if lock:
+        portable, on_postgresql = (
+            query.order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id).with_for_update()
+            for query in (portable, on_postgresql)
         )
-    ),
-    postgresql_params=_key_arrays,
-)
+    return Prepared(
+        portable,
+        postgresql=on_postgresql,
+        postgresql_params=lambda params: {
+            "locations": [key[0] for key in params["keys"]],
+            "skus": [key[1] for key in params["keys"]],
+        },
+    )
+
+
+_LOCK_LEVELS = _levels_by_key(lock=True)
+_READ_LEVELS = _levels_by_key(lock=False)
 
 _MOVEMENTS = table_of(StockMovement)
 _MOVEMENT_VALUES = [column.name for column in _MOVEMENTS.columns if column.name != "id"]
