@@ -29,6 +29,7 @@ from app.api.orders import (
     stripe_webhook,
 )
 from app.api.request_context import RequestContextMiddleware
+from app.api.request_metrics import RequestMetricsMiddleware
 from app.api.shopify_webhooks import receive_shopify_webhook
 from app.api.stock import StockController, TransferController, availability
 from app.api.storefronts import StorefrontController
@@ -48,7 +49,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     prometheus = PrometheusConfig(
-        app_name="omnistock", prefix="omnistock", group_path=True, exclude=["/metrics", "/health"]
+        app_name="omnistock",
+        prefix="omnistock",
+        group_path=True,
+        exclude=["/metrics", "/health"],
+        middleware_class=RequestMetricsMiddleware,
     )
 
     @asynccontextmanager

@@ -23,7 +23,16 @@ async def test_metrics_count_requests_and_ledger_movements(client: Client, keys:
         "location": "STORE-A", "sku": "TEE-1", "kind": "damage", "quantity": 5})
     text = (await client.get("/metrics")).text
     assert 'omnistock_stock_movements_total{kind="receipt"}' in text
-    assert "omnistock_requests_total" in text
+    series = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("omnistock_request") and not line.startswith("omnistock_requests_in")
+    }
+    labels = 'app_name="omnistock",method="POST",path="/v1/stock/movements",status_code="{}"'
+    assert series[f"omnistock_requests_total{{{labels.format(201)}}}"] >= 1
+    assert series[f"omnistock_requests_total{{{labels.format(409)}}}"] >= 1
+    assert series[f"omnistock_request_duration_seconds_count{{{labels.format(201)}}}"] >= 1
+    assert not any(name.startswith("omnistock_requests_error_total{") for name in series)
     assert "omnistock_ledger_transaction_seconds_count" in text
     refused = [line for line in text.splitlines()
                if line.startswith("omnistock_insufficient_stock_total ")]
