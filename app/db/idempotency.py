@@ -55,7 +55,7 @@ def end_request(token: object) -> None:
 
 
 _RECORDS = table_of(IdempotencyRecord)
-_CLAIM = Prepared(insert(_RECORDS))
+_INSERT_RECORD = Prepared(insert(_RECORDS))
 _STORE_RESPONSE = Prepared(
     update(_RECORDS)
     .where(_RECORDS.c.scope == bindparam("k_scope"), _RECORDS.c.key == bindparam("k_key"))
@@ -66,12 +66,11 @@ _STORE_RESPONSE = Prepared(
         response_body=bindparam("response_body"),
     )
 )
-_STORE_FAILURE = Prepared(insert(_RECORDS))
 
 
 async def insert_claim(statements: Statements, request: IdempotentRequest) -> None:
     await statements.execute(
-        _CLAIM,
+        _INSERT_RECORD,
         {
             "scope": request.scope,
             "key": request.key,
@@ -130,7 +129,7 @@ async def store_response(
     # A concurrent request with the same key may have finished first: its record stands.
     with suppress(IntegrityError):
         await statements.execute(
-            _STORE_FAILURE,
+            _INSERT_RECORD,
             {
                 "scope": request.scope,
                 "key": request.key,

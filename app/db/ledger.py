@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import metrics
 from app.db import sync_outbox
 from app.db.models import Location, StockLevel, StockMovement, table_of, utcnow
-from app.db.prepared import Prepared, Statements
+from app.db.prepared import Prepared, Statements, pair_arrays, pairs_in, unnest_array
 from app.domain.stock import Delta, Guard, MovementKind, Quantities, check_guard
 
 _KNOWN_LEVELS: set[LevelKey] = set()
@@ -45,14 +45,8 @@ _UPDATE_LEVEL = Prepared(
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
 
-def _unnest(name: str, item_type: Any) -> Any:
-    return func.unnest(bindparam(name, type_=postgresql.ARRAY(item_type)))
-
-
 def _levels_by_key(*, lock: bool) -> Prepared:
-    """The levels of a list of (location, SKU) `keys`; locked in that order with `lock`.
-    PostgreSQL takes the keys as two arrays: one statement whatever their number."""
-    pair = tuple_(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+    """The levels of a list of (location, SKU) `pairs`; locked in that order with `lock`."""
     portable, on_postgresql = (
         select(
             _LEVELS.c.location_id,
@@ -62,29 +56,14 @@ def _levels_by_key(*, lock: bool) -> Prepared:
             _LEVELS.c.safety_stock,
             _LEVELS.c.incoming,
         ).where(condition)
-        for condition in (
-            pair.in_(bindparam("keys", expanding=True)),
-            pair.in_(
-                select(
-                    _unnest("locations", _LEVELS.c.location_id.type),
-                    _unnest("skus", _LEVELS.c.sku_id.type),
-                )
-            ),
-        )
+        for condition in pairs_in(_LEVELS.c.location_id, _LEVELS.c.sku_id)
     )
     if lock:
         portable, on_postgresql = (
             query.order_by(_LEVELS.c.location_id, _LEVELS.c.sku_id).with_for_update()
             for query in (portable, on_postgresql)
         )
-    return Prepared(
-        portable,
-        postgresql=on_postgresql,
-        postgresql_params=lambda params: {
-            "locations": [key[0] for key in params["keys"]],
-            "skus": [key[1] for key in params["keys"]],
-        },
-    )
+    return Prepared(portable, postgresql=on_postgresql, postgresql_params=pair_arrays)
 
 
 _LOCK_LEVELS = _levels_by_key(lock=True)
@@ -99,7 +78,7 @@ _INSERT_MOVEMENTS = Prepared(
     postgresql=insert(_MOVEMENTS)
     .from_select(
         _MOVEMENT_VALUES,
-        select(*(_unnest(name, _MOVEMENTS.c[name].type) for name in _MOVEMENT_VALUES)),
+        select(*(unnest_array(name, _MOVEMENTS.c[name].type) for name in _MOVEMENT_VALUES)),
     )
     .returning(_MOVEMENTS.c.id),
     postgresql_params=lambda rows: {name: [row[name] for row in rows] for name in _MOVEMENT_VALUES},
@@ -198,7 +177,7 @@ class Ledger:
         Only `lock` may decide that a change can go ahead."""
         keys = list(keys)
         rows = await self.statements.rows(
-            _READ_LEVELS, {"keys": [(k.location_id, k.sku_id) for k in keys]}
+            _READ_LEVELS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
         )
         found = {LevelKey(*row[:2]): Quantities(*row[2:]) for row in rows}
         return {key: found.get(key, Quantities()) for key in keys}
@@ -245,7 +224,7 @@ class Ledger:
 
     async def _select_for_update(self, keys: list[LevelKey]) -> dict[LevelKey, Quantities]:
         rows = await self.statements.rows(
-            _LOCK_LEVELS, {"keys": [(k.location_id, k.sku_id) for k in keys]}
+            _LOCK_LEVELS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
         )
         return {
             LevelKey(location_id, sku_id): Quantities(

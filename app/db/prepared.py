@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import exc
+from sqlalchemy import ColumnElement, bindparam, exc, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,16 +41,28 @@ class Prepared:
         postgresql: Executable | None = None,
         postgresql_params: Callable[[Any], Params] | None = None,
     ) -> None:
-        self.statement = statement
+        self._portable = statement
         self._postgresql = postgresql if postgresql is not None else statement
         self._postgresql_params = postgresql_params
         self._compiled: dict[tuple[str, ...], _Compiled | None] = {}
 
+    def for_dialect(self, dialect: Dialect) -> Executable:
+        """The form SQLAlchemy runs: on PostgreSQL the PostgreSQL one, also when SQLAlchemy
+        runs it rather than the driver (before the transaction has begun)."""
+        return self._postgresql if dialect.name == "postgresql" else self._portable
+
+    def params_for(self, dialect: Dialect, params: Any) -> Any:
+        """`params` as `for_dialect(dialect)` takes them."""
+        return self.driver_params(params) if dialect.name == "postgresql" else params
+
+    def driver_params(self, params: Any) -> Any:
+        """`params` as the PostgreSQL form of the statement takes them."""
+        return params if self._postgresql_params is None else self._postgresql_params(params)
+
     def on_driver(self, dialect: Dialect, params: Any) -> tuple[_Compiled, Params] | None:
         """The compiled statement and its parameters, or None to run it through SQLAlchemy."""
-        if self._postgresql_params is not None:
-            params = self._postgresql_params(params)
-        elif not isinstance(params, Mapping):
+        params = self.driver_params(params)
+        if not isinstance(params, Mapping):
             return None
         keys = tuple(params)
         try:
@@ -58,6 +70,34 @@ class Prepared:
         except KeyError:
             compiled = self._compiled[keys] = _Compiled.of(self._postgresql, dialect, keys)
         return None if compiled is None else (compiled, params)
+
+
+def unnest_array(name: str, item_type: Any) -> Any:
+    """PostgreSQL: the items of the array parameter `name`, one row each."""
+    return func.unnest(bindparam(name, type_=ARRAY(item_type)))
+
+
+def pairs_in(first: Any, second: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """`(first, second) IN :pairs`, portable (the list expanded per call) and for PostgreSQL
+    (two arrays unnested side by side: one statement whatever the number of pairs). A
+    statement using them takes `pair_arrays` as its `postgresql_params`."""
+    pair = tuple_(first, second)
+    return (
+        pair.in_(bindparam("pairs", expanding=True)),
+        pair.in_(
+            select(
+                unnest_array("pair_firsts", first.type), unnest_array("pair_seconds", second.type)
+            )
+        ),
+    )
+
+
+def pair_arrays(params: Params) -> dict[str, Any]:
+    """`params` with their `pairs` as the two arrays `pairs_in` unnests on PostgreSQL."""
+    converted = {name: value for name, value in params.items() if name != "pairs"}
+    converted["pair_firsts"] = [pair[0] for pair in params["pairs"]]
+    converted["pair_seconds"] = [pair[1] for pair in params["pairs"]]
+    return converted
 
 
 class _Compiled:
@@ -163,7 +203,13 @@ class Statements:
                 return await self._driver.fetch(compiled.sql, *arguments)  # type: ignore[no-any-return, union-attr]
             except _DRIVER_ERRORS as error:
                 raise await self._translated(error, compiled.sql, arguments) from error
-        return list(await (await self.connection()).execute(statement.statement, params))
+        connection = await self.connection()
+        dialect = connection.dialect
+        return list(
+            await connection.execute(
+                statement.for_dialect(dialect), statement.params_for(dialect, params)
+            )
+        )
 
     async def execute(self, statement: Prepared, params: Params) -> None:
         await self.execute_many(statement, [params])
@@ -174,10 +220,15 @@ class Statements:
             return
         call = await self._driver_call(statement, rows[0])
         if call is None:
-            await (await self.connection()).execute(statement.statement, list(rows))
+            connection = await self.connection()
+            dialect = connection.dialect
+            await connection.execute(
+                statement.for_dialect(dialect),
+                [statement.params_for(dialect, row) for row in rows],
+            )
             return
-        compiled, first = call
-        batch = [compiled.arguments(first)] + [compiled.arguments(row) for row in rows[1:]]
+        compiled, _ = call
+        batch = [compiled.arguments(statement.driver_params(row)) for row in rows]
         driver: Any = self._driver
         try:
             if len(batch) == 1:

@@ -13,16 +13,14 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
-    func,
     literal,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.prepared import Prepared, Statements
+from app.db.prepared import Prepared, Statements, pair_arrays, pairs_in
 from app.db.storefront_models import StorefrontItem, StorefrontLocation, StorefrontPending
 
 if TYPE_CHECKING:
@@ -35,50 +33,12 @@ async def record_available_changes(
     """Mark `keys` as needing a push to every storefront that maps them."""
     if not keys:
         return
-    dialect = (await statements.connection()).dialect.name
-    statement = _LEDGER_STATEMENTS.get(dialect)
-    if statement is None:  # built once per dialect: this runs in every stock transaction
-        statement = _LEDGER_STATEMENTS[dialect] = _ledger_statement(dialect)
     await statements.execute(
-        statement,
+        _RECORD_CHANGES,
         {
             "pairs": [(key.location_id, key.sku_id) for key in keys],
             "generation": first_generation(changed_at),
             "changed_at": changed_at,
-        },
-    )
-
-
-_LEDGER_STATEMENTS: dict[str, Prepared] = {}
-_LOCATION_ID = StorefrontLocation.location_id.type
-_SKU_ID = StorefrontItem.sku_id.type
-
-
-def _ledger_statement(dialect: str) -> Prepared:
-    def upsert(pairs: ColumnElement[bool]) -> Any:
-        return _upsert_pending(
-            dialect,
-            pairs,
-            bindparam("generation", type_=StorefrontPending.generation.type),
-            bindparam("changed_at", type_=StorefrontPending.changed_at.type),
-        )
-
-    mapped = tuple_(StorefrontLocation.location_id, StorefrontItem.sku_id)
-    return Prepared(
-        upsert(mapped.in_(bindparam("pairs", expanding=True))),
-        postgresql=upsert(
-            mapped.in_(
-                select(
-                    func.unnest(bindparam("locations", type_=postgresql.ARRAY(_LOCATION_ID))),
-                    func.unnest(bindparam("skus", type_=postgresql.ARRAY(_SKU_ID))),
-                )
-            )
-        ),
-        postgresql_params=lambda p: {
-            "locations": [pair[0] for pair in p["pairs"]],
-            "skus": [pair[1] for pair in p["pairs"]],
-            "generation": p["generation"],
-            "changed_at": p["changed_at"],
         },
     )
 
@@ -139,3 +99,21 @@ def _upsert_pending(
             "changed_at": stmt.excluded.changed_at,
         },
     )
+
+
+def _record_changes(dialect: str, pairs: ColumnElement[bool]) -> Any:
+    return _upsert_pending(
+        dialect,
+        pairs,
+        bindparam("generation", type_=StorefrontPending.generation.type),
+        bindparam("changed_at", type_=StorefrontPending.changed_at.type),
+    )
+
+
+_portable_pairs, _postgresql_pairs = pairs_in(StorefrontLocation.location_id, StorefrontItem.sku_id)
+_RECORD_CHANGES = Prepared(
+    _record_changes("sqlite", _portable_pairs),
+    postgresql=_record_changes("postgresql", _postgresql_pairs),
+    postgresql_params=pair_arrays,
+)
+"""Built once: it runs in every stock transaction that changes what can be sold."""
