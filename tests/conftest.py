@@ -14,8 +14,9 @@ from app.config import Settings
 from app.db.ledger import forget_known_levels
 from app.db.session import Database
 from app.domain.access import Principal, Role
+from app.domain.stock import MovementKind
 from app.main import create_app
-from app.services import catalogue
+from app.services import catalogue, stock
 from app.services.catalogue import NewLocation, SkuData
 from app.services.keys import create_api_key
 from app.services.orders import OrderContext
@@ -25,6 +26,7 @@ from tests.support.database import is_postgres, reset_schema, test_database_url,
 pytest_plugins = ["tests.support.shopify"]  # the Shopify emulator fixtures
 
 ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
+STOREFRONT = Principal(key_id="test-web", name="web", role=Role.STOREFRONT)
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +116,17 @@ class World:
         values.update(overrides)
         await catalogue.create_location(
             self.db.unit_of_work(), ADMIN, NewLocation(code=code, **values)
+        )
+
+    async def receive(self, location: str, sku: str, quantity: int) -> None:
+        """Units delivered to `location`, posted by an admin."""
+        await stock.record_movement(
+            self.db.unit_of_work(),
+            ADMIN,
+            location=location,
+            sku=sku,
+            kind=MovementKind.RECEIPT,
+            quantity=quantity,
         )
 
     async def sku(self, code: str, price_minor: int = 1000) -> None:

@@ -11,15 +11,12 @@ from sqlalchemy import select
 from app.db.ledger import LevelKey
 from app.db.models import StockLevel, StockMovement
 from app.db.session import Database
-from app.domain.access import Principal, Role
 from app.domain.errors import InsufficientStock
 from app.domain.orders import Fulfilment
 from app.domain.stock import MovementKind
 from app.services import orders, stock
 from app.services.orders import NewOrder, OrderContext
-from tests.conftest import ADMIN, World
-
-STOREFRONT = Principal(key_id="test-web", name="web", role=Role.STOREFRONT)
+from tests.conftest import ADMIN, STOREFRONT, World
 
 WRITERS = 60
 OPERATIONS_PER_WRITER = 15
@@ -87,14 +84,7 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(
 ) -> None:
     if not on_postgres:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-    await stock.record_movement(
-        world.db.unit_of_work(),
-        ADMIN,
-        location="WH-1",
-        sku="TEE-1",
-        kind=MovementKind.RECEIPT,
-        quantity=20,
-    )
+    await world.receive("WH-1", "TEE-1", 20)
     db = Database(world.db.url, pool_size=30)
 
     async def send(to: str) -> bool:
@@ -127,14 +117,7 @@ async def test_a_pickup_order_for_a_sold_out_sku_is_refused_while_a_sale_holds_i
     """Refusals must not queue behind the sale that holds a hot level's lock."""
     if not on_postgres:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does)")
-    await stock.record_movement(
-        world.db.unit_of_work(),
-        ADMIN,
-        location="STORE-A",
-        sku="TEE-1",
-        kind=MovementKind.RECEIPT,
-        quantity=1,
-    )
+    await world.receive("STORE-A", "TEE-1", 1)
     order = NewOrder(
         email="bob@example.com",
         lines=[("TEE-1", 2)],

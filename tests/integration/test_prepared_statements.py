@@ -19,14 +19,11 @@ from app.db.idempotency import IdempotentRequest
 from app.db.ledger import Change, LevelKey
 from app.db.models import StockLevel, StockMovement
 from app.db.session import Database
-from app.domain.access import Principal, Role
 from app.domain.orders import Fulfilment
 from app.domain.stock import Delta, Guard, MovementKind
 from app.services import orders, stock
 from app.services.orders import NewOrder, OrderContext
-from tests.conftest import ADMIN, World
-
-STOREFRONT = Principal(key_id="test-web", name="web", role=Role.STOREFRONT)
+from tests.conftest import STOREFRONT, World
 
 
 @pytest.fixture(autouse=True)
@@ -117,14 +114,7 @@ async def test_a_value_the_database_refuses_is_a_dbapi_error_with_its_sqlstate(
 async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_kept(
     db: Database, world: World
 ) -> None:
-    await stock.record_movement(
-        db.unit_of_work(),
-        ADMIN,
-        location="STORE-A",
-        sku="TEE-1",
-        kind=MovementKind.RECEIPT,
-        quantity=4,
-    )
+    await world.receive("STORE-A", "TEE-1", 4)
     admin = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
     try:
         with pytest.raises(OperationalError) as cut:
@@ -152,14 +142,7 @@ async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_ke
 async def test_placing_an_order_sends_only_the_key_claim_through_sqlalchemy(
     db: Database, world: World, orders_ctx: OrderContext
 ) -> None:
-    await stock.record_movement(
-        db.unit_of_work(),
-        ADMIN,
-        location="STORE-A",
-        sku="TEE-1",
-        kind=MovementKind.RECEIPT,
-        quantity=4,
-    )
+    await world.receive("STORE-A", "TEE-1", 4)
     request = IdempotentRequest(scope="test", key=str(uuid.uuid4()), request_hash="h")
     token = idempotency.begin_request(request)
     try:
@@ -181,3 +164,18 @@ async def test_placing_an_order_sends_only_the_key_claim_through_sqlalchemy(
         level = (await session.execute(select(StockLevel))).scalar_one()
     assert (level.on_hand, level.reserved) == (4, 2)
     assert [(line.sku, line.quantity) for line in view.lines] == [("TEE-1", 2)]
+
+
+async def test_a_statement_that_opens_the_transaction_runs_in_its_postgresql_form(
+    db: Database, world: World
+) -> None:
+    """The first statement of a unit of work goes through SQLAlchemy, which begins the
+    transaction; an upsert written per dialect must still be PostgreSQL's there."""
+    async with db.unit_of_work() as uow:
+        first = await uow.orders.customer_for_email("Ann@Example.com", "Ann")
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        await uow.catalogue.skus_by_code(["TEE-1"])  # begins the transaction
+        again = await uow.orders.customer_for_email("ann@example.com", "Someone else")
+        await uow.commit()
+    assert (again.id, again.email, again.name) == (first.id, "ann@example.com", "Ann")
