@@ -8,13 +8,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import ApiKey, Location, Sku, Transfer, TransferLine, table_of, utcnow
-from app.db.prepared import Prepared, Statements
+from app.db.prepared import Prepared, Statements, where_in
 from app.domain.errors import AlreadyExists, NotFound
 
 
@@ -45,12 +45,7 @@ _SKU_COLUMNS = select(
     _SKU_TABLE.c.price_minor,
     _SKU_TABLE.c.currency,
 )
-_SKUS_BY_CODE = Prepared(
-    _SKU_COLUMNS.where(_SKU_TABLE.c.sku.in_(bindparam("codes", expanding=True))),
-    postgresql=_SKU_COLUMNS.where(
-        _SKU_TABLE.c.sku == any_(bindparam("codes", type_=postgresql.ARRAY(String)))
-    ),
-)
+_SKUS_BY_CODE = where_in(_SKU_COLUMNS, _SKU_TABLE.c.sku, "codes")
 _LOCATION_TABLE = table_of(Location)
 _LOCATION_BY_CODE = Prepared(
     select(

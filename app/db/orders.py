@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from app.db.order_models import (
     PosTransaction,
     ProcessedWebhook,
 )
-from app.db.prepared import Prepared, Statements
+from app.db.prepared import Prepared, Statements, where_in
 from app.db.stock_queries import AVAILABLE
 from app.domain.errors import NotFound
 from app.domain.orders import OPEN_STATUSES
@@ -113,11 +113,7 @@ def _stock_at(ship_enabled: bool, pickup_stores: bool) -> Prepared:
         query = query.where(Location.ship_enabled.is_(True))
     if pickup_stores:
         query = query.where(Location.kind == "store", Location.pickup_enabled.is_(True))
-    sku_ids = postgresql.ARRAY(table_of(StockLevel).c.sku_id.type)
-    return Prepared(
-        query.where(StockLevel.sku_id.in_(bindparam("sku_ids", expanding=True))),
-        postgresql=query.where(StockLevel.sku_id == any_(bindparam("sku_ids", type_=sku_ids))),
-    )
+    return where_in(query, table_of(StockLevel).c.sku_id, "sku_ids")
 
 
 class OrderRepository:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ColumnElement, bindparam, exc, func, select, tuple_
+from sqlalchemy import ColumnElement, any_, bindparam, exc, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,6 +75,15 @@ class Prepared:
 def unnest_array(name: str, item_type: Any) -> Any:
     """PostgreSQL: the items of the array parameter `name`, one row each."""
     return func.unnest(bindparam(name, type_=ARRAY(item_type)))
+
+
+def where_in(query: Any, column: Any, name: str) -> Prepared:
+    """`query` for the rows whose `column` is in the list parameter `name`: expanded per call
+    in the portable form, one array parameter (`= ANY`) on PostgreSQL."""
+    return Prepared(
+        query.where(column.in_(bindparam(name, expanding=True))),
+        postgresql=query.where(column == any_(bindparam(name, type_=ARRAY(column.type)))),
+    )
 
 
 def pairs_in(first: Any, second: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

@@ -173,8 +173,7 @@ class UnitOfWork:
         session = self.session
         if session.new or session.dirty or session.deleted:
             await session.flush()
-        if "orders" in self.__dict__:  # rows are only pending if the repository was used
-            await self.orders.write_pending()
+        await self.orders.write_pending()
         await session.commit()
         self.statements.release()
         self._committed = True

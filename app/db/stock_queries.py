@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, any_, bindparam, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.catalogue import require_known_skus
 from app.db.models import Location, Sku, StockLevel, StockMovement, table_of
-from app.db.prepared import Prepared
+from app.db.prepared import where_in
 
 if TYPE_CHECKING:
     from app.db.session import UnitOfWork
@@ -83,12 +82,7 @@ _CANDIDATE_ROWS = select(
         ),
     )
 )
-_PICKUP_CANDIDATES = Prepared(
-    _CANDIDATE_ROWS.where(_skus.c.sku.in_(bindparam("codes", expanding=True))),
-    postgresql=_CANDIDATE_ROWS.where(
-        _skus.c.sku == any_(bindparam("codes", type_=postgresql.ARRAY(_skus.c.sku.type)))
-    ),
-)
+_PICKUP_CANDIDATES = where_in(_CANDIDATE_ROWS, _skus.c.sku, "codes")
 """Every SKU asked for, joined to the stores in the box that hold enough of it: a SKU with no
 such store still comes back (with no location), so one round trip also tells unknown SKUs
 apart. Built on the tables, not the mapped classes: the hot read skips the ORM's per-statement
