@@ -179,15 +179,5 @@ def scheduler() -> None:
     Scheduler(periodic_jobs(), settings.redis_url).run_forever()
 
 
-@main.command("shopify-emulator")
-@click.option("--port", default=8899, show_default=True)
-@click.option("--no-demo", is_flag=True, help="Start with an empty shop.")
-def shopify_emulator(port: int, no_demo: bool) -> None:
-    """Run the local Shopify Admin API emulator on 127.0.0.1 (for watching the sync)."""
-    from app.integrations.shopify.emulator.server import main as run_emulator
-
-    run_emulator(host="127.0.0.1", port=port, seed_demo=not no_demo)
-
-
 if __name__ == "__main__":
     main()

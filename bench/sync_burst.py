@@ -29,8 +29,8 @@ from app.db import migrate
 from app.db.session import Database
 from app.domain.access import Principal, Role
 from app.integrations.shopify.client import forget_buckets
-from app.integrations.shopify.emulator import RunningEmulator
-from app.integrations.shopify.emulator.ratelimit import (
+from shopify_emulator import RunningEmulator
+from shopify_emulator.ratelimit import (
     STANDARD_MAXIMUM_AVAILABLE,
     STANDARD_RESTORE_RATE,
 )

@@ -25,7 +25,7 @@ from app.db.ledger import forget_known_levels
 from app.db.session import Database
 from app.domain.access import Role
 from app.domain.stock import MovementKind
-from app.integrations.shopify.emulator import RunningEmulator
+from shopify_emulator import RunningEmulator
 from app.services import stock
 from app.services.keys import create_api_key
 from tests.support.processes import Fleet, redis_server_available

@@ -11,7 +11,7 @@ import dramatiq
 import pytest
 
 from app.db.session import Database
-from app.integrations.shopify.emulator import RunningEmulator
+from shopify_emulator import RunningEmulator
 from tests.support.shopify import connect_shop
 from workers import runtime
 

@@ -19,7 +19,7 @@ from app.config import Settings
 from app.db.session import Database
 from app.domain.access import Principal, Role
 from app.integrations.shopify.client import ShopifyClient, forget_buckets, forget_cached_tokens
-from app.integrations.shopify.emulator import RunningEmulator
+from shopify_emulator import RunningEmulator
 from app.main import create_app
 from app.services import catalogue, stock, storefronts
 from app.services.catalogue import NewLocation, SkuData

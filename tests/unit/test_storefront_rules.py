@@ -22,7 +22,7 @@ from app.domain.storefront import (
 )
 from app.integrations.shopify.client import BucketView, _throttle_wait
 from app.integrations.shopify.credentials import SecretBox, SecretUnreadable
-from app.integrations.shopify.emulator import shopify_hmac
+from shopify_emulator import shopify_hmac
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -1,1 +1,1 @@
-"""Shopify integration: Admin API client pieces and a local emulator for tests."""
+"""Shopify integration: the Admin GraphQL client and the encryption of shop credentials."""

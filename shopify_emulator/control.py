@@ -11,9 +11,9 @@ from litestar import Request, Response, delete, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 
-from app.integrations.shopify.emulator.clock import ManualClock
-from app.integrations.shopify.emulator.faults import ENDPOINTS, Endpoint
-from app.integrations.shopify.emulator.state import (
+from shopify_emulator.clock import ManualClock
+from shopify_emulator.faults import ENDPOINTS, Endpoint
+from shopify_emulator.state import (
     EmulatorInputError,
     EmulatorState,
     ShopState,

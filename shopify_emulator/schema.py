@@ -21,9 +21,9 @@ from graphql import (
     get_directive_values,
 )
 
-from app.integrations.shopify.emulator import mutations
-from app.integrations.shopify.emulator.gids import make_gid, parse_gid, parse_level_gid
-from app.integrations.shopify.emulator.records import (
+from shopify_emulator import mutations
+from shopify_emulator.gids import make_gid, parse_gid, parse_level_gid
+from shopify_emulator.records import (
     QUANTITY_NAMES,
     AdjustmentGroup,
     InventoryItem,
@@ -31,8 +31,8 @@ from app.integrations.shopify.emulator.records import (
     Location,
     QuantityChange,
 )
-from app.integrations.shopify.emulator.state import EmulatorSettings, ShopState
-from app.integrations.shopify.emulator.versions import (
+from shopify_emulator.state import EmulatorSettings, ShopState
+from shopify_emulator.versions import (
     ERA_CURRENT,
     ERA_LEGACY,
     ERA_TRANSITION,

@@ -21,18 +21,18 @@ from litestar.enums import ScopeType
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.integrations.shopify.emulator.clock import Clock
-from app.integrations.shopify.emulator.control import control_routes
-from app.integrations.shopify.emulator.engine import execute_request
-from app.integrations.shopify.emulator.faults import Endpoint, FaultDecision
-from app.integrations.shopify.emulator.state import (
+from shopify_emulator.clock import Clock
+from shopify_emulator.control import control_routes
+from shopify_emulator.engine import execute_request
+from shopify_emulator.faults import Endpoint, FaultDecision
+from shopify_emulator.state import (
     EmulatorInputError,
     EmulatorNotFoundError,
     EmulatorSettings,
     EmulatorState,
     ShopState,
 )
-from app.integrations.shopify.emulator.versions import is_valid_version
+from shopify_emulator.versions import is_valid_version
 
 logger = logging.getLogger("omnistock.shopify_emulator")
 

@@ -9,20 +9,20 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from app.integrations.shopify.emulator.gids import parse_gid
-from app.integrations.shopify.emulator.records import (
+from shopify_emulator.gids import parse_gid
+from shopify_emulator.records import (
     AdjustmentGroup,
     InventoryItem,
     Location,
     QuantityChange,
 )
-from app.integrations.shopify.emulator.state import (
+from shopify_emulator.state import (
     MAX_QUANTITY,
     EmulatorSettings,
     ShopState,
     fingerprint,
 )
-from app.integrations.shopify.emulator.versions import VersionRules
+from shopify_emulator.versions import VersionRules
 
 SET_NAMES = frozenset({"available", "on_hand"})
 ADJUST_NAMES = frozenset(

@@ -4,9 +4,9 @@ Start it with `RunningEmulator()` (a context manager) or `main()`; drive it thro
 `EmulatorState`/`ShopState` methods or the JSON control API under `/_emulator/`.
 """
 
-from app.integrations.shopify.emulator.clock import ManualClock, SystemClock
-from app.integrations.shopify.emulator.server import RunningEmulator, create_app, main
-from app.integrations.shopify.emulator.state import (
+from shopify_emulator.clock import ManualClock, SystemClock
+from shopify_emulator.server import RunningEmulator, create_app, main
+from shopify_emulator.state import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -17,7 +17,7 @@ from app.integrations.shopify.emulator.state import (
     EmulatorState,
     ShopState,
 )
-from app.integrations.shopify.emulator.webhooks import shopify_hmac
+from shopify_emulator.webhooks import shopify_hmac
 
 __all__ = [
     "DEFAULT_ACCESS_TOKEN",

@@ -23,10 +23,10 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from app.integrations.shopify.emulator.cost import CostModel
-from app.integrations.shopify.emulator.schema import RequestContext, schema_for_era
-from app.integrations.shopify.emulator.state import EmulatorState, ShopState
-from app.integrations.shopify.emulator.versions import rules_for
+from shopify_emulator.cost import CostModel
+from shopify_emulator.schema import RequestContext, schema_for_era
+from shopify_emulator.state import EmulatorState, ShopState
+from shopify_emulator.versions import rules_for
 
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 MAX_QUERY_LENGTH = 500_000

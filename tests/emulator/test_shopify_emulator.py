@@ -18,7 +18,7 @@ import httpx
 import pytest
 import shopify
 
-from app.integrations.shopify.emulator import (
+from shopify_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_SHOP_DOMAIN,
@@ -869,7 +869,7 @@ def test_control_api_orders_faults_and_bucket(emulator: RunningEmulator, shop: S
 
 
 def test_binds_to_loopback_only(emulator: RunningEmulator) -> None:
-    from app.integrations.shopify.emulator import main
+    from shopify_emulator import main
 
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         RunningEmulator(host="0.0.0.0")

@@ -16,16 +16,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.integrations.shopify.emulator.clock import Clock, SystemClock, iso_utc
-from app.integrations.shopify.emulator.faults import Endpoint, FaultPlan
-from app.integrations.shopify.emulator.gids import make_gid, parse_gid
-from app.integrations.shopify.emulator.payloads import inventory_level_payload, order_payload
-from app.integrations.shopify.emulator.ratelimit import (
+from shopify_emulator.clock import Clock, SystemClock, iso_utc
+from shopify_emulator.faults import Endpoint, FaultPlan
+from shopify_emulator.gids import make_gid, parse_gid
+from shopify_emulator.payloads import inventory_level_payload, order_payload
+from shopify_emulator.ratelimit import (
     STANDARD_MAXIMUM_AVAILABLE,
     STANDARD_RESTORE_RATE,
     LeakyBucket,
 )
-from app.integrations.shopify.emulator.records import (
+from shopify_emulator.records import (
     ON_HAND_COMPONENTS,
     QUANTITY_NAMES,
     STORED_NAMES,
@@ -37,7 +37,7 @@ from app.integrations.shopify.emulator.records import (
     OrderLine,
     QuantityChange,
 )
-from app.integrations.shopify.emulator.webhooks import (
+from shopify_emulator.webhooks import (
     TOPICS,
     WebhookDispatcher,
     WebhookSettings,

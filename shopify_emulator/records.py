@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.integrations.shopify.emulator.gids import level_gid, make_gid
+from shopify_emulator.gids import level_gid, make_gid
 
 # The eight names Shopify exposes; `on_hand` is derived, `incoming` is outside on_hand.
 QUANTITY_NAMES: tuple[str, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from app.integrations.shopify.emulator.clock import Clock
+from shopify_emulator.clock import Clock
 
 STANDARD_MAXIMUM_AVAILABLE = 2000.0
 STANDARD_RESTORE_RATE = 100.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.integrations.shopify.emulator.gids import make_gid
-from app.integrations.shopify.emulator.records import InventoryItem, InventoryLevel, Order
+from shopify_emulator.gids import make_gid
+from shopify_emulator.records import InventoryItem, InventoryLevel, Order
 
 
 def inventory_level_payload(item: InventoryItem, level: InventoryLevel) -> dict[str, Any]:

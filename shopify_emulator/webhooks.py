@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from app.integrations.shopify.emulator.clock import iso_utc_precise
+from shopify_emulator.clock import iso_utc_precise
 
 logger = logging.getLogger("omnistock.shopify_emulator.webhooks")
 
