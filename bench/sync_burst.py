@@ -29,16 +29,16 @@ from app.db import migrate
 from app.db.session import Database
 from app.domain.access import Principal, Role
 from app.integrations.shopify.client import forget_buckets
-from shopify_emulator import RunningEmulator
-from shopify_emulator.ratelimit import (
-    STANDARD_MAXIMUM_AVAILABLE,
-    STANDARD_RESTORE_RATE,
-)
 from app.logging import configure_logging
 from app.services import catalogue, stock, storefronts
 from app.services.catalogue import NewLocation, SkuData
 from app.services.storefronts import NewStorefront, SyncConfig
 from bench.common import bench_database_url, recreate_database, write_result
+from shopify_emulator import RunningEmulator
+from shopify_emulator.ratelimit import (
+    STANDARD_MAXIMUM_AVAILABLE,
+    STANDARD_RESTORE_RATE,
+)
 
 ADMIN = Principal(key_id="bench", name="bench", role=Role.ADMIN)
 LOCATIONS = ("STORE-1", "WH-1")

@@ -1,4 +1,4 @@
-"""`python -m shopify_emulator [--port N] [--no-demo]`: the emulator in the foreground (dev only)."""
+"""`python -m shopify_emulator [--port N] [--no-demo]`: run the emulator (dev only)."""
 
 import argparse
 

@@ -13,8 +13,8 @@ from app.config import Settings
 from app.db.order_models import Order
 from app.db.session import Database
 from app.db.storefront_models import ShopifyWebhook
-from shopify_emulator import RunningEmulator, shopify_hmac
 from app.services import stock
+from shopify_emulator import RunningEmulator, shopify_hmac
 from tests.conftest import Keys
 from tests.support.shopify import (
     WEBHOOK_SECRET,

@@ -25,9 +25,9 @@ from app.db.ledger import forget_known_levels
 from app.db.session import Database
 from app.domain.access import Role
 from app.domain.stock import MovementKind
-from shopify_emulator import RunningEmulator
 from app.services import stock
 from app.services.keys import create_api_key
+from shopify_emulator import RunningEmulator
 from tests.support.processes import Fleet, redis_server_available
 from tests.support.shopify import ADMIN, ConnectedShop, connect_shop
 from tests.support.tcp_proxy import TcpProxy

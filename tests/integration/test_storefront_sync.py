@@ -15,9 +15,9 @@ from sqlalchemy import func, select, text, update
 from app.db.session import Database
 from app.db.storefront_models import Storefront, StorefrontPending
 from app.domain.storefront import LevelPush
-from shopify_emulator import RunningEmulator
 from app.services import storefronts
 from app.services.storefronts import SyncConfig
+from shopify_emulator import RunningEmulator
 from tests.support.shopify import (
     ADMIN,
     connect_shop,

@@ -19,11 +19,11 @@ from app.config import Settings
 from app.db.session import Database
 from app.domain.access import Principal, Role
 from app.integrations.shopify.client import ShopifyClient, forget_buckets, forget_cached_tokens
-from shopify_emulator import RunningEmulator
 from app.main import create_app
 from app.services import catalogue, stock, storefronts
 from app.services.catalogue import NewLocation, SkuData
 from app.services.storefronts import FlushReport, NewStorefront, SyncConfig
+from shopify_emulator import RunningEmulator
 
 ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
 WEBHOOK_SECRET = "whsec-test-storefront"
