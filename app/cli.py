@@ -8,11 +8,11 @@ import sys
 
 import click
 
+from app.access.keys import IssuedKey, create_api_key
+from app.bootstrap import build_context
 from app.config import Settings
-from app.db import migrate
-from app.db.session import Database
-from app.domain.access import Role
-from app.services.keys import IssuedKey, create_api_key
+from app.platform import migrate
+from app.platform.access import Role
 
 
 @click.group()
@@ -46,13 +46,13 @@ def create_key(role: str, location: str | None, name: str | None) -> None:
 async def _create_key(
     settings: Settings, role: Role, location: str | None, name: str | None
 ) -> IssuedKey:
-    db = Database(settings.database_url)
+    ctx = build_context(settings)
     try:
         return await create_api_key(
-            db.unit_of_work(), None, name=name or role.value, role=role, location=location
+            ctx, None, name=name or role.value, role=role, location=location
         )
     finally:
-        await db.dispose()
+        await ctx.db.dispose()
 
 
 @main.command("seed-demo")
@@ -64,13 +64,13 @@ def seed_demo_command() -> None:
 
 
 async def _seed(settings: Settings) -> bool:
-    from app.services.demo import seed_demo
+    from app.demo import seed_demo
 
-    db = Database(settings.database_url)
+    ctx = build_context(settings)
     try:
-        return await seed_demo(db.unit_of_work)
+        return await seed_demo(ctx)
     finally:
-        await db.dispose()
+        await ctx.db.dispose()
 
 
 @main.command("serve")
@@ -126,12 +126,10 @@ def demo(host: str, port: int) -> None:
 
 
 async def _demo_keys(settings: Settings) -> list[IssuedKey]:
-    db = Database(settings.database_url)
+    ctx = build_context(settings)
     try:
         return [
-            await create_api_key(
-                db.unit_of_work(), None, name=f"demo-{role.value}", role=role, location=location
-            )
+            await create_api_key(ctx, None, name=f"demo-{role.value}", role=role, location=location)
             for role, location in [
                 (Role.ADMIN, None),
                 (Role.STOREFRONT, None),
@@ -141,7 +139,7 @@ async def _demo_keys(settings: Settings) -> list[IssuedKey]:
             ]
         ]
     finally:
-        await db.dispose()
+        await ctx.db.dispose()
 
 
 @main.command("worker", context_settings={"ignore_unknown_options": True})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -13,31 +14,27 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from app.api.auth import PUBLIC_PATHS, ApiKeyAuthentication
-from app.api.catalogue import LocationController, SkuController
-from app.api.dependencies import DEPENDENCIES
-from app.api.errors import EXCEPTION_HANDLERS
-from app.api.health import live, ready
-from app.api.idempotency import IdempotencyMiddleware
-from app.api.keys import create_key
-from app.api.orders import (
-    CustomerController,
-    OrderController,
-    PosController,
-    list_notifications,
-    pickup_queue,
-    stripe_webhook,
-)
-from app.api.request_context import RequestContextMiddleware
-from app.api.request_metrics import RequestMetricsMiddleware
-from app.api.shopify_webhooks import receive_shopify_webhook
-from app.api.stock import StockController, TransferController, availability
-from app.api.storefronts import StorefrontController
+from app.access.api import create_key
+from app.access.keys import KeyAuthenticator
+from app.bootstrap import build_context
 from app.config import Settings
-from app.db.session import Database
-from app.logging import configure_logging
-from app.services.keys import KeyAuthenticator
-from app.wiring import order_context
+from app.integrations.redis import ping_redis
+from app.inventory.catalogue_api import LocationController, SkuController
+from app.inventory.stock_api import StockController, TransferController, availability
+from app.orders.api import OrderController, pickup_queue
+from app.orders.customers_api import CustomerController, list_notifications
+from app.orders.payments_api import stripe_webhook
+from app.platform.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
+from app.platform.http.deps import DEPENDENCIES
+from app.platform.http.errors import EXCEPTION_HANDLERS
+from app.platform.http.health import live, ready
+from app.platform.http.request_context import RequestContextMiddleware
+from app.platform.http.request_metrics import RequestMetricsMiddleware
+from app.platform.idempotency.middleware import IdempotencyMiddleware
+from app.platform.logging import configure_logging
+from app.pos.api import PosController
+from app.storefronts.api import StorefrontController
+from app.storefronts.webhooks_api import receive_shopify_webhook
 
 
 class MetricsController(PrometheusController):
@@ -58,11 +55,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database_url, settings.database_pool_size)
-        app.state.db = db
+        ctx = build_context(settings)
+        app.state.ctx = ctx
         app.state.settings = settings
-        app.state.authenticator = KeyAuthenticator(db)
-        app.state.orders = order_context(db, settings)
+        app.state.authenticator = KeyAuthenticator(ctx)
+        redis_url = settings.redis_url
+        app.state.ping_broker = partial(ping_redis, redis_url) if redis_url else None
         workers = None
         if settings.redis_url is None and settings.in_process_workers:
             from workers.in_process import InProcessWorkers
@@ -74,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             if workers is not None:
                 workers.stop()
-            await db.dispose()
+            await ctx.db.dispose()
 
     return Litestar(
         route_handlers=[

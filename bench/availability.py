@@ -61,15 +61,41 @@ async def seed(url: str, stores: int, skus: int, stores_per_sku: int, rng: rando
     try:
         await connection.copy_records_to_table(
             "locations",
-            columns=["id", "code", "name", "kind", "latitude", "longitude", "pickup_enabled",
-                     "ship_enabled", "default_safety_stock", "created_at"],
-            records=[(i, f"S{i:04d}", f"Store {i}", "store", rng.uniform(*LAT),
-                      rng.uniform(*LON), True, False, 1, now) for i in range(1, stores + 1)])
+            columns=[
+                "id",
+                "code",
+                "name",
+                "kind",
+                "latitude",
+                "longitude",
+                "pickup_enabled",
+                "ship_enabled",
+                "default_safety_stock",
+                "created_at",
+            ],
+            records=[
+                (
+                    i,
+                    f"S{i:04d}",
+                    f"Store {i}",
+                    "store",
+                    rng.uniform(*LAT),
+                    rng.uniform(*LON),
+                    True,
+                    False,
+                    1,
+                    now,
+                )
+                for i in range(1, stores + 1)
+            ],
+        )
         await connection.copy_records_to_table(
-            "skus", columns=["id", "sku", "name", "price_minor", "currency", "created_at",
-                             "updated_at"],
-            records=[(i, f"SKU{i:06d}", f"Item {i}", 1000, "GBP", now, now)
-                     for i in range(1, skus + 1)])
+            "skus",
+            columns=["id", "sku", "name", "price_minor", "currency", "created_at", "updated_at"],
+            records=[
+                (i, f"SKU{i:06d}", f"Item {i}", 1000, "GBP", now, now) for i in range(1, skus + 1)
+            ],
+        )
         stock = []
         for sku_id in range(1, skus + 1):
             for location_id in rng.sample(range(1, stores + 1), stores_per_sku):
@@ -79,7 +105,8 @@ async def seed(url: str, stores: int, skus: int, stores_per_sku: int, rng: rando
         for table in ("locations", "skus"):
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))")
+                f"(SELECT max(id) FROM {table}))"
+            )
         await settle(connection)
     finally:
         await connection.close()
@@ -89,16 +116,24 @@ def lookups(count: int, skus: int, rng: random.Random) -> list[dict[str, object]
     queries = []
     for _ in range(count):
         wanted = [f"SKU{rng.randint(1, skus):06d}" for _ in range(1 if rng.random() < 0.8 else 3)]
-        queries.append({"sku": wanted, "latitude": round(rng.uniform(*LAT), 5),
-                        "longitude": round(rng.uniform(*LON), 5), "radius_km": 25})
+        queries.append(
+            {
+                "sku": wanted,
+                "latitude": round(rng.uniform(*LAT), 5),
+                "longitude": round(rng.uniform(*LON), 5),
+                "radius_km": 25,
+            }
+        )
     return queries
 
 
 async def run_http(base: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
     async with LeanPool(base, {"Authorization": f"Bearer {SECRET}"}, concurrency) as pool:
+
         async def one(query: dict[str, object]) -> None:
             status, body = await pool.request(
-                "GET", "/v1/availability?" + urlencode(query, doseq=True))
+                "GET", "/v1/availability?" + urlencode(query, doseq=True)
+            )
             if status != 200:
                 raise RuntimeError(f"{status}: {body[:300]!r}")
 
@@ -108,14 +143,17 @@ async def run_http(base: str, queries: list[dict[str, object]], concurrency: int
 
 
 async def run_direct(url: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
-    from app.domain.geo import bounding_box
+    from app.inventory.geo import bounding_box
 
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency,
-                                     max_size=concurrency)
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
     try:
+
         async def one(query: dict[str, object]) -> object:
-            box = bounding_box(float(query["latitude"]), float(query["longitude"]),  # type: ignore[arg-type]
-                               25.0)
+            box = bounding_box(
+                float(query["latitude"]),
+                float(query["longitude"]),  # type: ignore[arg-type]
+                25.0,
+            )
             return await pool.fetch(DIRECT_SQL, query["sku"], 1, *box)
 
         return await _drive(queries, concurrency, one)
@@ -154,8 +192,10 @@ async def main() -> None:
     if not args.skip_seed:
         started = time.perf_counter()
         await seed(url, args.stores, args.skus, args.stores_per_sku, rng)
-        print(f"seeded {args.stores} stores, {args.skus} SKUs, "
-              f"{args.skus * args.stores_per_sku} levels in {time.perf_counter() - started:.1f}s")
+        print(
+            f"seeded {args.stores} stores, {args.skus} SKUs, "
+            f"{args.skus * args.stores_per_sku} levels in {time.perf_counter() - started:.1f}s"
+        )
     queries = lookups(args.requests, args.skus, rng)
 
     # Rounds alternate the baseline and the API so that both see the same shared machine;
@@ -176,8 +216,11 @@ async def main() -> None:
     ratio = round(statistics.fmean(ratios), 3)
     result = {
         "benchmark": "availability",
-        "dataset": {"stores": args.stores, "skus": args.skus,
-                    "levels": args.skus * args.stores_per_sku},
+        "dataset": {
+            "stores": args.stores,
+            "skus": args.skus,
+            "levels": args.skus * args.stores_per_sku,
+        },
         "concurrency": args.concurrency,
         "api_http": http,
         "direct_sql": direct,
@@ -188,11 +231,15 @@ async def main() -> None:
         "load_generator_cpu_seconds": round(load_cpu, 2),
         "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
     }
-    print_table("GET /v1/availability (radius 25 km, 80% one SKU, 20% three)", [
-        ("API over HTTP (granian x2)", http), ("same SQL straight via asyncpg", direct)])
-    print(f"ratio API / direct SQL: {ratio} (rounds: {', '.join(map(str, ratios))})   "
-          f"load generator CPU: {load_cpu:.1f}s "
-          f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)")
+    print_table(
+        "GET /v1/availability (radius 25 km, 80% one SKU, 20% three)",
+        [("API over HTTP (granian x2)", http), ("same SQL straight via asyncpg", direct)],
+    )
+    print(
+        f"ratio API / direct SQL: {ratio} (rounds: {', '.join(map(str, ratios))})   "
+        f"load generator CPU: {load_cpu:.1f}s "
+        f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)"
+    )
     print(f"written {write_result('availability', result)}")
 
 

@@ -57,16 +57,42 @@ async def seed(url: str, rng: random.Random) -> dict[int, list[int]]:
     try:
         await connection.copy_records_to_table(
             "locations",
-            columns=["id", "code", "name", "kind", "latitude", "longitude", "pickup_enabled",
-                     "ship_enabled", "default_safety_stock", "created_at"],
-            records=[(i, f"S{i:02d}", f"Store {i}", "store", 51.3 + rng.random() * 0.4,
-                      -0.5 + rng.random() * 0.7, True, i % 5 == 0, 0, now)
-                     for i in range(1, STORES + 1)])
+            columns=[
+                "id",
+                "code",
+                "name",
+                "kind",
+                "latitude",
+                "longitude",
+                "pickup_enabled",
+                "ship_enabled",
+                "default_safety_stock",
+                "created_at",
+            ],
+            records=[
+                (
+                    i,
+                    f"S{i:02d}",
+                    f"Store {i}",
+                    "store",
+                    51.3 + rng.random() * 0.4,
+                    -0.5 + rng.random() * 0.7,
+                    True,
+                    i % 5 == 0,
+                    0,
+                    now,
+                )
+                for i in range(1, STORES + 1)
+            ],
+        )
         await connection.copy_records_to_table(
-            "skus", columns=["id", "sku", "name", "price_minor", "currency", "created_at",
-                             "updated_at"],
-            records=[(i, f"SKU{i:05d}", f"Item {i}", 1000 + i % 50, "GBP", now, now)
-                     for i in range(1, SKUS + 1)])
+            "skus",
+            columns=["id", "sku", "name", "price_minor", "currency", "created_at", "updated_at"],
+            records=[
+                (i, f"SKU{i:05d}", f"Item {i}", 1000 + i % 50, "GBP", now, now)
+                for i in range(1, SKUS + 1)
+            ],
+        )
         stock = []
         for sku_id in range(1, SKUS + 1):
             stocked[sku_id] = rng.sample(range(1, STORES + 1), STORES_PER_SKU)
@@ -77,15 +103,17 @@ async def seed(url: str, rng: random.Random) -> dict[int, list[int]]:
         for table in ("locations", "skus"):
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))")
+                f"(SELECT max(id) FROM {table}))"
+            )
         await settle(connection)
     finally:
         await connection.close()
     return stocked
 
 
-def order_bodies(count: int, stocked: dict[int, list[int]], rng: random.Random,
-                 hot: bool) -> list[dict[str, Any]]:
+def order_bodies(
+    count: int, stocked: dict[int, list[int]], rng: random.Random, hot: bool
+) -> list[dict[str, Any]]:
     bodies = []
     for i in range(count):
         if hot:
@@ -99,26 +127,43 @@ def order_bodies(count: int, stocked: dict[int, list[int]], rng: random.Random,
             fulfilment = {"type": "pickup", "location": f"S{store:02d}"}
         else:
             lines = [(rng.randint(2, SKUS), 1) for _ in range(rng.randint(1, 3))]
-            fulfilment = {"type": "ship", "address": {
-                "line1": "1 High St", "city": "London", "postal_code": "N1", "country": "GB",
-                "latitude": 51.5, "longitude": -0.1}}
+            fulfilment = {
+                "type": "ship",
+                "address": {
+                    "line1": "1 High St",
+                    "city": "London",
+                    "postal_code": "N1",
+                    "country": "GB",
+                    "latitude": 51.5,
+                    "longitude": -0.1,
+                },
+            }
         merged: dict[int, int] = {}
         for sku, quantity in lines:
             merged[sku] = merged.get(sku, 0) + quantity
-        bodies.append({"customer": {"email": f"c{i % 997}@example.com"},
-                       "lines": [{"sku": f"SKU{s:05d}", "quantity": q}
-                                 for s, q in merged.items()],
-                       "fulfilment": fulfilment})
+        bodies.append(
+            {
+                "customer": {"email": f"c{i % 997}@example.com"},
+                "lines": [{"sku": f"SKU{s:05d}", "quantity": q} for s, q in merged.items()],
+                "fulfilment": fulfilment,
+            }
+        )
     return bodies
 
 
-async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
-                   ) -> tuple[Latencies, dict[int, int]]:
+async def run_http(
+    base: str, bodies: list[dict[str, Any]], concurrency: int
+) -> tuple[Latencies, dict[int, int]]:
     statuses: dict[int, int] = {}
     async with LeanPool(base, {"Authorization": f"Bearer {SECRET}"}, concurrency) as pool:
+
         async def one(body: dict[str, Any]) -> None:
-            status, answer = await pool.request("POST", "/v1/orders", json.dumps(body).encode(),
-                                                {"Idempotency-Key": str(uuid.uuid4())})
+            status, answer = await pool.request(
+                "POST",
+                "/v1/orders",
+                json.dumps(body).encode(),
+                {"Idempotency-Key": str(uuid.uuid4())},
+            )
             statuses[status] = statuses.get(status, 0) + 1
             if status not in (201, 409):
                 raise RuntimeError(f"{status}: {answer[:300]!r}")
@@ -128,68 +173,102 @@ async def run_http(base: str, bodies: list[dict[str, Any]], concurrency: int
 
 # The statements `place_order` issues for one order, in order, as PostgreSQL's statement log
 # shows them (paid at the counter, no storefront linked): the ceiling for that work.
-CLAIM = ("INSERT INTO idempotency_records (scope, key, request_hash, state, resource, "
-         "created_at) VALUES ($1, $2, $3, 'applied', $4, now())")
-SKUS_BY_CODE = ("SELECT id, sku, name, price_minor, currency "
-                "FROM skus WHERE sku = ANY($1::varchar[])")
-LOCATION = ("SELECT id, code, name, kind, latitude, longitude, pickup_enabled, ship_enabled, "
-            "default_safety_stock, created_at FROM locations WHERE code = $1")
-SHIP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
-              "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
-              "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.ship_enabled")
-PICKUP_STOCK = ("SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
-                "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
-                "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.kind = 'store' "
-                "AND l.pickup_enabled")
-PEEK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
-        "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
-        "$2::int[]))")
-LOCK = ("SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
-        "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
-        "$2::int[])) ORDER BY location_id, sku_id FOR UPDATE")
-RESERVE = ("UPDATE stock_levels SET on_hand = $1, reserved = $2, safety_stock = $3, "
-           "incoming = $4, version = version + 1, updated_at = now() "
-           "WHERE location_id = $5 AND sku_id = $6")
-MOVEMENTS = ("INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, "
-             "reserved_delta, safety_stock_delta, incoming_delta, channel, reference, actor, "
-             "created_at) SELECT s, l, 'reservation', 0, q, 0, 0, 'web', $4, 'bench', now() "
-             "FROM unnest($1::int[], $2::int[], $3::int[]) AS m(s, l, q) RETURNING id")
-OUTBOX = ("INSERT INTO storefront_pending (storefront_id, sku_id, location_id, generation, "
-          "changed_at) SELECT i.storefront_id, i.sku_id, l.location_id, $1, now() "
-          "FROM storefront_items i JOIN storefront_locations l ON l.storefront_id = "
-          "i.storefront_id WHERE (l.location_id, i.sku_id) IN (SELECT * FROM unnest($2::int[], "
-          "$3::int[])) ON CONFLICT (storefront_id, sku_id, location_id) DO UPDATE SET "
-          "generation = storefront_pending.generation + 1, changed_at = excluded.changed_at")
-CUSTOMER = ("INSERT INTO customers (id, email, name, phone, created_at) VALUES "
-            "($1, $2, NULL, NULL, now()) ON CONFLICT (email) DO UPDATE SET "
-            "name = coalesce(customers.name, excluded.name), "
-            "phone = coalesce(customers.phone, excluded.phone) "
-            "RETURNING id, email, name, phone, created_at")
-ORDER = ("INSERT INTO orders (id, number, channel, status, at_risk, customer_id, "
-         "fulfilment_type, pickup_location_id, ship_address, total_minor, currency, "
-         "payment_provider, payment_status, failed_code_attempts, created_by, created_at, "
-         "updated_at, confirmed_at) VALUES ($1, $2, 'web', 'confirmed', false, $3, $4, $5, "
-         "$6::json, $7, 'GBP', 'offline', 'not_required', 0, 'bench', now(), now(), now())")
-ALLOCATIONS = ("INSERT INTO order_allocations (order_id, sku_id, location_id, quantity) "
-               "SELECT $1, * FROM unnest($2::int[], $3::int[], $4::int[])")
-EVENTS = ("INSERT INTO events (order_id, customer_id, event, channel, location_id, actor, "
-          "summary, at) VALUES ($1, $2, 'placed', 'web', $3, 'bench', $4, now()), "
-          "($1, $2, 'confirmed', 'web', NULL, 'bench', $5, now())")
-NOTIFICATION = ("INSERT INTO notifications (id, order_id, kind, \"to\", subject, body, "
-                "created_at, attempts) VALUES ($1, $2, 'confirmed', $3, $4, $5, now(), 0)")
-LINES = ("INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
-         "returned_quantity) SELECT $1, *, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])")
-REFUSAL = ("INSERT INTO idempotency_records (scope, key, request_hash, state, status_code, "
-           "content_type, response_body, created_at) VALUES ($1, $2, 'h', 'completed', 409, "
-           "'application/json', $3, now())")
-RESPONSE = ("UPDATE idempotency_records SET state = 'completed', status_code = 201, "
-            "content_type = 'application/json', response_body = $3 "
-            "WHERE scope = $1 AND key = $2")
+CLAIM = (
+    "INSERT INTO idempotency_records (scope, key, request_hash, state, resource, "
+    "created_at) VALUES ($1, $2, $3, 'applied', $4, now())"
+)
+SKUS_BY_CODE = (
+    "SELECT id, sku, name, price_minor, currency FROM skus WHERE sku = ANY($1::varchar[])"
+)
+LOCATION = (
+    "SELECT id, code, name, kind, latitude, longitude, pickup_enabled, ship_enabled, "
+    "default_safety_stock, created_at FROM locations WHERE code = $1"
+)
+SHIP_STOCK = (
+    "SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
+    "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
+    "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.ship_enabled"
+)
+PICKUP_STOCK = (
+    "SELECT l.id, l.code, l.kind, l.latitude, l.longitude, s.sku_id, "
+    "s.on_hand - s.reserved - s.safety_stock FROM locations l JOIN stock_levels s "
+    "ON s.location_id = l.id WHERE s.sku_id = ANY($1::int[]) AND l.kind = 'store' "
+    "AND l.pickup_enabled"
+)
+PEEK = (
+    "SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
+    "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
+    "$2::int[]))"
+)
+LOCK = (
+    "SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming "
+    "FROM stock_levels WHERE (location_id, sku_id) IN (SELECT * FROM unnest($1::int[], "
+    "$2::int[])) ORDER BY location_id, sku_id FOR UPDATE"
+)
+RESERVE = (
+    "UPDATE stock_levels SET on_hand = $1, reserved = $2, safety_stock = $3, "
+    "incoming = $4, version = version + 1, updated_at = now() "
+    "WHERE location_id = $5 AND sku_id = $6"
+)
+MOVEMENTS = (
+    "INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, "
+    "reserved_delta, safety_stock_delta, incoming_delta, channel, reference, actor, "
+    "created_at) SELECT s, l, 'reservation', 0, q, 0, 0, 'web', $4, 'bench', now() "
+    "FROM unnest($1::int[], $2::int[], $3::int[]) AS m(s, l, q) RETURNING id"
+)
+OUTBOX = (
+    "INSERT INTO storefront_pending (storefront_id, sku_id, location_id, generation, "
+    "changed_at) SELECT i.storefront_id, i.sku_id, l.location_id, $1, now() "
+    "FROM storefront_items i JOIN storefront_locations l ON l.storefront_id = "
+    "i.storefront_id WHERE (l.location_id, i.sku_id) IN (SELECT * FROM unnest($2::int[], "
+    "$3::int[])) ON CONFLICT (storefront_id, sku_id, location_id) DO UPDATE SET "
+    "generation = storefront_pending.generation + 1, changed_at = excluded.changed_at"
+)
+CUSTOMER = (
+    "INSERT INTO customers (id, email, name, phone, created_at) VALUES "
+    "($1, $2, NULL, NULL, now()) ON CONFLICT (email) DO UPDATE SET "
+    "name = coalesce(customers.name, excluded.name), "
+    "phone = coalesce(customers.phone, excluded.phone) "
+    "RETURNING id, email, name, phone, created_at"
+)
+ORDER = (
+    "INSERT INTO orders (id, number, channel, status, at_risk, customer_id, "
+    "fulfilment_type, pickup_location_id, ship_address, total_minor, currency, "
+    "payment_provider, payment_status, failed_code_attempts, created_by, created_at, "
+    "updated_at, confirmed_at) VALUES ($1, $2, 'web', 'confirmed', false, $3, $4, $5, "
+    "$6::json, $7, 'GBP', 'offline', 'not_required', 0, 'bench', now(), now(), now())"
+)
+ALLOCATIONS = (
+    "INSERT INTO order_allocations (order_id, sku_id, location_id, quantity) "
+    "SELECT $1, * FROM unnest($2::int[], $3::int[], $4::int[])"
+)
+EVENTS = (
+    "INSERT INTO events (order_id, customer_id, event, channel, location_id, actor, "
+    "summary, at) VALUES ($1, $2, 'placed', 'web', $3, 'bench', $4, now()), "
+    "($1, $2, 'confirmed', 'web', NULL, 'bench', $5, now())"
+)
+NOTIFICATION = (
+    'INSERT INTO notifications (id, order_id, kind, "to", subject, body, '
+    "created_at, attempts) VALUES ($1, $2, 'confirmed', $3, $4, $5, now(), 0)"
+)
+LINES = (
+    "INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
+    "returned_quantity) SELECT $1, *, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])"
+)
+REFUSAL = (
+    "INSERT INTO idempotency_records (scope, key, request_hash, state, status_code, "
+    "content_type, response_body, created_at) VALUES ($1, $2, 'h', 'completed', 409, "
+    "'application/json', $3, now())"
+)
+RESPONSE = (
+    "UPDATE idempotency_records SET state = 'completed', status_code = 201, "
+    "content_type = 'application/json', response_body = $3 "
+    "WHERE scope = $1 AND key = $2"
+)
 
 
 async def run_direct(url: str, bodies: list[dict[str, Any]], concurrency: int) -> Latencies:
-    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency,
-                                     max_size=concurrency)
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
 
     async def one(body: dict[str, Any]) -> None:
         async with pool.acquire() as connection:
@@ -222,17 +301,35 @@ async def _direct_order(connection: Any, body: dict[str, Any]) -> None:
         customer = await connection.fetchrow(CUSTOMER, uuid.uuid4(), body["customer"]["email"])
         location_id = location["id"] if location else None
         await connection.execute(
-            ORDER, order_id, order_id.hex[:10], customer["id"], body["fulfilment"]["type"],
-            location_id, json.dumps(body["fulfilment"].get("address")),
-            sum(skus[c]["price_minor"] * q for c, q in lines))
-        await connection.execute(ALLOCATIONS, order_id, [sku for _, sku, _ in plan],
-                                 [loc for loc, _, _ in plan], [q for _, _, q in plan])
-        await connection.execute(EVENTS, order_id, customer["id"], location_id, "placed",
-                                 "confirmed")
-        await connection.execute(NOTIFICATION, uuid.uuid4(), order_id, customer["email"],
-                                 "Order confirmed", "Thank you.")
-        await connection.execute(LINES, order_id, [skus[c]["id"] for c, _ in lines],
-                                 [q for _, q in lines], [skus[c]["price_minor"] for c, _ in lines])
+            ORDER,
+            order_id,
+            order_id.hex[:10],
+            customer["id"],
+            body["fulfilment"]["type"],
+            location_id,
+            json.dumps(body["fulfilment"].get("address")),
+            sum(skus[c]["price_minor"] * q for c, q in lines),
+        )
+        await connection.execute(
+            ALLOCATIONS,
+            order_id,
+            [sku for _, sku, _ in plan],
+            [loc for loc, _, _ in plan],
+            [q for _, _, q in plan],
+        )
+        await connection.execute(
+            EVENTS, order_id, customer["id"], location_id, "placed", "confirmed"
+        )
+        await connection.execute(
+            NOTIFICATION, uuid.uuid4(), order_id, customer["email"], "Order confirmed", "Thank you."
+        )
+        await connection.execute(
+            LINES,
+            order_id,
+            [skus[c]["id"] for c, _ in lines],
+            [q for _, q in lines],
+            [skus[c]["price_minor"] for c, _ in lines],
+        )
     await connection.execute(RESPONSE, "bench", key, json.dumps(body).encode())
 
 
@@ -245,21 +342,41 @@ async def _direct_refusal(connection: Any, body: dict[str, Any]) -> None:
     await connection.execute(REFUSAL, "bench", str(uuid.uuid4()), json.dumps(body).encode())
 
 
-async def _direct_reserve(connection: Any, plan: list[tuple[int, int, int]],
-                          order_id: uuid.UUID, check_first: bool = False) -> None:
+async def _direct_reserve(
+    connection: Any,
+    plan: list[tuple[int, int, int]],
+    order_id: uuid.UUID,
+    check_first: bool = False,
+) -> None:
     """plan: (location_id, sku_id, quantity); raises `_Short` before writing anything."""
     keys = sorted({(loc, sku) for loc, sku, _ in plan})
     if check_first:  # pickup: refuse on the unlocked levels first, as the service does
         _short_of(plan, await connection.fetch(PEEK, [k[0] for k in keys], [k[1] for k in keys]))
-    rows = _short_of(plan, await connection.fetch(
-        LOCK, [k[0] for k in keys], [k[1] for k in keys]))
-    await connection.executemany(RESERVE, [
-        (rows[(loc, sku)][2], rows[(loc, sku)][3] + quantity, rows[(loc, sku)][4],
-         rows[(loc, sku)][5], loc, sku) for loc, sku, quantity in sorted(plan)])
-    await connection.fetch(MOVEMENTS, [sku for _, sku, _ in plan], [loc for loc, _, _ in plan],
-                           [q for _, _, q in plan], f"order:{order_id}")
-    await connection.execute(OUTBOX, time.time_ns() // 1000, [k[0] for k in keys],
-                             [k[1] for k in keys])
+    rows = _short_of(plan, await connection.fetch(LOCK, [k[0] for k in keys], [k[1] for k in keys]))
+    await connection.executemany(
+        RESERVE,
+        [
+            (
+                rows[(loc, sku)][2],
+                rows[(loc, sku)][3] + quantity,
+                rows[(loc, sku)][4],
+                rows[(loc, sku)][5],
+                loc,
+                sku,
+            )
+            for loc, sku, quantity in sorted(plan)
+        ],
+    )
+    await connection.fetch(
+        MOVEMENTS,
+        [sku for _, sku, _ in plan],
+        [loc for loc, _, _ in plan],
+        [q for _, _, q in plan],
+        f"order:{order_id}",
+    )
+    await connection.execute(
+        OUTBOX, time.time_ns() // 1000, [k[0] for k in keys], [k[1] for k in keys]
+    )
 
 
 def _short_of(plan: list[tuple[int, int, int]], fetched: list[Any]) -> dict[Any, Any]:
@@ -271,9 +388,10 @@ def _short_of(plan: list[tuple[int, int, int]], fetched: list[Any]) -> dict[Any,
     return rows
 
 
-async def _ship_plan(connection: Any, lines: list[tuple[str, int]],
-                     skus: dict[str, Any]) -> list[tuple[int, int, int]]:
-    from app.domain import sourcing
+async def _ship_plan(
+    connection: Any, lines: list[tuple[str, int]], skus: dict[str, Any]
+) -> list[tuple[int, int, int]]:
+    from app.inventory import sourcing
 
     rows = await connection.fetch(SHIP_STOCK, [r["id"] for r in skus.values()])
     codes = {r["id"]: c for c, r in skus.items()}
@@ -281,12 +399,17 @@ async def _ship_plan(connection: Any, lines: list[tuple[str, int]],
     for r in rows:
         entry = by_location.setdefault(r[1], {"id": r[0], "kind": r[2], "available": {}})
         entry["available"][codes[r[5]]] = r[6]
-    allocation = sourcing.source_shipment(lines, [
-        sourcing.Candidate(c, e["kind"], None, e["available"]) for c, e in by_location.items()])
+    allocation = sourcing.source_shipment(
+        lines,
+        [sourcing.Candidate(c, e["kind"], None, e["available"]) for c, e in by_location.items()],
+    )
     if allocation is None:
         raise _Short
-    return [(by_location[loc]["id"], skus[c]["id"], q)
-            for c, parts in allocation.items() for loc, q in parts]
+    return [
+        (by_location[loc]["id"], skus[c]["id"], q)
+        for c, parts in allocation.items()
+        for loc, q in parts
+    ]
 
 
 class _Short(Exception):
@@ -312,9 +435,12 @@ async def _drive(bodies: list[dict[str, Any]], concurrency: int, call: Any) -> L
 async def oversold_units(url: str) -> int:
     connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        return int(await connection.fetchval(
-            "SELECT coalesce(sum(reserved - on_hand + safety_stock), 0) FROM stock_levels "
-            "WHERE on_hand - reserved - safety_stock < 0"))
+        return int(
+            await connection.fetchval(
+                "SELECT coalesce(sum(reserved - on_hand + safety_stock), 0) FROM stock_levels "
+                "WHERE on_hand - reserved - safety_stock < 0"
+            )
+        )
     finally:
         await connection.close()
 
@@ -325,11 +451,15 @@ async def scenario(name: str, hot: bool, args: argparse.Namespace) -> dict[str, 
     rounds = [await _round(hot, args) for _ in range(args.rounds)]
     last = rounds[-1]
     ratios = [r["ratio_api_to_direct_sql"] for r in rounds]
-    return {**last, "scenario": name, "ratio_api_to_direct_sql": round(statistics.fmean(ratios), 3),
-            "ratio_by_round": ratios,
-            "oversold_units": max(r["oversold_units"] for r in rounds),
-            "api_orders_per_second_by_round": [r["api_http"]["per_second"] for r in rounds],
-            "direct_orders_per_second_by_round": [r["direct_sql"]["per_second"] for r in rounds]}
+    return {
+        **last,
+        "scenario": name,
+        "ratio_api_to_direct_sql": round(statistics.fmean(ratios), 3),
+        "ratio_by_round": ratios,
+        "oversold_units": max(r["oversold_units"] for r in rounds),
+        "api_orders_per_second_by_round": [r["api_http"]["per_second"] for r in rounds],
+        "direct_orders_per_second_by_round": [r["direct_sql"]["per_second"] for r in rounds],
+    }
 
 
 async def _round(hot: bool, args: argparse.Namespace) -> dict[str, Any]:
@@ -347,11 +477,16 @@ async def _round(hot: bool, args: argparse.Namespace) -> dict[str, Any]:
     http = latencies.summary()
     load_cpu = cpu_seconds() - cpu_before
     oversold = await oversold_units(url)
-    return {"api_http": http, "direct_sql": direct,
-            "ratio_api_to_direct_sql": round(http["per_second"] / direct["per_second"], 3),
-            "accepted": statuses.get(201, 0), "refused_409": statuses.get(409, 0),
-            "oversold_units": oversold, "load_generator_cpu_seconds": round(load_cpu, 2),
-            "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2)}
+    return {
+        "api_http": http,
+        "direct_sql": direct,
+        "ratio_api_to_direct_sql": round(http["per_second"] / direct["per_second"], 3),
+        "accepted": statuses.get(201, 0),
+        "refused_409": statuses.get(409, 0),
+        "oversold_units": oversold,
+        "load_generator_cpu_seconds": round(load_cpu, 2),
+        "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
+    }
 
 
 async def main() -> None:
@@ -362,20 +497,31 @@ async def main() -> None:
     args = parser.parse_args()
     results = [await scenario("uniform", False, args), await scenario("hot_sku", True, args)]
     for result in results:
-        print_table(f"checkout storm, {result['scenario']}: {args.orders} orders, "
-                    f"{args.concurrency} clients", [
-                        ("API over HTTP (granian x2)", result["api_http"]),
-                        ("same transaction via asyncpg", result["direct_sql"])])
-        print(f"ratio API / direct SQL: {result['ratio_api_to_direct_sql']} "
-              f"(rounds: {', '.join(map(str, result['ratio_by_round']))})   accepted "
-              f"{result['accepted']}, refused {result['refused_409']}, oversold units "
-              f"{result['oversold_units']}   load generator CPU "
-              f"{result['load_generator_cpu_seconds']}s "
-              f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)")
-    path = write_result("checkout_storm", {"benchmark": "checkout_storm",
-                                           "orders": args.orders,
-                                           "concurrency": args.concurrency,
-                                           "scenarios": results})
+        print_table(
+            f"checkout storm, {result['scenario']}: {args.orders} orders, "
+            f"{args.concurrency} clients",
+            [
+                ("API over HTTP (granian x2)", result["api_http"]),
+                ("same transaction via asyncpg", result["direct_sql"]),
+            ],
+        )
+        print(
+            f"ratio API / direct SQL: {result['ratio_api_to_direct_sql']} "
+            f"(rounds: {', '.join(map(str, result['ratio_by_round']))})   accepted "
+            f"{result['accepted']}, refused {result['refused_409']}, oversold units "
+            f"{result['oversold_units']}   load generator CPU "
+            f"{result['load_generator_cpu_seconds']}s "
+            f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)"
+        )
+    path = write_result(
+        "checkout_storm",
+        {
+            "benchmark": "checkout_storm",
+            "orders": args.orders,
+            "concurrency": args.concurrency,
+            "scenarios": results,
+        },
+    )
     print(f"written {path}")
     print(json.dumps({r["scenario"]: r["ratio_api_to_direct_sql"] for r in results}))
 

@@ -27,8 +27,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import migrate
-from app.services.keys import hash_key
+from app.access.keys import hash_key
+from app.platform import migrate
 
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -55,15 +55,39 @@ async def copy_opening_stock(connection: Any, stock: list[tuple[int, int, int, i
     movement each, so the ledger still projects to the levels."""
     now = datetime.now(UTC)
     await connection.copy_records_to_table(
-        "stock_levels", columns=["sku_id", "location_id", "on_hand", "reserved",
-                                 "safety_stock", "incoming", "version", "updated_at"],
-        records=[(s, loc, on_hand, 0, safety, 0, 1, now) for s, loc, on_hand, safety in stock])
+        "stock_levels",
+        columns=[
+            "sku_id",
+            "location_id",
+            "on_hand",
+            "reserved",
+            "safety_stock",
+            "incoming",
+            "version",
+            "updated_at",
+        ],
+        records=[(s, loc, on_hand, 0, safety, 0, 1, now) for s, loc, on_hand, safety in stock],
+    )
     await connection.copy_records_to_table(
-        "stock_movements", columns=["sku_id", "location_id", "kind", "on_hand_delta",
-                                    "reserved_delta", "safety_stock_delta", "incoming_delta",
-                                    "channel", "reference", "actor", "created_at"],
-        records=[(s, loc, "receipt", on_hand, 0, safety, 0, "admin", "bench:seed", "bench", now)
-                 for s, loc, on_hand, safety in stock])
+        "stock_movements",
+        columns=[
+            "sku_id",
+            "location_id",
+            "kind",
+            "on_hand_delta",
+            "reserved_delta",
+            "safety_stock_delta",
+            "incoming_delta",
+            "channel",
+            "reference",
+            "actor",
+            "created_at",
+        ],
+        records=[
+            (s, loc, "receipt", on_hand, 0, safety, 0, "admin", "bench:seed", "bench", now)
+            for s, loc, on_hand, safety in stock
+        ],
+    )
 
 
 async def settle(connection: Any) -> None:
@@ -78,8 +102,10 @@ async def settle(connection: Any) -> None:
 async def add_api_key(connection: Any, role: str, secret: str) -> None:
     await connection.execute(
         "INSERT INTO api_keys (id, name, role, key_hash, prefix, created_at) "
-        "VALUES (gen_random_uuid(), 'bench', $1, $2, 'osk_bench', now())", role,
-        hash_key(secret))
+        "VALUES (gen_random_uuid(), 'bench', $1, $2, 'osk_bench', now())",
+        role,
+        hash_key(secret),
+    )
 
 
 def free_port() -> int:
@@ -92,11 +118,21 @@ def free_port() -> int:
 def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
     """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "IN_PROCESS_WORKERS": "0",
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "IN_PROCESS_WORKERS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     env.pop("REDIS_URL", None)
-    command = [str(Path(sys.executable).with_name("omnistock")), "serve", "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        str(Path(sys.executable).with_name("omnistock")),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     # A file, not a pipe nobody reads: warnings under load would fill a pipe and stall the API.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -194,15 +230,19 @@ class LeanHttpClient:
 
 
 class LeanConnection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 client: LeanHttpClient) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: LeanHttpClient
+    ) -> None:
         self.reader, self.writer, self.client = reader, writer, client
 
-    async def request(self, method: str, target: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-        head = (f"{method} {target} HTTP/1.1\r\nHost: {self.client.host}\r\n"
-                f"{self.client.headers}{extra}")
+        head = (
+            f"{method} {target} HTTP/1.1\r\nHost: {self.client.host}\r\n"
+            f"{self.client.headers}{extra}"
+        )
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode() + b"\r\n" + body)
@@ -243,8 +283,9 @@ class LeanPool:
         for connection in self.connections:
             await connection.close()
 
-    async def request(self, method: str, target: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         connection = await self.free.get()
         try:
             return await connection.request(method, target, body, headers)

@@ -22,17 +22,21 @@ import math
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.db import migrate
-from app.db.session import Database
-from app.domain.access import Principal, Role
-from app.integrations.shopify.client import forget_buckets
-from app.logging import configure_logging
-from app.services import catalogue, stock, storefronts
-from app.services.catalogue import NewLocation, SkuData
-from app.services.storefronts import NewStorefront, SyncConfig
+from app.bootstrap import AppContext, build_context
+from app.config import Settings
+from app.integrations.shopify.throttle import forget_buckets
+from app.inventory import availability, catalogue, movements
+from app.inventory.catalogue import NewLocation, SkuData
+from app.platform import migrate
+from app.platform.access import Principal, Role
+from app.platform.database import Database
+from app.platform.logging import configure_logging
+from app.storefronts import push, setup
+from app.storefronts.setup import NewStorefront
 from bench.common import bench_database_url, recreate_database, write_result
 from shopify_emulator import RunningEmulator
 from shopify_emulator.ratelimit import (
@@ -46,11 +50,17 @@ LINES_PER_TRANSACTION = 100
 MUTATION_COST = 10  # the emulator's (and roughly Shopify's) cost of one mutation
 
 
+def context_for(db: Database) -> AppContext:
+    """The context a worker process builds, over the benchmark's database."""
+    settings = replace(Settings.from_env(), database_url=db.url, redis_url=None)
+    return build_context(settings, db)
+
+
 async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Database, Any]:
     db = Database(url, pool_size=5)
     for code in LOCATIONS:
         await catalogue.create_location(
-            db.unit_of_work(),
+            context_for(db),
             ADMIN,
             NewLocation(
                 code=code,
@@ -66,7 +76,7 @@ async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Datab
     codes = [f"SKU-{n:05d}" for n in range(skus)]
     for start in range(0, skus, 500):
         await catalogue.upsert_skus(
-            db.unit_of_work(),
+            context_for(db),
             ADMIN,
             [
                 SkuData(sku=c, name=c, price_minor=1000, currency="GBP")
@@ -76,8 +86,8 @@ async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Datab
     shop = emulator.shop
     locations = [(code, shop.add_location(code).gid) for code in LOCATIONS]
     items = [(code, shop.add_item(code, levels=dict.fromkeys(LOCATIONS, 0)).gid) for code in codes]
-    view = await storefronts.connect_storefront(
-        db.unit_of_work(),
+    view = await setup.connect_storefront(
+        context_for(db),
         ADMIN,
         NewStorefront(
             name="bench",
@@ -87,10 +97,9 @@ async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Datab
             access_token=emulator.access_token,
             api_base_url=emulator.base_url,
         ),
-        SyncConfig(),
     )
     for start in range(0, len(items), 1000):
-        await storefronts.map_skus(db.unit_of_work(), ADMIN, view.id, items[start : start + 1000])
+        await setup.map_skus(context_for(db), ADMIN, view.id, items[start : start + 1000])
     await flush_until_in_step(db, view.id)
     return db, view.id
 
@@ -104,8 +113,8 @@ async def write_changes(db: Database, changes: int, skus: int, seed: int) -> set
     while done < changes:
         location = rng.choice(LOCATIONS)
         lines = rng.sample(codes, min(LINES_PER_TRANSACTION, changes - done))
-        await stock.record_counts(
-            db.unit_of_work(),
+        await movements.record_counts(
+            context_for(db),
             ADMIN,
             location=location,
             counts=[(c, rng.randint(0, 50)) for c in lines],
@@ -117,8 +126,8 @@ async def write_changes(db: Database, changes: int, skus: int, seed: int) -> set
 
 async def flush_until_in_step(db: Database, storefront_id: Any) -> None:
     while True:
-        await storefronts.push_pending_levels(db, storefront_id, SyncConfig())
-        status = await storefronts.sync_status(db.unit_of_work(), ADMIN, storefront_id)
+        await push.push_pending_levels(context_for(db), storefront_id)
+        status = await setup.sync_status(context_for(db), ADMIN, storefront_id)
         if status.pending == 0:
             return
 
@@ -129,7 +138,7 @@ async def verify(db: Database, emulator: RunningEmulator, skus: int) -> int:
     for n in range(skus):
         code = f"SKU-{n:05d}"
         for location in LOCATIONS:
-            ours = await stock.stock_level(db.unit_of_work(readonly=True), code, location)
+            ours = await availability.stock_level(context_for(db), code, location)
             if emulator.shop.quantity(code, location) != ours.available:
                 wrong += 1
     return wrong
@@ -146,7 +155,7 @@ async def run_once(url: str, args: argparse.Namespace, mode: str) -> dict[str, A
 
         async def worker() -> None:  # the scheduler's one-second flush
             while not stop.is_set():
-                await storefronts.push_pending_levels(db, storefront_id, SyncConfig())
+                await push.push_pending_levels(context_for(db), storefront_id)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
 

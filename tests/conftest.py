@@ -10,17 +10,18 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app.access.keys import create_api_key
+from app.bootstrap import AppContext
 from app.config import Settings
-from app.db.ledger import forget_known_levels
-from app.db.session import Database
-from app.domain.access import Principal, Role
-from app.domain.stock import MovementKind
+from app.inventory import catalogue, movements
+from app.inventory.catalogue import NewLocation, SkuData
+from app.inventory.ledger import forget_known_levels
+from app.inventory.rules import MovementKind
 from app.main import create_app
-from app.services import catalogue, stock
-from app.services.catalogue import NewLocation, SkuData
-from app.services.keys import create_api_key
-from app.services.orders import OrderContext
-from app.wiring import order_context
+from app.orders.context import OrderContext
+from app.platform.access import Principal, Role
+from app.platform.database import Database
+from tests.support.context import context_for
 from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
 
 pytest_plugins = ["tests.support.shopify"]  # the Shopify emulator fixtures
@@ -39,7 +40,10 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return replace(
-        Settings.from_env(), database_url=database_url, redis_url=None, log_level="WARNING",
+        Settings.from_env(),
+        database_url=database_url,
+        redis_url=None,
+        log_level="WARNING",
         in_process_workers=False,
     )
 
@@ -84,7 +88,7 @@ class Keys:
 async def keys(db: Database, world: World) -> Keys:
     async def make(role: Role, location: str | None = None) -> dict[str, str]:
         issued = await create_api_key(
-            db.unit_of_work(), None, name=f"t-{role}", role=role, location=location
+            context_for(db), None, name=f"t-{role}", role=role, location=location
         )
         return {"Authorization": f"Bearer {issued.secret}"}
 
@@ -115,13 +119,13 @@ class World:
         }
         values.update(overrides)
         await catalogue.create_location(
-            self.db.unit_of_work(), ADMIN, NewLocation(code=code, **values)
+            context_for(self.db), ADMIN, NewLocation(code=code, **values)
         )
 
     async def receive(self, location: str, sku: str, quantity: int) -> None:
         """Units delivered to `location`, posted by an admin."""
-        await stock.record_movement(
-            self.db.unit_of_work(),
+        await movements.record_movement(
+            context_for(self.db),
             ADMIN,
             location=location,
             sku=sku,
@@ -131,7 +135,7 @@ class World:
 
     async def sku(self, code: str, price_minor: int = 1000) -> None:
         await catalogue.create_sku(
-            self.db.unit_of_work(),
+            context_for(self.db),
             ADMIN,
             SkuData(sku=code, name=code, price_minor=price_minor, currency="GBP"),
         )
@@ -169,24 +173,34 @@ def localstripe_url() -> Iterator[str]:
 def paid_settings(settings: Settings, localstripe_url: str) -> Settings:
     from tests.support.stripe import API_KEY, WEBHOOK_SECRET
 
-    return replace(settings, stripe_api_key=API_KEY, stripe_webhook_secret=WEBHOOK_SECRET,
-                   stripe_api_base=localstripe_url)
+    return replace(
+        settings,
+        stripe_api_key=API_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=localstripe_url,
+    )
 
 
 @pytest.fixture
-async def shop(paid_settings: Settings, db: Database,
-               world: World) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def shop(
+    paid_settings: Settings, db: Database, world: World
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The API with payments through the real stripe SDK against localstripe."""
     async with AsyncTestClient(app=create_app(paid_settings)) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def orders_ctx(db: Database, settings: Settings) -> OrderContext:
-    """The order use cases on the test's own event loop (payments offline)."""
-    return order_context(db, settings)
+def ctx(db: Database, settings: Settings) -> AppContext:
+    """The use cases' context on the test's own event loop (payments offline)."""
+    return context_for(db, settings)
+
+
+@pytest.fixture
+def orders_ctx(ctx: AppContext) -> OrderContext:
+    return ctx
 
 
 @pytest.fixture
 def paid_orders_ctx(db: Database, paid_settings: Settings) -> OrderContext:
-    return order_context(db, paid_settings)
+    return context_for(db, paid_settings)

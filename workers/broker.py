@@ -1,18 +1,16 @@
 """The Dramatiq broker: Redis when REDIS_URL is set, otherwise an in-process broker whose
 actors run on worker threads inside the API process, so a first run needs nothing installed.
 
-Importing this module installs the broker globally, as Dramatiq's CLI expects
-(`dramatiq workers.actors`)."""
+Dramatiq binds actors to the global broker when they are declared, so `workers.actors`
+installs it (from the settings) before it imports the actor modules.
+"""
 
 from __future__ import annotations
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
-
-from app.config import Settings
 
 
 def build_broker(redis_url: str | None) -> dramatiq.Broker:
@@ -25,14 +23,12 @@ def build_broker(redis_url: str | None) -> dramatiq.Broker:
     return broker
 
 
-def ping_broker(redis_url: str) -> None:
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    finally:
-        client.close()
+_installed: dict[str, dramatiq.Broker] = {}
 
 
-settings = Settings.from_env()
-broker = build_broker(settings.redis_url)
-dramatiq.set_broker(broker)
+def install_broker(redis_url: str | None) -> dramatiq.Broker:
+    """The process's one broker, made and installed on the first call."""
+    if "broker" not in _installed:
+        _installed["broker"] = build_broker(redis_url)
+        dramatiq.set_broker(_installed["broker"])
+    return _installed["broker"]

@@ -6,17 +6,17 @@ import threading
 
 import dramatiq
 
-from workers.broker import broker
+from workers.actors import broker
 from workers.scheduler import Scheduler, periodic_jobs
 
 
 class InProcessWorkers:
     def __init__(self, worker_threads: int = 2) -> None:
-        self.worker = dramatiq.Worker(broker, worker_threads=worker_threads,
-                                      worker_timeout=200)
+        self.worker = dramatiq.Worker(broker, worker_threads=worker_threads, worker_timeout=200)
         self.scheduler = Scheduler(periodic_jobs(), redis_url=None)
-        self._thread = threading.Thread(target=self.scheduler.run_forever,
-                                        name="omnistock-scheduler", daemon=True)
+        self._thread = threading.Thread(
+            target=self.scheduler.run_forever, name="omnistock-scheduler", daemon=True
+        )
 
     def start(self) -> None:
         self.worker.start()

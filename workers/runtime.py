@@ -1,24 +1,37 @@
-"""What actors share inside one worker process: settings and a database per event loop."""
+"""The worker process's composition root: the settings, read once, and a context per event loop.
+
+Actors ask `current().context()` for what their use case needs; an async engine cannot cross
+event loops, so each loop gets its own database pool.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
+from app.bootstrap import AppContext, build_context
 from app.config import Settings
-from app.db.session import Database
-
-_databases: dict[int, Database] = {}
+from app.platform.database import Database
 
 
-def settings() -> Settings:
-    return Settings.from_env()
+class WorkerRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._contexts: dict[int, AppContext] = {}
+
+    def context(self) -> AppContext:
+        loop_id = id(asyncio.get_running_loop())
+        ctx = self._contexts.get(loop_id)
+        if ctx is None:
+            db = Database(self.settings.database_url, pool_size=5)
+            ctx = self._contexts[loop_id] = build_context(self.settings, db)
+        return ctx
 
 
-def database() -> Database:
-    """The Database bound to the running event loop (async engines cannot cross loops)."""
-    loop_id = id(asyncio.get_running_loop())
-    db = _databases.get(loop_id)
-    if db is None:
-        current = settings()
-        db = _databases[loop_id] = Database(current.database_url, pool_size=5)
-    return db
+_runtimes: dict[str, WorkerRuntime] = {}
+
+
+def current() -> WorkerRuntime:
+    """The process's runtime, made from the environment on first use."""
+    if "current" not in _runtimes:
+        _runtimes["current"] = WorkerRuntime(Settings.from_env())
+    return _runtimes["current"]

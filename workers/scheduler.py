@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import redis
 import structlog
 
-from workers import actors, sync_actors
+from workers.actors import maintenance, orders, storefronts
 
 log = structlog.get_logger("omnistock.scheduler")
 
@@ -25,20 +25,21 @@ class PeriodicJob:
 
 def periodic_jobs() -> list[PeriodicJob]:
     jobs = [
-        PeriodicJob("purge_idempotency_records", 3600, actors.purge_idempotency_records.send),
-        PeriodicJob("expire_orders", 30, actors.expire_orders.send),
-        PeriodicJob("run_payment_actions", 30, actors.run_payment_actions.send),
-        PeriodicJob("send_notifications", 5, actors.send_notifications.send),
-        PeriodicJob("resolve_shortages", 60, actors.resolve_shortages.send),
+        PeriodicJob("purge_idempotency_records", 3600, maintenance.purge_idempotency_records.send),
+        PeriodicJob("expire_orders", 30, orders.expire_orders.send),
+        PeriodicJob("run_payment_actions", 30, orders.run_payment_actions.send),
+        PeriodicJob("send_notifications", 5, orders.send_notifications.send),
+        PeriodicJob("resolve_shortages", 60, orders.resolve_shortages.send),
     ]
-    for name, every_seconds, actor in sync_actors.PERIODIC:
+    for name, every_seconds, actor in storefronts.PERIODIC:
         jobs.append(PeriodicJob(name, every_seconds, actor.send))  # type: ignore[attr-defined]
     return jobs
 
 
 class Scheduler:
-    def __init__(self, jobs: list[PeriodicJob], redis_url: str | None,
-                 tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self, jobs: list[PeriodicJob], redis_url: str | None, tick_seconds: float = 1.0
+    ) -> None:
         self.jobs = jobs
         self.tick_seconds = tick_seconds
         self._redis = redis.Redis.from_url(redis_url) if redis_url else None
@@ -55,7 +56,9 @@ class Scheduler:
                 continue
             self._last_slot[job.name] = slot
             if self._redis is not None and not self._redis.set(
-                f"omnistock:schedule:{job.name}:{slot}", "1", nx=True,
+                f"omnistock:schedule:{job.name}:{slot}",
+                "1",
+                nx=True,
                 ex=max(1, int(job.every_seconds * 2)),
             ):
                 continue  # another scheduler took this slot

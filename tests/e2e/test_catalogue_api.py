@@ -112,8 +112,11 @@ async def test_unknown_route_is_404_in_the_error_shape(client: Client, keys: Key
 
 
 async def test_unstorable_text_is_400_and_stores_nothing(client: Client, keys: Keys) -> None:
-    response = await client.post("/v1/skus", headers=keys.admin, json={
-        "sku": "NUL-1", "name": "bad\u0000name", "price_minor": 1, "currency": "GBP"})
+    response = await client.post(
+        "/v1/skus",
+        headers=keys.admin,
+        json={"sku": "NUL-1", "name": "bad\u0000name", "price_minor": 1, "currency": "GBP"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
     assert (await client.get("/v1/skus/NUL-1", headers=keys.admin)).status_code == 404

@@ -28,10 +28,15 @@ async def test_200_concurrent_orders_for_10_units_make_exactly_10_orders(
     await stock(client, keys, "STORE-B", "TEE-1", 7)
 
     async def buy(i: int) -> tuple[int, dict[str, object]]:
-        headers = {**(keys.storefront if i % 2 else keys.mobile),
-                   "Idempotency-Key": str(uuid.uuid4())}
-        response = await client.post("/v1/orders", headers=headers, json=pickup_order(
-            quantity=1, email=f"buyer{i}@example.com"))
+        headers = {
+            **(keys.storefront if i % 2 else keys.mobile),
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
+        response = await client.post(
+            "/v1/orders",
+            headers=headers,
+            json=pickup_order(quantity=1, email=f"buyer{i}@example.com"),
+        )
         return response.status_code, response.json()
 
     results = await asyncio.gather(*(buy(i) for i in range(BUYERS)))

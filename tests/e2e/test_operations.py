@@ -18,9 +18,11 @@ async def test_metrics_count_requests_and_ledger_movements(client: Client, keys:
         headers={**keys.admin, "Idempotency-Key": str(uuid.uuid4())},
         json={"location": "STORE-A", "sku": "TEE-1", "kind": "receipt", "quantity": 1},
     )
-    await client.post("/v1/stock/movements", headers={
-        **keys.admin, "Idempotency-Key": str(uuid.uuid4())}, json={
-        "location": "STORE-A", "sku": "TEE-1", "kind": "damage", "quantity": 5})
+    await client.post(
+        "/v1/stock/movements",
+        headers={**keys.admin, "Idempotency-Key": str(uuid.uuid4())},
+        json={"location": "STORE-A", "sku": "TEE-1", "kind": "damage", "quantity": 5},
+    )
     text = (await client.get("/metrics")).text
     assert 'omnistock_stock_movements_total{kind="receipt"}' in text
     series = {
@@ -34,8 +36,9 @@ async def test_metrics_count_requests_and_ledger_movements(client: Client, keys:
     assert series[f"omnistock_request_duration_seconds_count{{{labels.format(201)}}}"] >= 1
     assert not any(name.startswith("omnistock_requests_error_total{") for name in series)
     assert "omnistock_ledger_transaction_seconds_count" in text
-    refused = [line for line in text.splitlines()
-               if line.startswith("omnistock_insufficient_stock_total ")]
+    refused = [
+        line for line in text.splitlines() if line.startswith("omnistock_insufficient_stock_total ")
+    ]
     assert refused and float(refused[0].split()[1]) >= 1
 
 
@@ -47,9 +50,11 @@ async def test_request_id_is_echoed_or_made(client: Client, keys: Keys) -> None:
 
 
 async def test_ready_reports_an_unreachable_redis_as_503(client: Client, app: Litestar) -> None:
-    from dataclasses import replace
+    from functools import partial
 
-    app.state.settings = replace(app.state.settings, redis_url="redis://127.0.0.1:1/0")
+    from app.integrations.redis import ping_redis
+
+    app.state.ping_broker = partial(ping_redis, "redis://127.0.0.1:1/0")
     response = await client.get("/health/ready")
     assert response.status_code == 503
     body = response.json()

@@ -21,8 +21,11 @@ def idem() -> dict[str, str]:
 
 
 async def stock(client: Client, keys: Keys, location: str, sku: str, quantity: int) -> None:
-    response = await client.post("/v1/stock/movements", headers={**keys.admin, **idem()}, json={
-        "location": location, "sku": sku, "kind": "receipt", "quantity": quantity})
+    response = await client.post(
+        "/v1/stock/movements",
+        headers={**keys.admin, **idem()},
+        json={"location": location, "sku": sku, "kind": "receipt", "quantity": quantity},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -30,11 +33,14 @@ async def level(client: Client, keys: Keys, sku: str, location: str) -> dict[str
     return (await client.get(f"/v1/stock/{sku}/{location}", headers=keys.admin)).json()
 
 
-def pickup_order(location: str = "STORE-A", quantity: int = 2,
-                 email: str = "ada@example.com") -> dict[str, Any]:
-    return {"customer": {"email": email, "name": "Ada"},
-            "lines": [{"sku": "TEE-1", "quantity": quantity}],
-            "fulfilment": {"type": "pickup", "location": location}}
+def pickup_order(
+    location: str = "STORE-A", quantity: int = 2, email: str = "ada@example.com"
+) -> dict[str, Any]:
+    return {
+        "customer": {"email": email, "name": "Ada"},
+        "lines": [{"sku": "TEE-1", "quantity": quantity}],
+        "fulfilment": {"type": "pickup", "location": location},
+    }
 
 
 async def place(client: Client, headers: dict[str, str], body: dict[str, Any]) -> Any:
@@ -52,8 +58,7 @@ async def pay(shop: Client, localstripe_url: str, order: dict[str, Any]) -> dict
 
 
 async def pickup_code(client: Client, keys: Keys, order_id: str) -> str:
-    notes = (await client.get(f"/v1/notifications?order_id={order_id}",
-                              headers=keys.admin)).json()
+    notes = (await client.get(f"/v1/notifications?order_id={order_id}", headers=keys.admin)).json()
     [ready] = [n for n in notes if n["kind"] == "ready_for_pickup"]
     return re.search(r"\b(\d{6})\b", ready["body"]).group(1)  # type: ignore[union-attr]
 
@@ -67,9 +72,15 @@ async def test_the_whole_pickup_journey(shop: Client, keys: Keys, localstripe_ur
     assert order["status"] == "pending_payment"
     assert order["channel"] == "web"
     assert order["total_minor"] == 2000 and order["currency"] == "GBP"
-    assert order["lines"] == [{"sku": "TEE-1", "quantity": 2, "unit_price_minor": 1000,
-                               "allocations": [{"location": "STORE-A", "quantity": 2}],
-                               "returned_quantity": 0}]
+    assert order["lines"] == [
+        {
+            "sku": "TEE-1",
+            "quantity": 2,
+            "unit_price_minor": 1000,
+            "allocations": [{"location": "STORE-A", "quantity": 2}],
+            "returned_quantity": 0,
+        }
+    ]
     assert order["payment"]["provider"] == "stripe"
     assert order["payment"]["client_secret"].startswith(order["payment"]["payment_intent_id"])
     assert (await level(shop, keys, "TEE-1", "STORE-A"))["reserved"] == 2
@@ -88,21 +99,27 @@ async def test_the_whole_pickup_journey(shop: Client, keys: Keys, localstripe_ur
     code = await pickup_code(shop, keys, order["id"])
 
     wrong = "000000" if code != "000000" else "111111"
-    refused = await shop.post(f"/v1/orders/{order['id']}/pickup", headers=keys.pos,
-                              json={"pickup_code": wrong})
+    refused = await shop.post(
+        f"/v1/orders/{order['id']}/pickup", headers=keys.pos, json={"pickup_code": wrong}
+    )
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "invalid_pickup_code"
 
-    handed = await shop.post(f"/v1/orders/{order['id']}/pickup", headers=keys.pos,
-                             json={"pickup_code": code})
+    handed = await shop.post(
+        f"/v1/orders/{order['id']}/pickup", headers=keys.pos, json={"pickup_code": code}
+    )
     assert handed.status_code == 200, handed.text
     assert handed.json()["status"] == "picked_up"
     assert Customer(localstripe_url).status(order["payment"]["payment_intent_id"]) == "succeeded"
     after = await level(shop, keys, "TEE-1", "STORE-A")
     assert (after["on_hand"], after["reserved"]) == (3, 0)
 
-    events = [(m["kind"], m["on_hand_delta"], m["reserved_delta"]) for m in (await shop.get(
-        "/v1/stock/movements?sku=TEE-1", headers=keys.admin)).json()["items"]]
+    events = [
+        (m["kind"], m["on_hand_delta"], m["reserved_delta"])
+        for m in (await shop.get("/v1/stock/movements?sku=TEE-1", headers=keys.admin)).json()[
+            "items"
+        ]
+    ]
     assert events == [("receipt", 5, 0), ("reservation", 0, 2), ("handover", -2, -2)]
 
 
@@ -112,14 +129,17 @@ async def test_only_a_pos_key_of_the_pickup_store_hands_over(
     await stock(shop, keys, "STORE-B", "TEE-1", 3)
     order = (await place(shop, keys.mobile, pickup_order("STORE-B"))).json()
     await pay(shop, localstripe_url, order)
-    assert (await shop.post(f"/v1/orders/{order['id']}/ready",
-                            headers=keys.pos)).status_code == 403  # the POS key is STORE-A's
-    assert (await shop.post(f"/v1/orders/{order['id']}/ready",
-                            headers=keys.admin)).status_code == 200
+    assert (
+        await shop.post(f"/v1/orders/{order['id']}/ready", headers=keys.pos)
+    ).status_code == 403  # the POS key is STORE-A's
+    assert (
+        await shop.post(f"/v1/orders/{order['id']}/ready", headers=keys.admin)
+    ).status_code == 200
     code = await pickup_code(shop, keys, order["id"])
     for headers in (keys.admin, keys.pos, keys.mobile):
-        response = await shop.post(f"/v1/orders/{order['id']}/pickup", headers=headers,
-                                   json={"pickup_code": code})
+        response = await shop.post(
+            f"/v1/orders/{order['id']}/pickup", headers=headers, json={"pickup_code": code}
+        )
         assert response.status_code == 403
 
 
@@ -132,11 +152,18 @@ async def test_repeated_wrong_codes_are_throttled(
     await shop.post(f"/v1/orders/{order['id']}/ready", headers=keys.pos)
     code = await pickup_code(shop, keys, order["id"])
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    statuses = [(await shop.post(f"/v1/orders/{order['id']}/pickup", headers=keys.pos,
-                                 json={"pickup_code": wrong})).status_code for _ in range(5)]
+    statuses = [
+        (
+            await shop.post(
+                f"/v1/orders/{order['id']}/pickup", headers=keys.pos, json={"pickup_code": wrong}
+            )
+        ).status_code
+        for _ in range(5)
+    ]
     assert statuses == [422] * 5
-    locked = await shop.post(f"/v1/orders/{order['id']}/pickup", headers=keys.pos,
-                             json={"pickup_code": code})
+    locked = await shop.post(
+        f"/v1/orders/{order['id']}/pickup", headers=keys.pos, json={"pickup_code": code}
+    )
     assert locked.status_code == 429
     assert locked.json()["error"]["code"] == "rate_limited"
 
@@ -184,20 +211,24 @@ async def test_webhooks_are_verified_deduplicated_and_order_independent(
     intent = order["payment"]["payment_intent_id"]
 
     body, headers = signed_event("payment_intent.amount_capturable_updated", intent)
-    forged = await shop.post("/webhooks/stripe", content=body,
-                             headers={**headers, "Stripe-Signature": "t=1,v1=00"})
+    forged = await shop.post(
+        "/webhooks/stripe", content=body, headers={**headers, "Stripe-Signature": "t=1,v1=00"}
+    )
     assert forged.status_code == 401
 
     # The customer abandons; the cancel event overtakes the earlier capturable one.
     Customer(localstripe_url).client.v1.payment_intents.cancel(intent)
     late_body, late_headers = signed_event("payment_intent.amount_capturable_updated", intent)
     body, headers = signed_event("payment_intent.canceled", intent)
-    assert (await shop.post("/webhooks/stripe", content=body,
-                            headers=headers)).json()["outcome"] == "released"
-    assert (await shop.post("/webhooks/stripe", content=body,
-                            headers=headers)).json()["outcome"] == "duplicate"
-    assert (await shop.post("/webhooks/stripe", content=late_body,
-                            headers=late_headers)).json()["outcome"] == "no change"
+    assert (await shop.post("/webhooks/stripe", content=body, headers=headers)).json()[
+        "outcome"
+    ] == "released"
+    assert (await shop.post("/webhooks/stripe", content=body, headers=headers)).json()[
+        "outcome"
+    ] == "duplicate"
+    assert (await shop.post("/webhooks/stripe", content=late_body, headers=late_headers)).json()[
+        "outcome"
+    ] == "no change"
     current = (await shop.get(f"/v1/orders/{order['id']}", headers=keys.admin)).json()
     assert current["status"] == "cancelled"
     assert (await level(shop, keys, "TEE-1", "STORE-A"))["reserved"] == 0
@@ -224,10 +255,25 @@ async def test_shipping_captures_the_payment_and_takes_the_units(
     shop: Client, keys: Keys, localstripe_url: str
 ) -> None:
     await stock(shop, keys, "WH-1", "MUG-1", 4)
-    order = (await place(shop, keys.storefront, {
-        "customer": {"email": "ian@example.com"}, "lines": [{"sku": "MUG-1", "quantity": 3}],
-        "fulfilment": {"type": "ship", "address": {"line1": "2 Low Rd", "city": "Leeds",
-                                                   "postal_code": "LS1", "country": "gb"}}})).json()
+    order = (
+        await place(
+            shop,
+            keys.storefront,
+            {
+                "customer": {"email": "ian@example.com"},
+                "lines": [{"sku": "MUG-1", "quantity": 3}],
+                "fulfilment": {
+                    "type": "ship",
+                    "address": {
+                        "line1": "2 Low Rd",
+                        "city": "Leeds",
+                        "postal_code": "LS1",
+                        "country": "gb",
+                    },
+                },
+            },
+        )
+    ).json()
     assert order["lines"][0]["allocations"] == [{"location": "WH-1", "quantity": 3}]
     early = await shop.post(f"/v1/orders/{order['id']}/ship", headers=keys.admin)
     assert early.status_code == 409  # not paid yet

@@ -11,15 +11,16 @@ import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 
+from app.access.keys import create_api_key
 from app.config import Settings
-from app.db.ledger import forget_known_levels
-from app.db.session import Database
-from app.domain.access import Role
+from app.inventory import catalogue
+from app.inventory.catalogue import NewLocation, SkuData
+from app.inventory.ledger import forget_known_levels
 from app.main import create_app
-from app.services import catalogue
-from app.services.catalogue import NewLocation, SkuData
-from app.services.keys import create_api_key
+from app.platform.access import Role
+from app.platform.database import Database
 from tests.conftest import ADMIN
+from tests.support.context import context_for
 from tests.support.database import truncate_all
 
 
@@ -29,12 +30,12 @@ async def _seed(url: str) -> str:
         await truncate_all(db.engine)
         forget_known_levels()
         await catalogue.create_location(
-            db.unit_of_work(),
+            context_for(db),
             ADMIN,
             NewLocation("STORE-A", "A", "store", 51.5, -0.1, True, False, 0),
         )
-        await catalogue.create_sku(db.unit_of_work(), ADMIN, SkuData("TEE-1", "Tee", 1000, "GBP"))
-        issued = await create_api_key(db.unit_of_work(), None, name="fuzz", role=Role.ADMIN)
+        await catalogue.create_sku(context_for(db), ADMIN, SkuData("TEE-1", "Tee", 1000, "GBP"))
+        issued = await create_api_key(context_for(db), None, name="fuzz", role=Role.ADMIN)
         return issued.secret
     finally:
         await db.dispose()

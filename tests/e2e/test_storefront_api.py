@@ -10,12 +10,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from app.config import Settings
-from app.db.order_models import Order
-from app.db.session import Database
-from app.db.storefront_models import ShopifyWebhook
-from app.services import stock
+from app.inventory import availability
+from app.orders.tables import Order
+from app.platform.database import Database
+from app.storefronts.tables import ShopifyWebhook
 from shopify_emulator import RunningEmulator, shopify_hmac
 from tests.conftest import Keys
+from tests.support.context import context_for
 from tests.support.shopify import (
     WEBHOOK_SECRET,
     RunningApp,
@@ -24,7 +25,6 @@ from tests.support.shopify import (
 )
 
 Client = AsyncTestClient[Litestar]
-
 
 
 def storefront_body(emulator: RunningEmulator, **overrides: Any) -> dict[str, Any]:
@@ -220,7 +220,7 @@ async def test_shopify_orders_reserve_and_release_through_the_order_book(
     assert stored[0].outcome.endswith(f"for {order['admin_graphql_api_id']}")
     assert stored[1].outcome == f"cancelled order {order['admin_graphql_api_id']}"
     assert all(w.processed_at is not None for w in stored)
-    level = await stock.stock_level(db.unit_of_work(readonly=True), "SKU-0000", "STORE-A")
+    level = await availability.stock_level(context_for(db), "SKU-0000", "STORE-A")
     assert level.reserved == 0 and level.on_hand == 5  # reserved by the order, released
     async with db.sessionmaker() as session:
         channels = (await session.execute(select(Order.channel, Order.status))).all()

@@ -19,15 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.access.keys import create_api_key
 from app.config import normalise_database_url
-from app.db import migrate
-from app.db.ledger import forget_known_levels
-from app.db.session import Database
-from app.domain.access import Role
-from app.domain.stock import MovementKind
-from app.services import stock
-from app.services.keys import create_api_key
+from app.inventory import movements
+from app.inventory.ledger import forget_known_levels
+from app.inventory.rules import MovementKind
+from app.platform import migrate
+from app.platform.access import Role
+from app.platform.database import Database
 from shopify_emulator import RunningEmulator
+from tests.support.context import context_for
 from tests.support.processes import Fleet, redis_server_available
 from tests.support.shopify import ADMIN, ConnectedShop, connect_shop
 from tests.support.tcp_proxy import TcpProxy
@@ -75,8 +76,9 @@ async def _admin_execute(url: str, *statements: str) -> None:
 
 
 async def _recreate(url: str, name: str) -> None:
-    await _admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                         f'CREATE DATABASE "{name}"')
+    await _admin_execute(
+        url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
 
 
 async def _drop(url: str, name: str) -> None:
@@ -99,21 +101,28 @@ class Retailer:
 
 
 @pytest.fixture
-async def retailer(scratch_database_url: str,
-                   emulator: RunningEmulator) -> AsyncIterator[Retailer]:
+async def retailer(scratch_database_url: str, emulator: RunningEmulator) -> AsyncIterator[Retailer]:
     db = Database(scratch_database_url, pool_size=4)
     forget_known_levels()  # this process's level cache belongs to other databases
     try:
-        shop = await connect_shop(db, emulator, sku_count=SKU_COUNT, locations=LOCATIONS,
-                                  buffer=SHOPIFY_BUFFER)
+        shop = await connect_shop(
+            db, emulator, sku_count=SKU_COUNT, locations=LOCATIONS, buffer=SHOPIFY_BUFFER
+        )
         for sku in shop.skus:
             for location in LOCATIONS:
-                await stock.record_movement(db.unit_of_work(), ADMIN, location=location, sku=sku,
-                                            kind=MovementKind.RECEIPT, quantity=OPENING_STOCK)
+                await movements.record_movement(
+                    context_for(db),
+                    ADMIN,
+                    location=location,
+                    sku=sku,
+                    kind=MovementKind.RECEIPT,
+                    quantity=OPENING_STOCK,
+                )
 
         async def key(role: Role, location: str | None = None) -> dict[str, str]:
-            issued = await create_api_key(db.unit_of_work(), None, name=f"fault-{role}",
-                                          role=role, location=location)
+            issued = await create_api_key(
+                context_for(db), None, name=f"fault-{role}", role=role, location=location
+            )
             return {"Authorization": f"Bearer {issued.secret}"}
 
         yield Retailer(
@@ -137,8 +146,11 @@ def postgres_proxy(scratch_database_url: str) -> Iterator[TcpProxy]:
 
 def through(proxy: TcpProxy, database_url: str) -> str:
     """`database_url`, reached through `proxy`."""
-    return make_url(database_url).set(host=proxy.host, port=proxy.port).render_as_string(
-        hide_password=False)
+    return (
+        make_url(database_url)
+        .set(host=proxy.host, port=proxy.port)
+        .render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture

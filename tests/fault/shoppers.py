@@ -22,8 +22,14 @@ import httpx
 MAX_ATTEMPTS = 8
 RETRY_DELAYS = (0.2, 0.4, 0.8, 1.0, 1.0, 1.5, 2.0)
 REQUEST_TIMEOUT_SECONDS = 10.0
-SHIP_TO = {"line1": "1 High St", "city": "London", "postal_code": "N1 9GU", "country": "GB",
-           "latitude": 51.53, "longitude": -0.10}
+SHIP_TO = {
+    "line1": "1 High St",
+    "city": "London",
+    "postal_code": "N1 9GU",
+    "country": "GB",
+    "latitude": 51.53,
+    "longitude": -0.10,
+}
 
 
 @dataclass
@@ -54,8 +60,9 @@ class Request:
     @property
     def settled(self) -> bool:
         """The client got an answer it can act on: done, or refused for a business reason."""
-        return self.acknowledged or (self.status is not None and self.status < 500
-                                     and self.error_code != "conflict")
+        return self.acknowledged or (
+            self.status is not None and self.status < 500 and self.error_code != "conflict"
+        )
 
     def describe(self) -> str:
         timed = [f"{a} ({s:.1f}s)" for a, s in zip(self.attempts, self.seconds, strict=True)]
@@ -73,9 +80,16 @@ def should_retry(status: int, body: Any) -> bool:
 class Shoppers:
     """Sends requests round-robin over the API processes and records them."""
 
-    def __init__(self, base_urls: list[str], storefront: dict[str, str], admin: dict[str, str],
-                 tills: dict[str, dict[str, str]], skus: list[str], locations: list[str],
-                 seed: int = 7) -> None:
+    def __init__(
+        self,
+        base_urls: list[str],
+        storefront: dict[str, str],
+        admin: dict[str, str],
+        tills: dict[str, dict[str, str]],
+        skus: list[str],
+        locations: list[str],
+        seed: int = 7,
+    ) -> None:
         self.base_urls = base_urls
         self.storefront = storefront
         self.admin = admin
@@ -85,8 +99,9 @@ class Shoppers:
         self.random = random.Random(seed)
         self.requests: list[Request] = []
         self._next_api = itertools.cycle(range(len(base_urls)))
-        self._client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS,
-                                         limits=httpx.Limits(max_connections=64))
+        self._client = httpx.AsyncClient(
+            timeout=REQUEST_TIMEOUT_SECONDS, limits=httpx.Limits(max_connections=64)
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -97,7 +112,8 @@ class Shoppers:
         skus = self.random.sample(self.skus, self.random.choice((1, 1, 2)))
         fulfilment: dict[str, Any] = (
             {"type": "pickup", "location": self.random.choice(list(self.tills))}
-            if self.random.random() < 0.6 else {"type": "ship", "address": SHIP_TO}
+            if self.random.random() < 0.6
+            else {"type": "ship", "address": SHIP_TO}
         )
         body = {
             "customer": {"email": f"shopper{self.random.randrange(25)}@example.com"},
@@ -105,8 +121,9 @@ class Shoppers:
             "fulfilment": fulfilment,
             "notes": key,  # lets the test find the order(s) a key produced
         }
-        return Request("order", key, "/v1/orders", {**self.storefront, "Idempotency-Key": key},
-                       body)
+        return Request(
+            "order", key, "/v1/orders", {**self.storefront, "Idempotency-Key": key}, body
+        )
 
     def new_sale(self) -> Request:
         store = self.random.choice(list(self.tills))
@@ -115,18 +132,24 @@ class Shoppers:
             "client_txn_id": txn,
             "location": store,
             "occurred_at": datetime.now(UTC).isoformat(),
-            "lines": [{"sku": self.random.choice(self.skus), "quantity": 1,
-                       "unit_price_minor": 1000}],
+            "lines": [
+                {"sku": self.random.choice(self.skus), "quantity": 1, "unit_price_minor": 1000}
+            ],
         }
         return Request("sale", txn, "/v1/pos/sales", dict(self.tills[store]), body)
 
     def new_receipt(self) -> Request:
         key = f"receipt-{uuid.uuid4()}"
-        body = {"location": self.random.choice(self.locations),
-                "sku": self.random.choice(self.skus), "kind": "receipt",
-                "quantity": self.random.randint(1, 4), "reference": key}
-        return Request("receipt", key, "/v1/stock/movements",
-                       {**self.admin, "Idempotency-Key": key}, body)
+        body = {
+            "location": self.random.choice(self.locations),
+            "sku": self.random.choice(self.skus),
+            "kind": "receipt",
+            "quantity": self.random.randint(1, 4),
+            "reference": key,
+        }
+        return Request(
+            "receipt", key, "/v1/stock/movements", {**self.admin, "Idempotency-Key": key}, body
+        )
 
     def new_request(self) -> Request:
         roll = self.random.random()
@@ -142,8 +165,9 @@ class Shoppers:
             base = self.base_urls[next(self._next_api)]
             started = time.monotonic()
             try:
-                response = await self._client.post(base + request.path, json=request.body,
-                                                   headers=request.headers)
+                response = await self._client.post(
+                    base + request.path, json=request.body, headers=request.headers
+                )
             except httpx.TransportError as error:  # reset, refused, timed out
                 request.attempts.append(type(error).__name__)
                 request.seconds.append(time.monotonic() - started)
@@ -196,8 +220,11 @@ class Shoppers:
             outcomes[label] = outcomes.get(label, 0) + 1
         failed_attempts = sum(a not in ("200", "201") for r in self.requests for a in r.attempts)
         latencies = sorted(s for r in self.requests for s in r.seconds) or [0.0]
-        return {"requests": len(self.requests), "outcomes": dict(sorted(outcomes.items())),
-                "failed_attempts": failed_attempts,
-                "p50_s": round(latencies[len(latencies) // 2], 3),
-                "p99_s": round(latencies[int(len(latencies) * 0.99)], 3),
-                "max_s": round(latencies[-1], 3)}
+        return {
+            "requests": len(self.requests),
+            "outcomes": dict(sorted(outcomes.items())),
+            "failed_attempts": failed_attempts,
+            "p50_s": round(latencies[len(latencies) // 2], 3),
+            "p99_s": round(latencies[int(len(latencies) * 0.99)], 3),
+            "max_s": round(latencies[-1], 3),
+        }

@@ -25,11 +25,17 @@ def redis_server(fleet: Fleet) -> RedisServer:
 
 
 @pytest.fixture
-def api(fleet: Fleet, retailer: Retailer, postgres_proxy: TcpProxy, redis_server: RedisServer,
-        scratch_database_url: str) -> ApiProcess:
+def api(
+    fleet: Fleet,
+    retailer: Retailer,
+    postgres_proxy: TcpProxy,
+    redis_server: RedisServer,
+    scratch_database_url: str,
+) -> ApiProcess:
     """One API process whose database connection goes through the proxy."""
-    env = service_env(through(postgres_proxy, scratch_database_url), redis_server.url,
-                      DATABASE_POOL_SIZE="3")
+    env = service_env(
+        through(postgres_proxy, scratch_database_url), redis_server.url, DATABASE_POOL_SIZE="3"
+    )
     return fleet.api(env)
 
 
@@ -40,16 +46,21 @@ def http(api: ApiProcess) -> Iterator[httpx.Client]:
 
 
 def receipt(retailer: Retailer, key: str | None = None) -> dict[str, Any]:
-    return {"headers": {**retailer.admin, "Idempotency-Key": key or str(uuid.uuid4())},
-            "json": {"location": "STORE-A", "sku": retailer.skus[0], "kind": "receipt",
-                     "quantity": 2}}
+    return {
+        "headers": {**retailer.admin, "Idempotency-Key": key or str(uuid.uuid4())},
+        "json": {"location": "STORE-A", "sku": retailer.skus[0], "kind": "receipt", "quantity": 2},
+    }
 
 
 def pickup_order(retailer: Retailer, key: str | None = None) -> dict[str, Any]:
-    return {"headers": {**retailer.storefront, "Idempotency-Key": key or str(uuid.uuid4())},
-            "json": {"customer": {"email": "ada@example.com"},
-                     "lines": [{"sku": retailer.skus[1], "quantity": 1}],
-                     "fulfilment": {"type": "pickup", "location": "STORE-B"}}}
+    return {
+        "headers": {**retailer.storefront, "Idempotency-Key": key or str(uuid.uuid4())},
+        "json": {
+            "customer": {"email": "ada@example.com"},
+            "lines": [{"sku": retailer.skus[1], "quantity": 1}],
+            "fulfilment": {"type": "pickup", "location": "STORE-B"},
+        },
+    }
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -60,8 +71,9 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert isinstance(error["details"], dict)
 
 
-def eventually(http: httpx.Client, method: str, path: str, status: int,
-               **request: Any) -> httpx.Response:
+def eventually(
+    http: httpx.Client, method: str, path: str, status: int, **request: Any
+) -> httpx.Response:
     """Repeat the request until it answers `status` (a client retrying), within a deadline."""
     deadline = time.monotonic() + RECOVERY_SECONDS
     while True:
@@ -125,10 +137,16 @@ def test_orders_are_taken_while_redis_is_down(
     placed = http.post("/v1/orders", **pickup_order(retailer))
     assert placed.status_code == 201, placed.text
     assert placed.json()["status"] == "confirmed"
-    sale = http.post("/v1/pos/sales", headers=retailer.pos["STORE-A"], json={
-        "client_txn_id": str(uuid.uuid4()), "location": "STORE-A",
-        "occurred_at": "2026-01-05T10:00:00Z",
-        "lines": [{"sku": retailer.skus[2], "quantity": 1, "unit_price_minor": 1000}]})
+    sale = http.post(
+        "/v1/pos/sales",
+        headers=retailer.pos["STORE-A"],
+        json={
+            "client_txn_id": str(uuid.uuid4()),
+            "location": "STORE-A",
+            "occurred_at": "2026-01-05T10:00:00Z",
+            "lines": [{"sku": retailer.skus[2], "quantity": 1, "unit_price_minor": 1000}],
+        },
+    )
     assert sale.status_code == 201, sale.text
     ready = http.get("/health/ready")
     assert_unavailable(ready)
@@ -145,7 +163,7 @@ def test_a_deadlock_victim_is_told_to_retry_not_given_a_500() -> None:
     the request is safe to send again: 503 `unavailable` with Retry-After, not a 500."""
     from sqlalchemy.exc import DBAPIError
 
-    from app.api.errors import EXCEPTION_HANDLERS
+    from app.platform.http.errors import EXCEPTION_HANDLERS
 
     class DeadlockDetected(Exception):
         sqlstate = "40P01"

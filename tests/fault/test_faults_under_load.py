@@ -58,18 +58,29 @@ class Deployment:
 
 
 @pytest.fixture
-async def deployment(fleet: Fleet, retailer: Retailer, postgres_proxy: TcpProxy,
-                     scratch_database_url: str) -> AsyncIterator[Deployment]:
+async def deployment(
+    fleet: Fleet, retailer: Retailer, postgres_proxy: TcpProxy, scratch_database_url: str
+) -> AsyncIterator[Deployment]:
     redis = await asyncio.to_thread(fleet.redis)
     sync_fast = {"STOREFRONT_FLUSH_SECONDS": "0.5"}
-    api_env = service_env(through(postgres_proxy, scratch_database_url), redis.url,
-                          DATABASE_POOL_SIZE="5", **sync_fast)
+    api_env = service_env(
+        through(postgres_proxy, scratch_database_url),
+        redis.url,
+        DATABASE_POOL_SIZE="5",
+        **sync_fast,
+    )
     worker_env = service_env(scratch_database_url, redis.url, **sync_fast)
     apis = await asyncio.gather(*(asyncio.to_thread(fleet.api, api_env) for _ in range(2)))
-    workers = await asyncio.gather(*(asyncio.to_thread(fleet.worker, worker_env)
-                                     for _ in range(2)))
-    system = Deployment(fleet, redis, postgres_proxy, worker_env, list(apis), list(workers),
-                        fleet.scheduler(worker_env))
+    workers = await asyncio.gather(*(asyncio.to_thread(fleet.worker, worker_env) for _ in range(2)))
+    system = Deployment(
+        fleet,
+        redis,
+        postgres_proxy,
+        worker_env,
+        list(apis),
+        list(workers),
+        fleet.scheduler(worker_env),
+    )
     yield system
     print("\n" + "\n".join(system.timeline))
 
@@ -79,8 +90,9 @@ async def inject_faults(system: Deployment) -> None:
     await asyncio.sleep(2.5)
     victim = system.workers[0]
     system.happened(f"SIGKILL worker process {victim.kill_child()} of {victim.name}")
-    await asyncio.to_thread(wait_until, lambda: not victim.alive, 15,
-                            f"{victim.name} notices its worker process died")
+    await asyncio.to_thread(
+        wait_until, lambda: not victim.alive, 15, f"{victim.name} notices its worker process died"
+    )
     system.workers[0] = await asyncio.to_thread(system.fleet.worker, system.worker_env)
     system.happened(f"{victim.name} gone; replacement {system.workers[0].name} started")
     await asyncio.sleep(1.5)
@@ -92,8 +104,9 @@ async def inject_faults(system: Deployment) -> None:
     system.happened(f"cut {system.proxy.cut()} PostgreSQL connections of the API processes")
 
 
-async def eventually(condition: Callable[[], Awaitable[list[str]]], seconds: float,
-                     what: str) -> None:
+async def eventually(
+    condition: Callable[[], Awaitable[list[str]]], seconds: float, what: str
+) -> None:
     """Poll until `condition` lists no problems; fail with the last ones after `seconds`."""
     deadline = time.monotonic() + seconds
     while problems := await condition():
@@ -123,12 +136,19 @@ async def test_the_books_balance_after_workers_redis_and_database_fail_under_loa
     system = deployment
     in_step_with_shopify = shopify_differences(retailer)
     await eventually(in_step_with_shopify, 30, "the workers push the opening stock to Shopify")
-    shoppers = Shoppers([api.base_url for api in system.apis], retailer.storefront,
-                        retailer.admin, retailer.pos, retailer.skus, list(LOCATIONS))
+    shoppers = Shoppers(
+        [api.base_url for api in system.apis],
+        retailer.storefront,
+        retailer.admin,
+        retailer.pos,
+        retailer.skus,
+        list(LOCATIONS),
+    )
     system.started = time.monotonic()
     try:
-        await asyncio.gather(shoppers.run(REQUESTS, CONCURRENCY, LOAD_SECONDS),
-                             inject_faults(system))
+        await asyncio.gather(
+            shoppers.run(REQUESTS, CONCURRENCY, LOAD_SECONDS), inject_faults(system)
+        )
         system.happened(f"load over: {shoppers.summary()}")
         for request in shoppers.unsettled():  # a client still waiting tries again, same key
             await shoppers.send(request, attempts=3)

@@ -19,8 +19,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.exc import OperationalError
 
 from app.config import Settings
-from app.db import idempotency
 from app.main import create_app
+from app.platform.idempotency import store
 from tests.fault import audit
 from tests.fault.conftest import Retailer
 
@@ -30,20 +30,30 @@ def connection_cut() -> OperationalError:
 
 
 @pytest.fixture
-async def api(retailer: Retailer,
-              scratch_database_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    settings = replace(Settings.from_env(), database_url=scratch_database_url, redis_url=None,
-                       in_process_workers=False, log_level="WARNING")
-    async with AsyncTestClient(app=create_app(settings),
-                               raise_server_exceptions=False) as client:
+async def api(
+    retailer: Retailer, scratch_database_url: str
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    settings = replace(
+        Settings.from_env(),
+        database_url=scratch_database_url,
+        redis_url=None,
+        in_process_workers=False,
+        log_level="WARNING",
+    )
+    async with AsyncTestClient(app=create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 
 def order(retailer: Retailer, key: str) -> dict[str, Any]:
-    return {"headers": {**retailer.storefront, "Idempotency-Key": key},
-            "json": {"customer": {"email": "ada@example.com"},
-                     "lines": [{"sku": retailer.skus[0], "quantity": 1}],
-                     "fulfilment": {"type": "pickup", "location": "STORE-A"}, "notes": key}}
+    return {
+        "headers": {**retailer.storefront, "Idempotency-Key": key},
+        "json": {
+            "customer": {"email": "ada@example.com"},
+            "lines": [{"sku": retailer.skus[0], "quantity": 1}],
+            "fulfilment": {"type": "pickup", "location": "STORE-A"},
+            "notes": key,
+        },
+    }
 
 
 async def orders_for(scratch_database_url: str, key: str) -> list[dict[str, Any]]:
@@ -52,10 +62,12 @@ async def orders_for(scratch_database_url: str, key: str) -> list[dict[str, Any]
 
 
 async def test_a_retry_gets_the_order_when_its_response_could_not_be_stored(
-    api: AsyncTestClient[Litestar], retailer: Retailer, scratch_database_url: str,
+    api: AsyncTestClient[Litestar],
+    retailer: Retailer,
+    scratch_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store_response = idempotency.store_response
+    store_response = store.store_response
     failures = [connection_cut() for _ in range(3)]  # every attempt to keep the answer fails
 
     async def cut_once(*args: Any, **kwargs: Any) -> None:
@@ -63,7 +75,7 @@ async def test_a_retry_gets_the_order_when_its_response_could_not_be_stored(
             raise failures.pop()
         await store_response(*args, **kwargs)
 
-    monkeypatch.setattr(idempotency, "store_response", cut_once)
+    monkeypatch.setattr(store, "store_response", cut_once)
     key = f"order-{uuid.uuid4()}"
 
     first = await api.post("/v1/orders", **order(retailer, key))
@@ -77,24 +89,33 @@ async def test_a_retry_gets_the_order_when_its_response_could_not_be_stored(
 
 
 @pytest.fixture
-async def paid_api(retailer: Retailer, scratch_database_url: str,
-                   localstripe_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def paid_api(
+    retailer: Retailer, scratch_database_url: str, localstripe_url: str
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The API taking payments through Stripe (localstripe): orders wait for authorisation."""
     from tests.support.stripe import API_KEY, WEBHOOK_SECRET
 
-    settings = replace(Settings.from_env(), database_url=scratch_database_url, redis_url=None,
-                       in_process_workers=False, log_level="WARNING", stripe_api_key=API_KEY,
-                       stripe_webhook_secret=WEBHOOK_SECRET, stripe_api_base=localstripe_url)
-    async with AsyncTestClient(app=create_app(settings),
-                               raise_server_exceptions=False) as client:
+    settings = replace(
+        Settings.from_env(),
+        database_url=scratch_database_url,
+        redis_url=None,
+        in_process_workers=False,
+        log_level="WARNING",
+        stripe_api_key=API_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=localstripe_url,
+    )
+    async with AsyncTestClient(app=create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 
 async def test_a_retry_gets_the_order_when_the_database_went_away_mid_order(
-    paid_api: AsyncTestClient[Litestar], retailer: Retailer, scratch_database_url: str,
+    paid_api: AsyncTestClient[Litestar],
+    retailer: Retailer,
+    scratch_database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    payments = paid_api.app.state.orders.payments
+    payments = paid_api.app.state.ctx.payments
     authorize = payments.authorize
     failures = [connection_cut()]
 

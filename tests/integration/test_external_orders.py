@@ -2,55 +2,84 @@
 
 from __future__ import annotations
 
-from app.domain.stock import MovementKind
-from app.services import orders, stock
-from app.services.orders import OrderContext
+from app.inventory import availability, movements
+from app.inventory.rules import MovementKind
+from app.orders import external
+from app.orders.context import OrderContext
+from app.orders.repository import OrderRepository
 from tests.conftest import ADMIN, World
+from tests.support.context import context_for
 
 
 async def receive(world: World, location: str, sku: str, quantity: int) -> None:
-    await stock.record_movement(world.db.unit_of_work(), ADMIN, location=location, sku=sku,
-                                kind=MovementKind.RECEIPT, quantity=quantity)
+    await movements.record_movement(
+        context_for(world.db),
+        ADMIN,
+        location=location,
+        sku=sku,
+        kind=MovementKind.RECEIPT,
+        quantity=quantity,
+    )
 
 
 async def test_a_shopify_order_reserves_at_its_location_once(
     world: World, orders_ctx: OrderContext
 ) -> None:
     await receive(world, "STORE-A", "TEE-1", 5)
-    view = await orders.record_external_order(
-        orders_ctx, channel="shopify", external_id="gid://shopify/Order/1",
-        lines=[("TEE-1", 2)], customer_email="eve@example.com", location="STORE-A")
-    again = await orders.record_external_order(
-        orders_ctx, channel="shopify", external_id="gid://shopify/Order/1",
-        lines=[("TEE-1", 2)], customer_email="eve@example.com", location="STORE-A")
+    view = await external.record_external_order(
+        orders_ctx,
+        channel="shopify",
+        external_id="gid://shopify/Order/1",
+        lines=[("TEE-1", 2)],
+        customer_email="eve@example.com",
+        location="STORE-A",
+    )
+    again = await external.record_external_order(
+        orders_ctx,
+        channel="shopify",
+        external_id="gid://shopify/Order/1",
+        lines=[("TEE-1", 2)],
+        customer_email="eve@example.com",
+        location="STORE-A",
+    )
     assert again.order.id == view.order.id
     assert view.order.channel == "shopify" and view.order.status == "confirmed"
     assert view.order.payment_status == "paid_externally"
     assert [(a.location, a.quantity) for a in view.allocations] == [("STORE-A", 2)]
-    level = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
+    level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 2
 
-    cancelled = await orders.cancel_external_order(
-        orders_ctx, channel="shopify", external_id="gid://shopify/Order/1")
+    cancelled = await external.cancel_external_order(
+        orders_ctx, channel="shopify", external_id="gid://shopify/Order/1"
+    )
     assert cancelled is not None and cancelled.order.status == "cancelled"
-    level = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
+    level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 0
-    assert await orders.cancel_external_order(
-        orders_ctx, channel="shopify", external_id="gid://shopify/Order/404") is None
+    assert (
+        await external.cancel_external_order(
+            orders_ctx, channel="shopify", external_id="gid://shopify/Order/404"
+        )
+        is None
+    )
 
 
 async def test_short_stock_is_recorded_and_reported_not_dropped(
     world: World, orders_ctx: OrderContext
 ) -> None:
     await receive(world, "STORE-A", "TEE-1", 1)
-    view = await orders.record_external_order(
-        orders_ctx, channel="shopify", external_id="gid://shopify/Order/2",
-        lines=[("TEE-1", 3), ("GHOST", 1)], customer_email=None, location="STORE-A")
+    view = await external.record_external_order(
+        orders_ctx,
+        channel="shopify",
+        external_id="gid://shopify/Order/2",
+        lines=[("TEE-1", 3), ("GHOST", 1)],
+        customer_email=None,
+        location="STORE-A",
+    )
     assert view.order.at_risk is True
     assert view.allocations == []
     assert [line.sku for line in view.lines] == ["TEE-1"]
-    async with world.db.unit_of_work(readonly=True) as uow:
-        summaries = [e.summary for e, _ in await uow.orders.events(view.order.id)]
+    async with context_for(world.db).uow(readonly=True) as uow:
+        summaries = [e.summary for e, _ in await OrderRepository.of(uow).events(view.order.id)]
     assert any("unknown SKU GHOST" in s and "not enough stock" in s for s in summaries)
-    level = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
+    level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 0

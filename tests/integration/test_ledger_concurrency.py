@@ -8,15 +8,19 @@ import random
 import pytest
 from sqlalchemy import select
 
-from app.db.ledger import LevelKey
-from app.db.models import StockLevel, StockMovement
-from app.db.session import Database
-from app.domain.errors import InsufficientStock
-from app.domain.orders import Fulfilment
-from app.domain.stock import MovementKind
-from app.services import orders, stock
-from app.services.orders import NewOrder, OrderContext
+from app.inventory import availability, movements, transfers
+from app.inventory.ledger import Ledger
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import LevelKey, MovementKind
+from app.inventory.tables import StockLevel, StockMovement
+from app.orders import placing
+from app.orders.commands import NewOrder
+from app.orders.context import OrderContext
+from app.orders.model import Fulfilment
+from app.platform.database import Database
+from app.platform.errors import InsufficientStock
 from tests.conftest import ADMIN, STOREFRONT, World
+from tests.support.context import context_for
 
 WRITERS = 60
 OPERATIONS_PER_WRITER = 15
@@ -40,8 +44,8 @@ async def test_sixty_concurrent_writers_keep_the_level_exact(
             quantity = rng.randint(1, 3)
             kind = MovementKind.RECEIPT if receipt else MovementKind.DAMAGE
             try:
-                await stock.record_movement(
-                    db.unit_of_work(),
+                await movements.record_movement(
+                    context_for(db),
                     ADMIN,
                     location="STORE-A",
                     sku="TEE-1",
@@ -89,8 +93,8 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(
 
     async def send(to: str) -> bool:
         try:
-            await stock.create_transfer(
-                db.unit_of_work(), ADMIN, from_location="WH-1", to_location=to, lines=[("TEE-1", 1)]
+            await transfers.create_transfer(
+                context_for(db), ADMIN, from_location="WH-1", to_location=to, lines=[("TEE-1", 1)]
             )
         except InsufficientStock:
             return False
@@ -103,9 +107,9 @@ async def test_concurrent_transfers_out_of_one_location_never_overdraw(
     finally:
         await db.dispose()
     assert sum(results) == 20
-    warehouse = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "WH-1")
-    a = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
-    b = await stock.stock_level(world.db.unit_of_work(readonly=True), "TEE-1", "STORE-B")
+    warehouse = await availability.stock_level(context_for(world.db), "TEE-1", "WH-1")
+    a = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
+    b = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-B")
     assert warehouse.on_hand == 0
     assert a.incoming + b.incoming == 20
 
@@ -124,11 +128,11 @@ async def test_a_pickup_order_for_a_sold_out_sku_is_refused_while_a_sale_holds_i
         fulfilment=Fulfilment.PICKUP,
         pickup_location="STORE-A",
     )
-    async with world.db.unit_of_work() as holder:  # a sale in progress on the level
-        store = await holder.catalogue.location_ref("STORE-A")
-        skus = await holder.catalogue.skus_by_code(["TEE-1"])
-        await holder.ledger.lock([LevelKey(store.id, skus["TEE-1"].id)])
+    async with context_for(world.db).uow() as holder:  # a sale in progress on the level
+        store = await CatalogueRepository.of(holder).location_ref("STORE-A")
+        skus = await CatalogueRepository.of(holder).skus_by_code(["TEE-1"])
+        await Ledger.of(holder).lock([LevelKey(store.id, skus["TEE-1"].id)])
         with pytest.raises(InsufficientStock):
             # Guarded only against hanging: a refusal that waited for the lock would never
             # finish while this block holds it.
-            await asyncio.wait_for(orders.place_order(orders_ctx, STOREFRONT, order), 30)
+            await asyncio.wait_for(placing.place_order(orders_ctx, STOREFRONT, order), 30)

@@ -19,13 +19,15 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from app.db.ledger import forget_known_levels
-from app.db.models import Location, Sku, StockLevel, StockMovement
-from app.db.session import Database
-from app.domain.errors import InsufficientStock, InvalidTransition
-from app.domain.stock import Delta, MovementKind, fold
-from app.services import stock
+from app.inventory import availability, transfers
+from app.inventory import movements as inventory_movements
+from app.inventory.ledger import forget_known_levels
+from app.inventory.rules import Delta, MovementKind, fold
+from app.inventory.tables import Location, Sku, StockLevel, StockMovement
+from app.platform.database import Database
+from app.platform.errors import InsufficientStock, InvalidTransition
 from tests.conftest import ADMIN
+from tests.support.context import context_for
 from tests.support.database import truncate_all
 
 LOCATIONS = ["STORE-A", "STORE-B", "WH-1"]
@@ -55,12 +57,12 @@ class LedgerMachine(RuleBasedStateMachine):
         async def setup() -> None:
             await truncate_all(self.db.engine)
             forget_known_levels()
-            from app.services import catalogue
-            from app.services.catalogue import NewLocation, SkuData
+            from app.inventory import catalogue
+            from app.inventory.catalogue import NewLocation, SkuData
 
             for i, code in enumerate(LOCATIONS):
                 await catalogue.create_location(
-                    self.db.unit_of_work(),
+                    context_for(self.db),
                     ADMIN,
                     NewLocation(
                         code=code,
@@ -73,7 +75,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
             for code in SKUS:
                 await catalogue.create_sku(
-                    self.db.unit_of_work(),
+                    context_for(self.db),
                     ADMIN,
                     SkuData(sku=code, name=code, price_minor=100, currency="GBP"),
                 )
@@ -83,8 +85,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def move(self, location: str, sku: str, kind: MovementKind, quantity: int) -> None:
         try:
             movement = self.run(
-                stock.record_movement(
-                    self.db.unit_of_work(),
+                inventory_movements.record_movement(
+                    context_for(self.db),
                     ADMIN,
                     location=location,
                     sku=sku,
@@ -114,8 +116,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(location=locations, sku=skus, counted=st.integers(0, 12))
     def count(self, location: str, sku: str, counted: int) -> None:
         self.run(
-            stock.record_counts(
-                self.db.unit_of_work(), ADMIN, location=location, counts=[(sku, counted)]
+            inventory_movements.record_counts(
+                context_for(self.db), ADMIN, location=location, counts=[(sku, counted)]
             )
         )
         self.expected_on_hand[(location, sku)] = counted
@@ -123,8 +125,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(location=locations, sku=skus, safety=st.integers(0, 5))
     def safety_stock(self, location: str, sku: str, safety: int) -> None:
         level = self.run(
-            stock.set_safety_stock(
-                self.db.unit_of_work(), ADMIN, sku=sku, location=location, safety_stock=safety
+            inventory_movements.set_safety_stock(
+                context_for(self.db), ADMIN, sku=sku, location=location, safety_stock=safety
             )
         )
         assert level.safety_stock == safety
@@ -135,8 +137,8 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         try:
             view = self.run(
-                stock.create_transfer(
-                    self.db.unit_of_work(),
+                transfers.create_transfer(
+                    context_for(self.db),
                     ADMIN,
                     from_location=source,
                     to_location=destination,
@@ -158,7 +160,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         try:
             view = self.run(
-                stock.receive_transfer(self.db.unit_of_work(), ADMIN, uuid.UUID(transfer_id))
+                transfers.receive_transfer(context_for(self.db), ADMIN, uuid.UUID(transfer_id))
             )
         except InvalidTransition:
             raise AssertionError("an in-transit transfer could not be received") from None
@@ -205,8 +207,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert level.on_hand >= 0 and level.incoming >= 0
                 key = (names[("l", level.location_id)], names[("s", level.sku_id)])
                 assert level.on_hand == self.expected_on_hand[key]
-                levels_via_api = await stock.stock_level(
-                    self.db.unit_of_work(readonly=True), key[1], key[0]
+                levels_via_api = await availability.stock_level(
+                    context_for(self.db), key[1], key[0]
                 )
                 assert levels_via_api.available == max(
                     0, level.on_hand - level.reserved - level.safety_stock

@@ -14,14 +14,14 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import migrate
-from app.db.models import Base
+from app.platform import migrate
+from app.schema import metadata
 from tests.support.database import is_postgres
 
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, Base.metadata))
+    return list(compare_metadata(context, metadata()))
 
 
 def _tables(connection: Connection) -> set[str]:
@@ -41,7 +41,7 @@ def _check_round_trip(url: str) -> None:
     migrate.upgrade(url)
     differences, tables = asyncio.run(_inspect(url))
     assert differences == [], "the models and the migrations disagree"
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata().tables) <= tables
     migrate.downgrade(url, "base")
     _, tables = asyncio.run(_inspect(url))
     assert tables <= {"alembic_version"}

@@ -7,8 +7,11 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from app.db.session import Database
-from app.services.notifications import SmtpSender, send_pending
+from app.integrations.mail import SmtpSender
+from app.orders.notifications import send_pending
+from app.orders.repository import OrderRepository
+from app.platform.database import Database
+from tests.support.context import context_for
 
 
 class Inbox:
@@ -27,9 +30,14 @@ def free_port() -> int:
 
 
 async def test_smtp_sender_delivers_the_outbox(db: Database) -> None:
-    async with db.unit_of_work() as uow:
-        uow.orders.add_notification(order_id=None, kind="confirmed", to="fay@example.com",
-                                    subject="Order W-1 confirmed", body="Thank you.")
+    async with context_for(db).uow() as uow:
+        OrderRepository.of(uow).add_notification(
+            order_id=None,
+            kind="confirmed",
+            to="fay@example.com",
+            subject="Order W-1 confirmed",
+            body="Thank you.",
+        )
         await uow.commit()
     inbox = Inbox()
     port = free_port()
@@ -37,7 +45,7 @@ async def test_smtp_sender_delivers_the_outbox(db: Database) -> None:
     controller.start()
     try:
         sender = SmtpSender(host="127.0.0.1", port=port, sender="shop@example.com")
-        assert await send_pending(db.unit_of_work, sender) == 1
+        assert await send_pending(context_for(db, sender=sender)) == 1
     finally:
         controller.stop()
     [envelope] = inbox.messages
@@ -46,13 +54,13 @@ async def test_smtp_sender_delivers_the_outbox(db: Database) -> None:
 
 
 async def test_an_unreachable_smtp_server_keeps_the_message_for_later(db: Database) -> None:
-    async with db.unit_of_work() as uow:
-        uow.orders.add_notification(order_id=None, kind="confirmed", to="gus@example.com",
-                                    subject="s", body="b")
+    async with context_for(db).uow() as uow:
+        OrderRepository.of(uow).add_notification(
+            order_id=None, kind="confirmed", to="gus@example.com", subject="s", body="b"
+        )
         await uow.commit()
     dead = SmtpSender(host="127.0.0.1", port=free_port(), sender="shop@example.com", timeout=1)
-    assert await send_pending(db.unit_of_work, dead, limit=1) == 0
-    async with db.unit_of_work(readonly=True) as uow:
-        [note] = await uow.orders.notifications(None, 10)
+    assert await send_pending(context_for(db, sender=dead), limit=1) == 0
+    async with context_for(db).uow(readonly=True) as uow:
+        [note] = await OrderRepository.of(uow).notifications(None, 10)
     assert note.sent_at is None and note.attempts == 1 and note.last_error
-

@@ -23,19 +23,23 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from app.db.ledger import forget_known_levels
-from app.db.models import StockLevel, StockMovement, utcnow
-from app.db.order_models import Allocation, Notification, Order
-from app.db.session import Database
-from app.domain.access import Principal, Role
-from app.domain.errors import DomainError, InsufficientStock
-from app.domain.orders import OPEN_STATUSES, Fulfilment
-from app.domain.stock import Delta, MovementKind, fold
-from app.integrations.stripe.payments import OfflinePayments
-from app.services import catalogue, orders, pos, stock
-from app.services.catalogue import NewLocation, SkuData
-from app.services.orders import NewOrder, OrderContext, ShipAddress
-from app.services.pos import CounterLine, CounterSale
+from app.inventory import availability, catalogue
+from app.inventory import movements as inventory_movements
+from app.inventory.catalogue import NewLocation, SkuData
+from app.inventory.ledger import forget_known_levels
+from app.inventory.rules import Delta, MovementKind, fold
+from app.inventory.tables import StockLevel, StockMovement
+from app.orders import closing, fulfilment, placing, returns, views
+from app.orders.commands import NewOrder, ShipAddress
+from app.orders.model import OPEN_STATUSES, Fulfilment
+from app.orders.tables import Allocation, Notification, Order
+from app.platform.access import Principal, Role
+from app.platform.database import Database
+from app.platform.errors import DomainError, InsufficientStock
+from app.platform.tables import utcnow
+from app.pos import till as pos_till
+from app.pos.till import CounterLine, CounterSale
+from tests.support.context import context_for
 from tests.support.database import truncate_all
 
 ADMIN = Principal("k-admin", "ops", Role.ADMIN)
@@ -52,7 +56,7 @@ class OrderBookMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.db = Database(self.database_url, pool_size=2)
-        self.ctx = OrderContext(new_uow=self.db.unit_of_work, payments=OfflinePayments())
+        self.ctx = context_for(self.db)
         self.orders: list[uuid.UUID] = []
         self.txn = 0
 
@@ -65,42 +69,77 @@ class OrderBookMachine(RuleBasedStateMachine):
             await truncate_all(self.db.engine)
             forget_known_levels()
             for i, code in enumerate([*STORES, "WH-1"]):
-                await catalogue.create_location(self.db.unit_of_work(), ADMIN, NewLocation(
-                    code, code, "warehouse" if code == "WH-1" else "store", 51.5 + i / 50,
-                    -0.1, pickup_enabled=code != "WH-1", ship_enabled=code != "STORE-B",
-                    default_safety_stock=i % 2))
+                await catalogue.create_location(
+                    context_for(self.db),
+                    ADMIN,
+                    NewLocation(
+                        code,
+                        code,
+                        "warehouse" if code == "WH-1" else "store",
+                        51.5 + i / 50,
+                        -0.1,
+                        pickup_enabled=code != "WH-1",
+                        ship_enabled=code != "STORE-B",
+                        default_safety_stock=i % 2,
+                    ),
+                )
             for code in SKUS:
-                await catalogue.create_sku(self.db.unit_of_work(), ADMIN,
-                                           SkuData(code, code, 500, "GBP"))
+                await catalogue.create_sku(
+                    context_for(self.db), ADMIN, SkuData(code, code, 500, "GBP")
+                )
                 for location in [*STORES, "WH-1"]:
-                    await stock.record_movement(self.db.unit_of_work(), ADMIN,
-                                                location=location, sku=code,
-                                                kind=MovementKind.RECEIPT, quantity=4)
+                    await inventory_movements.record_movement(
+                        context_for(self.db),
+                        ADMIN,
+                        location=location,
+                        sku=code,
+                        kind=MovementKind.RECEIPT,
+                        quantity=4,
+                    )
 
         self.run(setup())
 
-    @rule(location=st.sampled_from([*STORES, "WH-1"]), sku=st.sampled_from(SKUS),
-          quantity=st.integers(1, 6))
+    @rule(
+        location=st.sampled_from([*STORES, "WH-1"]),
+        sku=st.sampled_from(SKUS),
+        quantity=st.integers(1, 6),
+    )
     def receipt(self, location: str, sku: str, quantity: int) -> None:
-        self.run(stock.record_movement(self.db.unit_of_work(), ADMIN, location=location,
-                                       sku=sku, kind=MovementKind.RECEIPT, quantity=quantity))
+        self.run(
+            inventory_movements.record_movement(
+                context_for(self.db),
+                ADMIN,
+                location=location,
+                sku=sku,
+                kind=MovementKind.RECEIPT,
+                quantity=quantity,
+            )
+        )
 
-    @rule(store=st.sampled_from(STORES), sku=st.sampled_from(SKUS), quantity=st.integers(1, 4),
-          ship=st.booleans())
+    @rule(
+        store=st.sampled_from(STORES),
+        sku=st.sampled_from(SKUS),
+        quantity=st.integers(1, 4),
+        ship=st.booleans(),
+    )
     def place(self, store: str, sku: str, quantity: int, ship: bool) -> None:
-        data = NewOrder(email=f"c{len(self.orders) % 3}@example.com", lines=[(sku, quantity)],
-                        fulfilment=Fulfilment.SHIP if ship else Fulfilment.PICKUP,
-                        pickup_location=None if ship else store,
-                        address=ADDRESS if ship else None)
+        data = NewOrder(
+            email=f"c{len(self.orders) % 3}@example.com",
+            lines=[(sku, quantity)],
+            fulfilment=Fulfilment.SHIP if ship else Fulfilment.PICKUP,
+            pickup_location=None if ship else store,
+            address=ADDRESS if ship else None,
+        )
         try:
-            view = self.run(orders.place_order(self.ctx, WEB, data))
+            view = self.run(placing.place_order(self.ctx, WEB, data))
         except InsufficientStock:
             return
         self.orders.append(view.order.id)
         # Accepted only with stock: no level it reserved at went below available zero.
         for allocation in view.allocations:
-            level = self.run(stock.stock_level(self.db.unit_of_work(readonly=True),
-                                               allocation.sku, allocation.location))
+            level = self.run(
+                availability.stock_level(context_for(self.db), allocation.sku, allocation.location)
+            )
             assert level.on_hand - level.reserved - level.safety_stock >= 0
 
     @rule(data=st.data())
@@ -108,29 +147,38 @@ class OrderBookMachine(RuleBasedStateMachine):
         if not self.orders:
             return
         order_id = data.draw(st.sampled_from(self.orders))
-        order = self.run(orders.get_order(self.ctx, ADMIN, order_id)).order
-        sensible = {"confirmed": ["ready", "ship", "cancel"], "ready_for_pickup": ["pickup",
-                    "cancel"], "picked_up": ["return"], "shipped": ["return"]}
-        action = data.draw(st.sampled_from(sensible.get(order.status, ["cancel"]))
-                           if data.draw(st.integers(0, 9)) else
-                           st.sampled_from(["cancel", "ready", "pickup", "ship", "return"]))
+        order = self.run(views.get_order(self.ctx, ADMIN, order_id)).order
+        sensible = {
+            "confirmed": ["ready", "ship", "cancel"],
+            "ready_for_pickup": ["pickup", "cancel"],
+            "picked_up": ["return"],
+            "shipped": ["return"],
+        }
+        action = data.draw(
+            st.sampled_from(sensible.get(order.status, ["cancel"]))
+            if data.draw(st.integers(0, 9))
+            else st.sampled_from(["cancel", "ready", "pickup", "ship", "return"])
+        )
         store = STORES[0] if order.pickup_location_id is None else None
         try:
             if action == "cancel":
-                self.run(orders.cancel(self.ctx, ADMIN, order_id))
+                self.run(closing.cancel(self.ctx, ADMIN, order_id))
             elif action == "ready":
-                self.run(orders.mark_ready(self.ctx, ADMIN, order_id))
+                self.run(fulfilment.mark_ready(self.ctx, ADMIN, order_id))
             elif action == "pickup":
-                view = self.run(orders.get_order(self.ctx, ADMIN, order_id))
+                view = self.run(views.get_order(self.ctx, ADMIN, order_id))
                 till = Principal("k-pos", "till", Role.POS, view.pickup_location or "none")
-                self.run(orders.hand_over(self.ctx, till, order_id, self._code(order_id)))
+                self.run(fulfilment.hand_over(self.ctx, till, order_id, self._code(order_id)))
             elif action == "ship":
-                self.run(orders.ship(self.ctx, ADMIN, order_id))
+                self.run(fulfilment.ship(self.ctx, ADMIN, order_id))
             else:
-                view = self.run(orders.get_order(self.ctx, ADMIN, order_id))
+                view = self.run(views.get_order(self.ctx, ADMIN, order_id))
                 line = view.lines[0]
-                self.run(orders.return_order(self.ctx, ADMIN, order_id, store or STORES[1],
-                                             [(line.sku, 1)]))
+                self.run(
+                    returns.return_order(
+                        self.ctx, ADMIN, order_id, store or STORES[1], [(line.sku, 1)]
+                    )
+                )
         except DomainError:
             pass  # illegal moves are refused and change nothing; the invariants check that
 
@@ -138,21 +186,36 @@ class OrderBookMachine(RuleBasedStateMachine):
     def counter_sale(self, store: str, sku: str, quantity: int) -> None:
         self.txn += 1
         till = Principal("k-pos", "till", Role.POS, store)
-        self.run(pos.record_sale(self.ctx, till, CounterSale(
-            f"t-{self.txn}", store, utcnow(), [CounterLine(sku, quantity, 500)])))
+        self.run(
+            pos_till.record_sale(
+                self.ctx,
+                till,
+                CounterSale(f"t-{self.txn}", store, utcnow(), [CounterLine(sku, quantity, 500)]),
+            )
+        )
 
     @rule()
     def time_passes(self) -> None:
         later = utcnow() + self.ctx.pickup_hold + timedelta(seconds=1)
-        self.run(orders.expire_due_orders(self.ctx, now=later))
+        self.run(closing.expire_due_orders(self.ctx, now=later))
 
     def _code(self, order_id: uuid.UUID) -> str:
         async def latest() -> str:
             async with self.db.sessionmaker() as session:
-                bodies = (await session.execute(
-                    select(Notification.body).where(Notification.order_id == order_id,
-                                                    Notification.kind == "ready_for_pickup")
-                    .order_by(Notification.created_at.desc()))).scalars().all()
+                bodies = (
+                    (
+                        await session.execute(
+                            select(Notification.body)
+                            .where(
+                                Notification.order_id == order_id,
+                                Notification.kind == "ready_for_pickup",
+                            )
+                            .order_by(Notification.created_at.desc())
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
             match = re.search(r"\b(\d{6})\b", bodies[0]) if bodies else None
             return match.group(1) if match else "000000"
 
@@ -163,16 +226,23 @@ class OrderBookMachine(RuleBasedStateMachine):
         async def check() -> None:
             async with self.db.sessionmaker() as session:
                 levels = (await session.execute(select(StockLevel))).scalars().all()
-                movements = (await session.execute(
-                    select(StockMovement).order_by(StockMovement.id))).scalars().all()
-                held = (await session.execute(
-                    select(Allocation.location_id, Allocation.sku_id, Allocation.quantity)
-                    .join(Order, Order.id == Allocation.order_id)
-                    .where(Order.status.in_([s.value for s in OPEN_STATUSES])))).all()
+                movements = (
+                    (await session.execute(select(StockMovement).order_by(StockMovement.id)))
+                    .scalars()
+                    .all()
+                )
+                held = (
+                    await session.execute(
+                        select(Allocation.location_id, Allocation.sku_id, Allocation.quantity)
+                        .join(Order, Order.id == Allocation.order_id)
+                        .where(Order.status.in_([s.value for s in OPEN_STATUSES]))
+                    )
+                ).all()
             deltas: dict[tuple[int, int], list[Delta]] = defaultdict(list)
             for m in movements:
-                deltas[(m.location_id, m.sku_id)].append(Delta(
-                    m.on_hand_delta, m.reserved_delta, m.safety_stock_delta, m.incoming_delta))
+                deltas[(m.location_id, m.sku_id)].append(
+                    Delta(m.on_hand_delta, m.reserved_delta, m.safety_stock_delta, m.incoming_delta)
+                )
             promised: dict[tuple[int, int], int] = defaultdict(int)
             for location_id, sku_id, quantity in held:
                 promised[(location_id, sku_id)] += quantity
@@ -180,8 +250,11 @@ class OrderBookMachine(RuleBasedStateMachine):
                 key = (level.location_id, level.sku_id)
                 replayed = fold(deltas[key])
                 assert (level.on_hand, level.reserved, level.safety_stock, level.incoming) == (
-                    replayed.on_hand, replayed.reserved, replayed.safety_stock,
-                    replayed.incoming)
+                    replayed.on_hand,
+                    replayed.reserved,
+                    replayed.safety_stock,
+                    replayed.incoming,
+                )
                 assert level.reserved == promised[key], "reserved must be what open orders hold"
 
         self.run(check())
@@ -193,6 +266,12 @@ class OrderBookMachine(RuleBasedStateMachine):
 
 def test_order_book_invariants_hold_under_random_operations(database_url: str) -> None:
     OrderBookMachine.database_url = database_url
-    run_state_machine_as_test(OrderBookMachine, settings=settings(
-        max_examples=30, stateful_step_count=40, deadline=None,
-        suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        OrderBookMachine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

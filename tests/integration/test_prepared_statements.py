@@ -14,16 +14,21 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from app.db import idempotency
-from app.db.idempotency import IdempotentRequest
-from app.db.ledger import Change, LevelKey
-from app.db.models import StockLevel, StockMovement
-from app.db.session import Database
-from app.domain.orders import Fulfilment
-from app.domain.stock import Delta, Guard, MovementKind
-from app.services import orders, stock
-from app.services.orders import NewOrder, OrderContext
+from app.inventory import availability
+from app.inventory.ledger import Change, Ledger
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import Delta, Guard, LevelKey, MovementKind
+from app.inventory.tables import StockLevel, StockMovement
+from app.orders import placing
+from app.orders.commands import NewOrder
+from app.orders.context import OrderContext
+from app.orders.model import Fulfilment
+from app.orders.repository import OrderRepository
+from app.platform.database import Database
+from app.platform.idempotency import store as platform_store
+from app.platform.idempotency.store import IdempotentRequest
 from tests.conftest import STOREFRONT, World
+from tests.support.context import context_for
 
 
 @pytest.fixture(autouse=True)
@@ -70,15 +75,15 @@ def _receipt(key: LevelKey, sku: str, quantity: int) -> Change:
 async def test_a_multi_row_append_returns_each_movement_with_its_own_id(
     db: Database, world: World
 ) -> None:
-    async with db.unit_of_work() as uow:
-        store = await uow.catalogue.location_ref("STORE-A")
-        skus = await uow.catalogue.skus_by_code(["TEE-1", "TEE-2", "MUG-1"])
+    async with context_for(db).uow() as uow:
+        store = await CatalogueRepository.of(uow).location_ref("STORE-A")
+        skus = await CatalogueRepository.of(uow).skus_by_code(["TEE-1", "TEE-2", "MUG-1"])
         changes = [
             _receipt(LevelKey(store.id, skus[code].id), code, quantity)
             for code, quantity in (("MUG-1", 3), ("TEE-1", 5), ("TEE-2", 7))
         ]
-        await uow.ledger.lock([c.key for c in changes])
-        recorded = await uow.ledger.apply(changes)
+        await Ledger.of(uow).lock([c.key for c in changes])
+        recorded = await Ledger.of(uow).apply(changes)
         await uow.commit()
 
     async with db.sessionmaker() as session:
@@ -94,19 +99,19 @@ async def test_a_key_claimed_twice_in_one_transaction_is_an_integrity_error(
     db: Database, world: World
 ) -> None:
     request = IdempotentRequest(scope="test", key="k-1", request_hash="h")
-    async with db.unit_of_work() as uow:
-        await idempotency.insert_claim(uow.statements, request)  # begins the transaction
+    async with context_for(db).uow() as uow:
+        await platform_store.insert_claim(uow.statements, request)  # begins the transaction
         with pytest.raises(IntegrityError):
-            await idempotency.insert_claim(uow.statements, request)  # on the driver
+            await platform_store.insert_claim(uow.statements, request)  # on the driver
 
 
 async def test_a_value_the_database_refuses_is_a_dbapi_error_with_its_sqlstate(
     db: Database, world: World
 ) -> None:
-    async with db.unit_of_work() as uow:
-        await uow.catalogue.skus_by_code(["TEE-1"])  # begins the transaction
+    async with context_for(db).uow() as uow:
+        await CatalogueRepository.of(uow).skus_by_code(["TEE-1"])  # begins the transaction
         with pytest.raises(DBAPIError) as refused:
-            await uow.catalogue.skus_by_code(["TEE\x00"])
+            await CatalogueRepository.of(uow).skus_by_code(["TEE\x00"])
     assert not isinstance(refused.value, IntegrityError | OperationalError)
     assert str(refused.value.orig.sqlstate).startswith("22")
 
@@ -118,24 +123,24 @@ async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_ke
     admin = await asyncpg.connect(db.url.replace("postgresql+asyncpg", "postgresql"))
     try:
         with pytest.raises(OperationalError) as cut:
-            async with db.unit_of_work() as uow:
-                store = await uow.catalogue.location_ref("STORE-A")
-                skus = await uow.catalogue.skus_by_code(["TEE-1"])
+            async with context_for(db).uow() as uow:
+                store = await CatalogueRepository.of(uow).location_ref("STORE-A")
+                skus = await CatalogueRepository.of(uow).skus_by_code(["TEE-1"])
                 key = LevelKey(store.id, skus["TEE-1"].id)
-                await uow.ledger.lock([key])
+                await Ledger.of(uow).lock([key])
                 backend = await (await uow.statements.connection()).exec_driver_sql(
                     "SELECT pg_backend_pid()"
                 )
                 pid = backend.scalar_one()
                 await admin.execute("SELECT pg_terminate_backend($1)", pid)
                 await _until_gone(admin, pid)  # so the next statement meets a cut line
-                await uow.ledger.apply([_receipt(key, "TEE-1", 10)])
+                await Ledger.of(uow).apply([_receipt(key, "TEE-1", 10)])
                 await uow.commit()
     finally:
         await admin.close()
     assert cut.value.connection_invalidated
 
-    level = await stock.stock_level(db.unit_of_work(readonly=True), "TEE-1", "STORE-A")
+    level = await availability.stock_level(context_for(db), "TEE-1", "STORE-A")
     assert level.on_hand == 4  # the pool handed out a live connection; nothing was kept
 
 
@@ -144,10 +149,10 @@ async def test_placing_an_order_sends_only_the_key_claim_through_sqlalchemy(
 ) -> None:
     await world.receive("STORE-A", "TEE-1", 4)
     request = IdempotentRequest(scope="test", key=str(uuid.uuid4()), request_hash="h")
-    token = idempotency.begin_request(request)
+    token = platform_store.begin_request(request)
     try:
         with statements_through_sqlalchemy(db) as seen:
-            view = await orders.place_order(
+            view = await placing.place_order(
                 orders_ctx,
                 STOREFRONT,
                 NewOrder(
@@ -158,7 +163,7 @@ async def test_placing_an_order_sends_only_the_key_claim_through_sqlalchemy(
                 ),
             )
     finally:
-        idempotency.end_request(token)
+        platform_store.end_request(token)
     assert seen == ["INSERT INTO idempotency_records"]
     async with db.sessionmaker() as session:
         level = (await session.execute(select(StockLevel))).scalar_one()
@@ -171,11 +176,11 @@ async def test_a_statement_that_opens_the_transaction_runs_in_its_postgresql_for
 ) -> None:
     """The first statement of a unit of work goes through SQLAlchemy, which begins the
     transaction; an upsert written per dialect must still be PostgreSQL's there."""
-    async with db.unit_of_work() as uow:
-        first = await uow.orders.customer_for_email("Ann@Example.com", "Ann")
+    async with context_for(db).uow() as uow:
+        first = await OrderRepository.of(uow).customer_for_email("Ann@Example.com", "Ann")
         await uow.commit()
-    async with db.unit_of_work() as uow:
-        await uow.catalogue.skus_by_code(["TEE-1"])  # begins the transaction
-        again = await uow.orders.customer_for_email("ann@example.com", "Someone else")
+    async with context_for(db).uow() as uow:
+        await CatalogueRepository.of(uow).skus_by_code(["TEE-1"])  # begins the transaction
+        again = await OrderRepository.of(uow).customer_for_email("ann@example.com", "Someone else")
         await uow.commit()
     assert (again.id, again.email, again.name) == (first.id, "ann@example.com", "Ann")

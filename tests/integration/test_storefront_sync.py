@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select, text, update
 
-from app.db.session import Database
-from app.db.storefront_models import Storefront, StorefrontPending
-from app.domain.storefront import LevelPush
-from app.services import storefronts
-from app.services.storefronts import SyncConfig
+from app.integrations.shopify.credentials import secret_box
+from app.platform.database import Database
+from app.storefronts import reconcile, setup
+from app.storefronts.rules import LevelPush
+from app.storefronts.tables import Storefront, StorefrontPending
 from shopify_emulator import RunningEmulator
+from tests.support.context import context_for
 from tests.support.shopify import (
     ADMIN,
     connect_shop,
@@ -56,7 +57,7 @@ async def test_a_burst_of_2000_changes_converges_in_a_handful_of_calls(
     assert shop.mutations <= 4  # ceil(600 / 250) = 3 calls, not 2,000
     assert emulator.shop.counters.throttled == 0
     await shop.assert_in_step(buffer=2)
-    status = await storefronts.sync_status(db.unit_of_work(), ADMIN, shop.storefront_id)
+    status = await setup.sync_status(context_for(db), ADMIN, shop.storefront_id)
     assert status.pending == 0 and status.lag_seconds == 0
     assert status.calls_made == shop.mutations and status.last_synced_at is not None
 
@@ -90,7 +91,7 @@ async def test_small_bucket_is_waited_for_not_hammered(
     assert throttled <= 1
     assert shop.mutations - throttled == 3  # the emulator counts throttled attempts too
     await shop.assert_in_step()
-    status = await storefronts.sync_status(db.unit_of_work(), ADMIN, shop.storefront_id)
+    status = await setup.sync_status(context_for(db), ADMIN, shop.storefront_id)
     assert status.throttled == emulator.shop.counters.throttled
 
 
@@ -133,7 +134,7 @@ async def test_shopify_down_leaves_levels_pending_with_an_error_then_recovers(
     report = await shop.flush()
 
     assert report.pushed == 0 and "503" in report.errors[0]
-    status = await storefronts.sync_status(db.unit_of_work(), ADMIN, shop.storefront_id)
+    status = await setup.sync_status(context_for(db), ADMIN, shop.storefront_id)
     assert status.pending == 20 and "503" in status.errors[0]["message"]
 
     await shop.converge()
@@ -209,7 +210,7 @@ async def test_redis_down_at_commit_time_loses_nothing(
     import redis
     from dramatiq.brokers.redis import RedisBroker
 
-    from workers import sync_actors
+    from workers.actors import storefronts as sync_actors
 
     shop = await connect_shop(db, emulator, sku_count=3)
     dead = RedisBroker(url="redis://127.0.0.1:1/0")  # nothing listens there
@@ -307,7 +308,9 @@ async def test_reconcile_reports_drift_and_repairs_it(
     ours_7 = await shop.ours("SKU-0007", "WH-1")
     queries_before = emulator.shop.counters.queries
 
-    report = await storefronts.reconcile_storefront(db, ADMIN, shop.storefront_id, shop.config)
+    report = await reconcile.reconcile_storefront(
+        context_for(db, sync=shop.config), ADMIN, shop.storefront_id
+    )
 
     assert report.checked == 240
     drifted = {(d.sku, d.location): (d.ours, d.theirs) for d in report.drifted}
@@ -338,8 +341,8 @@ async def test_unknown_inventory_item_is_reported_and_the_rest_still_syncs(
     db: Database, emulator: RunningEmulator
 ) -> None:
     shop = await connect_shop(db, emulator, sku_count=3, locations=("STORE-A",))
-    await storefronts.map_skus(
-        db.unit_of_work(),
+    await setup.map_skus(
+        context_for(db),
         ADMIN,
         shop.storefront_id,
         [("SKU-0002", "gid://shopify/InventoryItem/1")],
@@ -349,7 +352,7 @@ async def test_unknown_inventory_item_is_reported_and_the_rest_still_syncs(
     await shop.converge()
 
     assert shop.theirs("SKU-0000", "STORE-A") == 3
-    status = await storefronts.sync_status(db.unit_of_work(), ADMIN, shop.storefront_id)
+    status = await setup.sync_status(context_for(db), ADMIN, shop.storefront_id)
     assert any("SKU-0002" in e["message"] for e in status.errors)
     async with db.sessionmaker() as session:
         storefront = await session.get(Storefront, shop.storefront_id)
@@ -357,13 +360,10 @@ async def test_unknown_inventory_item_is_reported_and_the_rest_still_syncs(
 
 
 def test_sync_config_comes_from_settings() -> None:
+    from app.bootstrap import sync_config
     from app.config import Settings
 
-    config = SyncConfig.from_settings(
-        replace(Settings(), secret_key="k", shopify_timeout_seconds=3.0)
-    )
-    assert (config.secret_key, config.timeout_seconds, config.default_api_version) == (
-        "k",
-        3.0,
-        "2026-10",
-    )
+    config = sync_config(replace(Settings(), secret_key="k", shopify_timeout_seconds=3.0))
+    assert (config.timeout_seconds, config.default_api_version) == (3.0, "2026-10")
+    sealed = config.secrets.seal("token")
+    assert sealed != "token" and secret_box("k").open(sealed) == "token"

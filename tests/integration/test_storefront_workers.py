@@ -10,7 +10,8 @@ import uuid
 import dramatiq
 import pytest
 
-from app.db.session import Database
+from app.config import Settings
+from app.platform.database import Database
 from shopify_emulator import RunningEmulator
 from tests.support.shopify import connect_shop
 from workers import runtime
@@ -20,15 +21,15 @@ from workers import runtime
 def worker_env(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """Actors find the database through the environment, as in a worker process."""
     monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setattr(runtime, "_databases", {})
+    monkeypatch.setitem(runtime._runtimes, "current", runtime.WorkerRuntime(Settings.from_env()))
 
 
 @pytest.mark.usefixtures("worker_env")
 async def test_in_process_workers_run_the_scheduled_flush(
     db: Database, emulator: RunningEmulator
 ) -> None:
-    from workers import sync_actors
-    from workers.broker import broker
+    from workers.actors import broker
+    from workers.actors import storefronts as sync_actors
     from workers.scheduler import periodic_jobs
 
     assert "flush_due_storefronts" in [job.name for job in periodic_jobs()]
@@ -53,7 +54,7 @@ async def test_in_process_workers_run_the_scheduled_flush(
 async def test_a_dramatiq_worker_over_redis_runs_the_flush_actor(
     db: Database, emulator: RunningEmulator
 ) -> None:
-    from workers import sync_actors
+    from workers.actors import storefronts as sync_actors
     from workers.broker import build_broker
 
     redis_broker = build_broker(os.environ["TEST_REDIS_URL"])

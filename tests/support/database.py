@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import normalise_database_url
-from app.db import migrate
-from app.db.models import Base
+from app.platform import migrate
+from app.schema import metadata
 
 
 def test_database_url() -> str:
@@ -44,7 +44,7 @@ def reset_schema(url: str) -> None:
     migrate.upgrade(url)
 
 
-TABLES_IN_DELETE_ORDER = [t.name for t in reversed(Base.metadata.sorted_tables)]
+TABLES_IN_DELETE_ORDER = [t.name for t in reversed(metadata().sorted_tables)]
 
 
 async def _recreate_public_schema(url: str) -> None:

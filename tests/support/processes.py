@@ -45,8 +45,9 @@ def redis_server_available() -> bool:
     return shutil.which("redis-server") is not None
 
 
-def wait_until(condition: Callable[[], bool], seconds: float, what: str,
-               interval: float = 0.1) -> None:
+def wait_until(
+    condition: Callable[[], bool], seconds: float, what: str, interval: float = 0.1
+) -> None:
     """Poll `condition` until it holds; AssertionError naming `what` after `seconds`."""
     deadline = time.monotonic() + seconds
     while not condition():
@@ -55,18 +56,26 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str,
         time.sleep(interval)
 
 
-def service_env(database_url: str, redis_url: str | None,
-                **extra: str) -> dict[str, str]:
+def service_env(database_url: str, redis_url: str | None, **extra: str) -> dict[str, str]:
     """The environment of an Omnistock process: this one's, minus anything that would point
     it at other services, plus the given settings."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "OMNISTOCK_SECRET_KEY", "STRIPE_API_KEY",
-                       "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "SMTP_HOST"}
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "OMNISTOCK_SECRET_KEY",
+            "STRIPE_API_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_API_BASE",
+            "SMTP_HOST",
+        }
     }
-    env.update({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1", **extra})
+    env.update(
+        {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **extra}
+    )
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
@@ -82,7 +91,11 @@ class Process:
         self._log: IO[bytes] = log_path.open("ab")
         self._finished = False  # the group was SIGKILLed and the leader reaped
         self.popen = subprocess.Popen(
-            argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+            argv,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
             start_new_session=True,
         )
 
@@ -162,8 +175,19 @@ class RedisServer:
     def start(self) -> Self:
         self.process = self.fleet.spawn(
             f"redis-{self.port}",
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
             os.environ,
         )
         wait_until(self.ping, START_TIMEOUT_SECONDS, f"redis on port {self.port} answers")
@@ -217,17 +241,28 @@ class Fleet:
         return api
 
     def worker(self, env: Mapping[str, str], threads: int = 2) -> Process:
-        """`dramatiq workers.actors workers.sync_actors` with one worker process (a child of
+        """`dramatiq workers.actors` with one worker process (a child of
         the Dramatiq master, see `Process.children`)."""
         index = sum(p.name.startswith("worker") for p in self.processes)
         process = self.spawn(
             f"worker-{index}",
-            [sys.executable, "-m", "dramatiq", "workers.actors", "workers.sync_actors",
-             "--processes", "1", "--threads", str(threads)],
+            [
+                sys.executable,
+                "-m",
+                "dramatiq",
+                "workers.actors",
+                "--processes",
+                "1",
+                "--threads",
+                str(threads),
+            ],
             env,
         )
-        wait_until(lambda: bool(process.children()) or not process.alive,
-                   START_TIMEOUT_SECONDS, f"{process.name} forks its worker process")
+        wait_until(
+            lambda: bool(process.children()) or not process.alive,
+            START_TIMEOUT_SECONDS,
+            f"{process.name} forks its worker process",
+        )
         if not process.alive:
             raise RuntimeError(f"{process.name} exited at start:\n{process.tail()}")
         return process
@@ -236,8 +271,10 @@ class Fleet:
         return self.spawn("scheduler", [sys.executable, "-m", "app.cli", "scheduler"], env)
 
     def logs(self, lines: int = 10) -> str:
-        return "\n".join(f"--- {p.name} (pid {p.pid}, {'up' if p.alive else 'down'})\n"
-                         f"{p.tail(lines)}" for p in self.processes)
+        return "\n".join(
+            f"--- {p.name} (pid {p.pid}, {'up' if p.alive else 'down'})\n{p.tail(lines)}"
+            for p in self.processes
+        )
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):

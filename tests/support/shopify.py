@@ -15,20 +15,33 @@ from typing import Any
 import pytest
 import uvicorn
 
+from app.bootstrap import sync_config
 from app.config import Settings
-from app.db.session import Database
-from app.domain.access import Principal, Role
-from app.integrations.shopify.client import ShopifyClient, forget_buckets, forget_cached_tokens
+from app.integrations.shopify.client import ShopifyClient
+from app.integrations.shopify.throttle import forget_buckets
+from app.integrations.shopify.tokens import forget_cached_tokens
+from app.inventory import availability, catalogue, movements
+from app.inventory.catalogue import NewLocation, SkuData
 from app.main import create_app
-from app.services import catalogue, stock, storefronts
-from app.services.catalogue import NewLocation, SkuData
-from app.services.storefronts import FlushReport, NewStorefront, SyncConfig
+from app.platform.access import Principal, Role
+from app.platform.database import Database
+from app.storefronts import push, setup
+from app.storefronts.config import SyncConfig
+from app.storefronts.push import FlushReport
+from app.storefronts.setup import NewStorefront
 from shopify_emulator import RunningEmulator
+from tests.support.context import context_for
 
 ADMIN = Principal(key_id="test-admin", name="tester", role=Role.ADMIN)
 WEBHOOK_SECRET = "whsec-test-storefront"
 FAST_RETRIES = partial(ShopifyClient, backoff_base=0.01, backoff_cap=0.05)
 """The real client with retries short enough for tests."""
+
+
+def test_sync_config(**overrides: Any) -> SyncConfig:
+    """The sync as the processes configure it, with FAST_RETRIES unless told otherwise."""
+    settings = Settings.from_env()
+    return sync_config(settings, **{"client_factory": FAST_RETRIES, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +76,8 @@ class ConnectedShop:
         return int(self.emulator.shop.counters.by_root_field.get("inventorySetQuantities", 0))
 
     async def flush(self, config: SyncConfig | None = None) -> FlushReport:
-        report = await storefronts.push_pending_levels(
-            self.db, self.storefront_id, config or self.config
-        )
+        ctx = context_for(self.db, sync=config or self.config)
+        report = await push.push_pending_levels(ctx, self.storefront_id)
         self.reports.append(report)
         return report
 
@@ -77,14 +89,14 @@ class ConnectedShop:
         raise AssertionError(f"still {await self.pending()} levels pending")
 
     async def pending(self) -> int:
-        status = await storefronts.sync_status(self.db.unit_of_work(), ADMIN, self.storefront_id)
+        status = await setup.sync_status(context_for(self.db), ADMIN, self.storefront_id)
         return status.pending
 
     def theirs(self, sku: str, location: str) -> int:
         return self.emulator.shop.quantity(sku, location, "available")
 
     async def ours(self, sku: str, location: str, buffer: int = 0) -> int:
-        level = await stock.stock_level(self.db.unit_of_work(readonly=True), sku, location)
+        level = await availability.stock_level(context_for(self.db), sku, location)
         return max(0, level.available - buffer)
 
     async def assert_in_step(self, buffer: int = 0) -> None:
@@ -94,13 +106,13 @@ class ConnectedShop:
                 assert self.theirs(sku, location) == ours, (sku, location)
 
     async def count(self, location: str, counts: list[tuple[str, int]]) -> None:
-        await stock.record_counts(self.db.unit_of_work(), ADMIN, location=location, counts=counts)
+        await movements.record_counts(context_for(self.db), ADMIN, location=location, counts=counts)
 
     async def receive(self, sku: str, location: str, quantity: int) -> None:
-        from app.domain.stock import MovementKind
+        from app.inventory.rules import MovementKind
 
-        await stock.record_movement(
-            self.db.unit_of_work(),
+        await movements.record_movement(
+            context_for(self.db),
             ADMIN,
             location=location,
             sku=sku,
@@ -123,7 +135,7 @@ async def connect_shop(
     """Our locations and SKUs, the same in the emulated shop, a storefront mapping them."""
     for code in locations:
         await catalogue.create_location(
-            db.unit_of_work(),
+            context_for(db),
             ADMIN,
             NewLocation(
                 code=code,
@@ -138,21 +150,21 @@ async def connect_shop(
         )
     skus = [f"SKU-{n:04d}" for n in range(sku_count)]
     await catalogue.upsert_skus(
-        db.unit_of_work(),
+        context_for(db),
         ADMIN,
         [SkuData(sku=code, name=code, price_minor=1000, currency="GBP") for code in skus],
     )
     shop = emulator.shop
     shop_locations = {code: shop.add_location(code).gid for code in locations}
     items = {code: shop.add_item(code, levels=dict.fromkeys(locations, 0)).gid for code in skus}
-    config = config or SyncConfig(client_factory=FAST_RETRIES)
+    config = config or test_sync_config()
     credentials: dict[str, Any] = (
         {"client_id": shop.client_id, "client_secret": shop.client_secret}
         if client_credentials
         else {"access_token": emulator.access_token}
     )
-    view = await storefronts.connect_storefront(
-        db.unit_of_work(),
+    view = await setup.connect_storefront(
+        context_for(db, sync=config),
         ADMIN,
         NewStorefront(
             name="Emulated shop",
@@ -163,9 +175,8 @@ async def connect_shop(
             api_base_url=emulator.base_url,
             **credentials,
         ),
-        config,
     )
-    await storefronts.map_skus(db.unit_of_work(), ADMIN, view.id, list(items.items()))
+    await setup.map_skus(context_for(db), ADMIN, view.id, list(items.items()))
     return ConnectedShop(db, emulator, view.id, config, skus, list(locations))
 
 

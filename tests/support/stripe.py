@@ -34,12 +34,13 @@ def running_localstripe() -> Iterator[str]:
     fixed file name in the temp directory), yield its base URL, stop it afterwards."""
     port = _free_port()
     scratch = tempfile.mkdtemp(prefix="localstripe-")
-    executable = shutil.which("localstripe", path=str(Path(sys.executable).parent)) \
-        or "localstripe"
+    executable = shutil.which("localstripe", path=str(Path(sys.executable).parent)) or "localstripe"
     process = subprocess.Popen(
         [executable, "--port", str(port), "--from-scratch"],
-        env={**os.environ, "TMPDIR": scratch}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        env={**os.environ, "TMPDIR": scratch},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -74,16 +75,23 @@ class Customer:
         return str(self.client.v1.payment_intents.retrieve(intent_id).status)
 
 
-def signed_event(event_type: str, intent_id: str, event_id: str | None = None,
-                 created: int | None = None) -> tuple[bytes, dict[str, str]]:
+def signed_event(
+    event_type: str, intent_id: str, event_id: str | None = None, created: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     """A Stripe event body and its Stripe-Signature header, as Stripe would send it."""
     created = created or int(time.time())
-    payload = json.dumps({
-        "id": event_id or f"evt_{intent_id}_{event_type.rsplit('.', 1)[-1]}",
-        "object": "event", "type": event_type, "created": created, "livemode": False,
-        "api_version": "2026-10-28.endive",
-        "data": {"object": {"id": intent_id, "object": "payment_intent"}},
-    }).encode()
+    payload = json.dumps(
+        {
+            "id": event_id or f"evt_{intent_id}_{event_type.rsplit('.', 1)[-1]}",
+            "object": "event",
+            "type": event_type,
+            "created": created,
+            "livemode": False,
+            "api_version": "2026-10-28.endive",
+            "data": {"object": {"id": intent_id, "object": "payment_intent"}},
+        }
+    ).encode()
     header = stripe.WebhookSignature.generate_signature_header(
-        payload.decode(), WEBHOOK_SECRET, timestamp=created)
+        payload.decode(), WEBHOOK_SECRET, timestamp=created
+    )
     return payload, {"Stripe-Signature": header, "Content-Type": "application/json"}

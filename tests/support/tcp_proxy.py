@@ -32,9 +32,7 @@ def _free_port(host: str) -> int:
 
 
 class TcpProxy:
-    def __init__(
-        self, target: tuple[str, int], *, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
+    def __init__(self, target: tuple[str, int], *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.target = target
         self.host = host
         self.port = port or _free_port(host)

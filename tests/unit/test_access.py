@@ -1,7 +1,7 @@
 import pytest
 
-from app.domain.access import Permission, Principal, Role, validate_key_binding
-from app.domain.errors import BusinessRuleViolation, Forbidden
+from app.platform.access import Permission, Principal, Role, validate_key_binding
+from app.platform.errors import BusinessRuleViolation, Forbidden
 
 
 def test_admin_may_do_everything_anywhere() -> None:

@@ -1,4 +1,4 @@
-from app.domain.geo import bounding_box, distance_km
+from app.inventory.geo import bounding_box, distance_km
 
 
 def test_distance_between_two_london_stores() -> None:

@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain import sourcing
-from app.domain.errors import BusinessRuleViolation, InvalidTransition
-from app.domain.orders import (
+from app.inventory import sourcing
+from app.inventory.sourcing import Candidate
+from app.orders.model import (
     CODE_LOCKOUT,
     MAX_CODE_ATTEMPTS,
     OrderStatus,
@@ -18,7 +18,7 @@ from app.domain.orders import (
     pickup_code_matches,
     returnable,
 )
-from app.domain.sourcing import Candidate
+from app.platform.errors import BusinessRuleViolation, InvalidTransition
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -31,14 +31,17 @@ def test_the_pickup_path_and_its_side_exits() -> None:
     assert next_status("expire", "pending_payment", "ship") is OrderStatus.EXPIRED
 
 
-@pytest.mark.parametrize(("action", "status", "fulfilment"), [
-    ("pickup", "confirmed", "pickup"),  # not ready yet
-    ("ready", "pending_payment", "pickup"),  # not paid
-    ("ship", "confirmed", "pickup"),  # a pickup order is not shipped
-    ("ready", "confirmed", "ship"),
-    ("cancel", "picked_up", "pickup"),
-    ("confirm", "cancelled", "ship"),
-])
+@pytest.mark.parametrize(
+    ("action", "status", "fulfilment"),
+    [
+        ("pickup", "confirmed", "pickup"),  # not ready yet
+        ("ready", "pending_payment", "pickup"),  # not paid
+        ("ship", "confirmed", "pickup"),  # a pickup order is not shipped
+        ("ready", "confirmed", "ship"),
+        ("cancel", "picked_up", "pickup"),
+        ("confirm", "cancelled", "ship"),
+    ],
+)
 def test_illegal_moves_are_refused(action: str, status: str, fulfilment: str) -> None:
     with pytest.raises(InvalidTransition):
         next_status(action, status, fulfilment)
@@ -46,7 +49,9 @@ def test_illegal_moves_are_refused(action: str, status: str, fulfilment: str) ->
 
 def test_total_needs_one_currency() -> None:
     assert order_total([PricedLine("A", 2, 500, "GBP"), PricedLine("B", 1, 250, "GBP")]) == (
-        1250, "GBP")
+        1250,
+        "GBP",
+    )
     with pytest.raises(BusinessRuleViolation):
         order_total([PricedLine("A", 1, 500, "GBP"), PricedLine("B", 1, 500, "EUR")])
 
@@ -74,12 +79,22 @@ def test_expiry_counts_from_creation_when_unpaid_and_from_ready_when_uncollected
     timeout, hold = timedelta(minutes=15), timedelta(days=7)
     assert is_expired("pending_payment", "pickup", NOW - timeout, None, None, NOW, timeout, hold)
     assert not is_expired("pending_payment", "ship", NOW, None, None, NOW, timeout, hold)
-    assert is_expired("ready_for_pickup", "pickup", NOW - hold * 2, NOW - hold * 2, NOW - hold,
-                      NOW, timeout, hold)
-    assert not is_expired("ready_for_pickup", "pickup", NOW - hold * 2, NOW - hold * 2,
-                          NOW - timedelta(days=1), NOW, timeout, hold)
-    assert not is_expired("confirmed", "ship", NOW - hold * 2, NOW - hold * 2, None, NOW,
-                          timeout, hold)
+    assert is_expired(
+        "ready_for_pickup", "pickup", NOW - hold * 2, NOW - hold * 2, NOW - hold, NOW, timeout, hold
+    )
+    assert not is_expired(
+        "ready_for_pickup",
+        "pickup",
+        NOW - hold * 2,
+        NOW - hold * 2,
+        NOW - timedelta(days=1),
+        NOW,
+        timeout,
+        hold,
+    )
+    assert not is_expired(
+        "confirmed", "ship", NOW - hold * 2, NOW - hold * 2, None, NOW, timeout, hold
+    )
 
 
 def test_no_more_can_come_back_than_was_bought() -> None:
@@ -97,22 +112,25 @@ def warehouse(code: str, km: float | None, **available: int) -> Candidate:
 
 
 def test_one_location_that_has_everything_beats_a_split() -> None:
-    plan = sourcing.source_shipment([("A", 2), ("B", 1)], [
-        warehouse("W", 5, A=2), store("S1", 1, A=1, B=1), store("S2", 20, A=5, B=5)])
+    plan = sourcing.source_shipment(
+        [("A", 2), ("B", 1)],
+        [warehouse("W", 5, A=2), store("S1", 1, A=1, B=1), store("S2", 20, A=5, B=5)],
+    )
     assert plan == {"A": [("S2", 2)], "B": [("S2", 1)]}
 
 
 def test_warehouses_first_then_nearest_unless_configured() -> None:
-    candidates = [store("NEAR", 1, A=5), warehouse("FAR-W", 50, A=5), warehouse("NEAR-W", 10,
-                                                                                 A=5)]
+    candidates = [store("NEAR", 1, A=5), warehouse("FAR-W", 50, A=5), warehouse("NEAR-W", 10, A=5)]
     assert sourcing.source_shipment([("A", 1)], candidates) == {"A": [("NEAR-W", 1)]}
     assert sourcing.source_shipment([("A", 1)], candidates, warehouses_first=False) == {
-        "A": [("NEAR", 1)]}
+        "A": [("NEAR", 1)]
+    }
 
 
 def test_split_across_the_fewest_locations_when_none_has_enough() -> None:
-    plan = sourcing.source_shipment([("A", 5)], [
-        store("S1", 1, A=2), store("S2", 2, A=2), store("S3", 3, A=4)])
+    plan = sourcing.source_shipment(
+        [("A", 5)], [store("S1", 1, A=2), store("S2", 2, A=2), store("S3", 3, A=4)]
+    )
     assert plan is not None
     assert len(plan["A"]) == 2 and sum(q for _, q in plan["A"]) == 5
 

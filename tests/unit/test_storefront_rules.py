@@ -7,21 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.domain.stock import Quantities
-from app.domain.storefront import (
+from app.integrations.shopify.credentials import SecretBox, SecretUnreadable
+from app.integrations.shopify.throttle import BucketView, _throttle_wait
+from app.inventory.rules import Quantities
+from app.storefronts.rules import (
     Drift,
     PendingLevel,
     find_drift,
     idempotency_key,
     plan_pushes,
     quantity_to_publish,
-    shopify_gid,
     sync_lag_seconds,
     webhook_delivery_key,
-    webhook_signature_valid,
 )
-from app.integrations.shopify.client import BucketView, _throttle_wait
-from app.integrations.shopify.credentials import SecretBox, SecretUnreadable
+from app.storefronts.shopify_formats import shopify_gid, webhook_signature_valid
 from shopify_emulator import shopify_hmac
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

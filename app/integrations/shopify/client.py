@@ -1,30 +1,9 @@
-"""The Shopify Admin GraphQL client of the storefront sync, over the official ShopifyAPI
-library.
-
-Library facts this module is built around (see the integrations research):
-
-* ShopifyAPI keeps the site and headers per thread, and a new thread inherits the site but
-  not the token. So every call activates the shop inside the thread that makes it
-  (`_activate`), never once at start-up; worker threads and several shops are then safe.
-* `GraphQL.execute` calls `urlopen` without a timeout and, on an HTTP error, prints and
-  consumes the body. `_TimedGraphQL` subclasses it and overrides only `execute`: the endpoint
-  and headers still come from the library's session state, the one `urlopen` gets
-  `timeout=`. We chose this over `socket.setdefaulttimeout`, which is process-global and
-  would leak into every other socket the worker opens.
-* GraphQL errors, THROTTLED included, come back in a 200 body, so every body is inspected.
-* There is no client-credentials support in the library: `TokenSource` fetches tokens from
-  `{base}/admin/oauth/access_token` and caches them until shortly before they expire.
-
-Rate limit: Shopify's cost-based leaky bucket is tracked per shop in this process from each
-response's `extensions.cost.throttleStatus`; a call waits until the bucket (refilled at
-`restoreRate`) holds its estimated cost, so THROTTLED answers are rare rather than routine.
-"""
+"""Admin GraphQL calls with Shopify's limits honoured."""
 
 from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -38,15 +17,28 @@ import shopify
 import structlog
 from prometheus_client import Counter
 
+from app.integrations.shopify.errors import ShopifyRequestRejected, ShopifyUnavailable, read_error
+from app.integrations.shopify.throttle import _is_throttled, _throttle_wait, bucket_for
+from app.integrations.shopify.tokens import TokenSource
+from app.storefronts.ports import QuantityToSet, ShopifyConnection, UserError
+
 log = structlog.get_logger("omnistock.shopify")
 
-DEFAULT_API_VERSION = "2026-10"
+
 MUTATION_COST_GUESS = 10
+
+
 READ_COST_PER_LEVEL = 3
+
+
 MAX_QUERY_COST = 1000
+
+
 READS_PER_QUERY = 100  # 3 points each: well under the 1,000-point cap of one query
-TOKEN_REFRESH_MARGIN_SECONDS = 300.0
+
+
 MAX_THROTTLE_RETRIES = 20
+
 
 SHOPIFY_CALLS = Counter(
     "omnistock_shopify_calls_total",
@@ -54,10 +46,13 @@ SHOPIFY_CALLS = Counter(
     "network_error, graphql_error).",
     ["outcome"],
 )
+
+
 SHOPIFY_THROTTLED = Counter(
     "omnistock_shopify_throttled_total",
     "Shopify answers that said slow down (THROTTLED or HTTP 429).",
 )
+
 
 SET_AVAILABLE = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
@@ -68,6 +63,7 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
 }
 """
 
+
 SET_AVAILABLE_LEGACY = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
@@ -76,199 +72,9 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!) {
   }
 }
 """
+
+
 """For API versions before 2026-01, which know neither @idempotent nor changeFromQuantity."""
-
-
-class ShopifyError(Exception):
-    """A call to Shopify did not succeed."""
-
-
-class ShopifyUnavailable(ShopifyError):
-    """Shopify kept failing (5xx, 429, network, throttling) after bounded retries."""
-
-
-class ShopifyRequestRejected(ShopifyError):
-    """Shopify refused the request itself (4xx other than 429, or GraphQL errors)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShopifyConnection:
-    """Where a storefront's Admin API is and how to authenticate to it."""
-
-    shop_domain: str
-    api_version: str = DEFAULT_API_VERSION
-    api_base_url: str | None = None
-    access_token: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    timeout_seconds: float = 10.0
-
-    @property
-    def base_url(self) -> str:
-        return (self.api_base_url or f"https://{self.shop_domain}").rstrip("/")
-
-    @property
-    def site(self) -> str:
-        return f"{self.base_url}/admin/api/{self.api_version}"
-
-    @property
-    def supports_idempotency(self) -> bool:
-        return self.api_version >= "2026-01"
-
-
-@dataclass(frozen=True, slots=True)
-class QuantityToSet:
-    inventory_item_id: str
-    location_id: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class UserError:
-    index: int | None  # which quantity in the call, when Shopify says
-    code: str | None
-    message: str
-
-
-# ---- tokens ----------------------------------------------------------------------------
-_tokens: dict[tuple[str, str], tuple[str, float]] = {}
-_tokens_lock = threading.Lock()
-
-
-class TokenSource:
-    """A static Admin API token, or client-credentials tokens fetched and refreshed here."""
-
-    def __init__(
-        self, connection: ShopifyConnection, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.connection = connection
-        self._monotonic = monotonic
-        if not connection.access_token and not (connection.client_id and connection.client_secret):
-            raise ValueError("a storefront needs an access token or a client id and secret")
-
-    @property
-    def refreshable(self) -> bool:
-        return not self.connection.access_token
-
-    @property
-    def _cache_key(self) -> tuple[str, str]:
-        return (self.connection.base_url, self.connection.client_id or "")
-
-    def token(self) -> str:
-        if self.connection.access_token:
-            return self.connection.access_token
-        with _tokens_lock:
-            cached = _tokens.get(self._cache_key)
-            if cached is not None and cached[1] > self._monotonic():
-                return cached[0]
-        token, lifetime = self._fetch()
-        refresh_at = self._monotonic() + max(
-            lifetime * 0.5, lifetime - TOKEN_REFRESH_MARGIN_SECONDS
-        )
-        with _tokens_lock:
-            _tokens[self._cache_key] = (token, refresh_at)
-        return token
-
-    def forget(self) -> None:
-        """After a 401: the token was revoked or expired earlier than it said."""
-        with _tokens_lock:
-            _tokens.pop(self._cache_key, None)
-
-    def _fetch(self) -> tuple[str, float]:
-        connection = self.connection
-        body = urllib.parse.urlencode(
-            {
-                "grant_type": "client_credentials",
-                "client_id": connection.client_id or "",
-                "client_secret": connection.client_secret or "",
-            }
-        ).encode()
-        request = urllib.request.Request(
-            f"{connection.base_url}/admin/oauth/access_token",
-            data=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=connection.timeout_seconds) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            if error.code >= 500 or error.code == 429:
-                raise ShopifyUnavailable(f"token endpoint answered {error.code}") from None
-            raise ShopifyRequestRejected(
-                f"client credentials refused ({error.code}): {_read_error(error)}"
-            ) from None
-        except (OSError, ValueError) as error:
-            raise ShopifyUnavailable(f"token endpoint unreachable: {error}") from None
-        token = answer.get("access_token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ShopifyRequestRejected("the token endpoint returned no access_token")
-        expires_in = answer.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 86_400.0
-        log.info("shopify access token fetched", shop=connection.shop_domain, expires_in=lifetime)
-        return token, lifetime
-
-
-def forget_cached_tokens() -> None:
-    with _tokens_lock:
-        _tokens.clear()
-
-
-# ---- the leaky bucket as we see it -------------------------------------------------------
-class BucketView:
-    """Our estimate of one shop's bucket: the last throttleStatus, refilled by the clock.
-
-    `reserve` takes the points of a call about to be made, so threads sharing a shop queue
-    behind each other instead of all spending the same points."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.maximum: float | None = None
-        self.available = 0.0
-        self.restore_rate = 0.0
-        self._observed_at = 0.0
-
-    def reserve(self, cost: float, now: float) -> float:
-        """Seconds to wait before a call of `cost` points may go."""
-        with self._lock:
-            if self.maximum is None or self.restore_rate <= 0:
-                return 0.0
-            projected = min(
-                self.maximum, self.available + (now - self._observed_at) * self.restore_rate
-            )
-            cost = min(cost, self.maximum)
-            wait = 0.0 if projected >= cost else (cost - projected) / self.restore_rate
-            self.available = projected - cost
-            self._observed_at = now
-            return wait
-
-    def observe(self, status: dict[str, Any], now: float) -> None:
-        try:
-            maximum = float(status["maximumAvailable"])
-            available = float(status["currentlyAvailable"])
-            rate = float(status["restoreRate"])
-        except (KeyError, TypeError, ValueError):
-            return
-        with self._lock:
-            self.maximum, self.available, self.restore_rate = maximum, available, rate
-            self._observed_at = now
-
-
-_buckets: dict[str, BucketView] = {}
-_buckets_lock = threading.Lock()
-
-
-def bucket_for(site: str, shop_domain: str) -> BucketView:
-    key = f"{site}#{shop_domain}"
-    with _buckets_lock:
-        return _buckets.setdefault(key, BucketView())
-
-
-def forget_buckets() -> None:
-    with _buckets_lock:
-        _buckets.clear()
 
 
 # ---- the library, with a timeout ---------------------------------------------------------
@@ -293,13 +99,6 @@ class _TimedGraphQL(shopify.GraphQL):  # type: ignore[misc]
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             body: bytes = response.read()
             return body.decode("utf-8")
-
-
-def _read_error(error: urllib.error.HTTPError) -> str:
-    try:
-        return bytes(error.read()[:300]).decode(errors="replace")
-    except Exception:
-        return ""
 
 
 def _retry_after(headers: Message | None) -> float | None:
@@ -491,7 +290,7 @@ class ShopifyClient:
             return
         SHOPIFY_CALLS.labels(outcome="http_4xx").inc()
         raise ShopifyRequestRejected(
-            f"HTTP {error.code} from {operation_name}: {_read_error(error)}"
+            f"HTTP {error.code} from {operation_name}: {read_error(error)}"
         ) from None
 
     def _throttled(
@@ -554,27 +353,6 @@ def _json_object(raw: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ShopifyUnavailable("Shopify answered with something other than a JSON object")
     return body
-
-
-def _is_throttled(errors: Any) -> bool:
-    return isinstance(errors, list) and any(
-        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
-        for e in errors
-    )
-
-
-def _throttle_wait(cost_info: dict[str, Any], cost: float) -> float:
-    """(requested - currentlyAvailable) / restoreRate, as Shopify's bucket implies."""
-    status = cost_info.get("throttleStatus") or {}
-    try:
-        requested = float(cost_info.get("requestedQueryCost") or cost)
-        available = float(status["currentlyAvailable"])
-        rate = float(status["restoreRate"])
-    except (KeyError, TypeError, ValueError):
-        return 1.0
-    if rate <= 0:
-        return 1.0
-    return max(0.0, (requested - available) / rate)
 
 
 def _error_messages(errors: Any) -> str:

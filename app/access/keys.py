@@ -1,0 +1,126 @@
+"""API keys: the table, issuing a key (shown once, stored as a hash) and authenticating one."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import (
+    ForeignKey,
+    String,
+    Uuid,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.inventory.repository import CatalogueRepository
+from app.inventory.tables import Location
+from app.platform.access import Permission, Principal, Role, validate_key_binding
+from app.platform.context import Context
+from app.platform.tables import Base, utcnow
+from app.platform.uow import Repository
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class ApiKeyRepository(Repository):
+    async def add_api_key(self, **values: Any) -> ApiKey:
+        key = ApiKey(**values)
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def api_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str | None] | None:
+        result = await self.session.execute(
+            select(ApiKey, Location.code)
+            .outerjoin(Location, Location.id == ApiKey.location_id)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
+
+
+KEY_PREFIX = "osk_"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    principal: Principal
+    secret: str  # shown to the caller once, never stored
+
+
+def hash_key(secret: str) -> str:
+    """Keys are 256 random bits, so a fast unsalted hash is safe and keeps lookups O(1)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_api_key(
+    ctx: Context,
+    principal: Principal | None,
+    *,
+    name: str,
+    role: Role,
+    location: str | None = None,
+) -> IssuedKey:
+    """Issue a key. `principal` is None only for the operator's own CLI."""
+    if principal is not None:
+        principal.require(Permission.MANAGE_CATALOGUE)
+    validate_key_binding(role, location)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    async with ctx.uow() as uow:
+        location_id = (
+            (await CatalogueRepository.of(uow).location(location)).id if location else None
+        )
+        key = await ApiKeyRepository.of(uow).add_api_key(
+            name=name,
+            role=role.value,
+            location_id=location_id,
+            key_hash=hash_key(secret),
+            prefix=secret[: len(KEY_PREFIX) + 6],
+        )
+        await uow.commit()
+        return IssuedKey(Principal(str(key.id), name, role, location), secret)
+
+
+class KeyAuthenticator:
+    """Resolves bearer keys to principals, remembering answers briefly to spare the database."""
+
+    def __init__(self, ctx: Context, ttl_seconds: float = 10.0, max_entries: int = 10_000):
+        self._ctx = ctx
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def authenticate(self, secret: str) -> Principal | None:
+        digest = hash_key(secret)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with self._ctx.uow(readonly=True) as uow:
+            found = await ApiKeyRepository.of(uow).api_key_by_hash(digest)
+        principal = None
+        if found is not None:
+            key, location_code = found
+            principal = Principal(str(key.id), key.name, Role(key.role), location_code)
+        if len(self._cache) >= self._max:
+            self._cache.clear()
+        self._cache[digest] = (now + self._ttl, principal)
+        return principal

@@ -1,0 +1,71 @@
+"""The composition root: the one place that turns settings into the objects use cases are given.
+
+Entry points (the API's lifespan, worker actors, CLI commands, tests) call `build_context`
+once per process and event loop and pass the context down; nothing below this module reads the
+environment or picks an integration.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.config import Settings
+from app.integrations.mail import LogSender, SmtpSender
+from app.integrations.offline_payments import OfflinePayments
+from app.integrations.shopify.client import ShopifyClient
+from app.integrations.shopify.credentials import secret_box
+from app.integrations.stripe import StripePayments
+from app.inventory.ledger import AVAILABLE_CHANGED
+from app.orders.ports import PaymentProvider, Sender
+from app.platform.database import Database
+from app.storefronts.config import StorefrontContext, SyncConfig
+from app.storefronts.outbox import publish_available_changes
+
+AppContext = StorefrontContext
+"""The most derived context: every use case of every context accepts it."""
+
+
+def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+    return AppContext(
+        db=db or Database(settings.database_url, settings.database_pool_size),
+        listeners={AVAILABLE_CHANGED: (publish_available_changes,)},
+        payments=payment_provider(settings),
+        sender=notification_sender(settings),
+        payment_timeout=timedelta(seconds=settings.order_payment_timeout_seconds),
+        pickup_hold=timedelta(hours=settings.pickup_hold_hours),
+        warehouses_first=settings.warehouses_first,
+        sync=sync_config(settings),
+    )
+
+
+def payment_provider(settings: Settings) -> PaymentProvider:
+    """Stripe when a key is configured; otherwise orders are paid at the counter."""
+    if settings.stripe_api_key:
+        return StripePayments(
+            settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base
+        )
+    return OfflinePayments()
+
+
+def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
+    values: dict[str, object] = {
+        "client_factory": ShopifyClient,
+        "secrets": secret_box(settings.secret_key),
+        "timeout_seconds": settings.shopify_timeout_seconds,
+        "default_api_version": settings.shopify_api_version,
+    }
+    values.update(overrides)
+    return SyncConfig(**values)  # type: ignore[arg-type]
+
+
+def notification_sender(settings: Settings) -> Sender:
+    if settings.smtp_host:
+        return SmtpSender(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    return LogSender()

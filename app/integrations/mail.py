@@ -1,0 +1,40 @@
+"""Senders of notifications: the log, or SMTP."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import structlog
+
+log = structlog.get_logger("omnistock.notifications")
+
+
+class LogSender:
+    """Default: write the message to the log, for a first run or a system with no mail."""
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        log.info("notification", to=to, subject=subject, body=body)
+
+
+@dataclass(frozen=True)
+class SmtpSender:
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 10.0
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        message.set_content(body)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)

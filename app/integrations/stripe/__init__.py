@@ -1,1 +1,0 @@
-"""Stripe: the only code that talks to the payment provider."""

@@ -1,0 +1,97 @@
+"""Use cases that read stock: a SKU's levels, one level, the movements, stores near a point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.inventory import geo
+from app.inventory.queries import LevelRow, MovementRow, StockQueries
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import Quantities
+from app.platform.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class SkuStock:
+    sku: str
+    levels: list[LevelRow]
+
+    @property
+    def total_available(self) -> int:
+        return sum(level.quantities.available for level in self.levels)
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyStore:
+    location: str
+    name: str
+    distance_km: float
+    available: int
+    pickup_enabled: bool
+
+
+async def stock_of_sku(ctx: Context, sku: str) -> SkuStock:
+    async with ctx.uow(readonly=True) as uow:
+        item = await CatalogueRepository.of(uow).sku(sku)
+        return SkuStock(sku, await StockQueries.of(uow).levels_of_sku(item.id))
+
+
+async def stock_level(ctx: Context, sku: str, location: str) -> Quantities:
+    async with ctx.uow(readonly=True) as uow:
+        item = await CatalogueRepository.of(uow).sku(sku)
+        loc = await CatalogueRepository.of(uow).location(location)
+        return await StockQueries.of(uow).level(item.id, loc.id)
+
+
+async def movements(
+    ctx: Context,
+    *,
+    sku: str | None,
+    location: str | None,
+    since: datetime | None,
+    after_id: int,
+    limit: int,
+) -> list[MovementRow]:
+    async with ctx.uow(readonly=True) as uow:
+        sku_id = (await CatalogueRepository.of(uow).sku(sku)).id if sku else None
+        location_id = (
+            (await CatalogueRepository.of(uow).location(location)).id if location else None
+        )
+        return await StockQueries.of(uow).movements(
+            sku_id=sku_id, location_id=location_id, since=since, after_id=after_id, limit=limit
+        )
+
+
+async def stores_near(
+    ctx: Context,
+    *,
+    skus: list[str],
+    latitude: float,
+    longitude: float,
+    radius_km: float,
+    quantity: int,
+) -> list[NearbyStore]:
+    """Stores within `radius_km` that can fill `quantity` of every SKU for pickup, nearest first.
+
+    `available` in the answer is the smallest availability across the SKUs asked for.
+    """
+    async with ctx.uow(readonly=True) as uow:
+        candidates = await StockQueries.of(uow).pickup_candidates(
+            skus, quantity, geo.bounding_box(latitude, longitude, radius_km)
+        )
+    nearby = []
+    for c in candidates:
+        distance = geo.distance_km(latitude, longitude, c.latitude, c.longitude)
+        if distance <= radius_km:
+            nearby.append(
+                NearbyStore(
+                    c.location,
+                    c.name,
+                    round(distance, 3),
+                    min(c.available.values()),
+                    c.pickup_enabled,
+                )
+            )
+    nearby.sort(key=lambda store: (store.distance_km, store.location))
+    return nearby

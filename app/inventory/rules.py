@@ -1,0 +1,207 @@
+"""What may be sold: quantities, deltas, guards and the movement kinds of the ledger (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.platform.errors import BusinessRuleViolation, InsufficientStock
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    ADJUSTMENT = "adjustment"
+    DAMAGE = "damage"
+    COUNT = "count"
+    SAFETY_STOCK = "safety_stock"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN_TRANSIT = "transfer_in_transit"
+    TRANSFER_RECEIPT = "transfer_receipt"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+    HANDOVER = "handover"
+    POS_SALE = "pos_sale"
+    POS_RETURN = "pos_return"
+    RETURN = "return"
+
+
+MANUAL_KINDS = frozenset(
+    {MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.DAMAGE, MovementKind.COUNT}
+)
+
+
+"""Kinds a person may post directly to `POST /v1/stock/movements`."""
+
+
+class Guard(StrEnum):
+    """How far a change may take a level down. Checked on the level *after* the change."""
+
+    NONE = "none"
+    ON_HAND = "on_hand"  # on_hand >= 0: a person cannot remove what is not there
+    FREE = "free"  # on_hand - reserved >= 0: units promised to orders stay put
+    AVAILABLE = "available"  # on_hand - reserved - safety_stock >= 0: remote channels sell this
+
+
+@dataclass(frozen=True, slots=True)
+class Quantities:
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+    incoming: int = 0
+
+    @property
+    def available(self) -> int:
+        """What remote channels (web, mobile, Shopify) may sell."""
+        return max(0, self.on_hand - self.reserved - self.safety_stock)
+
+    @property
+    def free(self) -> int:
+        """Units not promised to any order; what may leave the location by hand."""
+        return self.on_hand - self.reserved
+
+    def after(self, delta: Delta) -> Quantities:
+        return Quantities(
+            on_hand=self.on_hand + delta.on_hand,
+            reserved=self.reserved + delta.reserved,
+            safety_stock=self.safety_stock + delta.safety_stock,
+            incoming=self.incoming + delta.incoming,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    on_hand: int = 0
+    reserved: int = 0
+    safety_stock: int = 0
+    incoming: int = 0
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.on_hand or self.reserved or self.safety_stock or self.incoming)
+
+
+def check_guard(sku: str, location: str, current: Quantities, delta: Delta, guard: Guard) -> None:
+    """Raise `InsufficientStock` when `delta` would break `guard` on this level."""
+    after = current.after(delta)
+    if after.incoming < 0 or after.safety_stock < 0 or after.reserved < 0:
+        raise InsufficientStock(
+            f"{sku} at {location}: the change would take a quantity below zero",
+            {"sku": sku, "location": location},
+        )
+    if guard is Guard.ON_HAND and after.on_hand < 0 and delta.on_hand < 0:
+        raise InsufficientStock(
+            f"{sku} at {location}: only {current.on_hand} on hand, cannot remove {-delta.on_hand}",
+            {
+                "sku": sku,
+                "location": location,
+                "on_hand": current.on_hand,
+                "requested": -delta.on_hand,
+            },
+        )
+    if (
+        guard is Guard.AVAILABLE
+        and delta.reserved > 0
+        and (after.on_hand - after.reserved - after.safety_stock < 0)
+    ):
+        raise InsufficientStock(
+            f"{sku} at {location}: only {current.available} available, "
+            f"cannot reserve {delta.reserved}",
+            {
+                "sku": sku,
+                "location": location,
+                "available": current.available,
+                "requested": delta.reserved,
+            },
+        )
+    if guard is Guard.FREE and after.free < 0 and delta.on_hand < 0:
+        raise InsufficientStock(
+            f"{sku} at {location}: only {max(0, current.free)} unreserved units, "
+            f"cannot move {-delta.on_hand}",
+            {
+                "sku": sku,
+                "location": location,
+                "free": max(0, current.free),
+                "requested": -delta.on_hand,
+            },
+        )
+
+
+def manual_movement(kind: MovementKind, quantity: int, current: Quantities) -> Delta:
+    """The change a receipt, adjustment, damage or count posted by a person makes.
+
+    A count carries the counted on-hand quantity; its movement records the difference.
+    """
+    if kind not in MANUAL_KINDS:
+        raise BusinessRuleViolation(f"movement kind {kind!r} cannot be posted by hand")
+    if kind is MovementKind.RECEIPT:
+        if quantity <= 0:
+            raise BusinessRuleViolation("a receipt needs a positive quantity")
+        return Delta(on_hand=quantity)
+    if kind is MovementKind.DAMAGE:
+        if quantity <= 0:
+            raise BusinessRuleViolation("a damage needs a positive quantity")
+        return Delta(on_hand=-quantity)
+    if kind is MovementKind.ADJUSTMENT:
+        if quantity == 0:
+            raise BusinessRuleViolation("an adjustment of zero changes nothing")
+        return Delta(on_hand=quantity)
+    if quantity < 0:
+        raise BusinessRuleViolation("a counted quantity cannot be negative")
+    return Delta(on_hand=quantity - current.on_hand)
+
+
+def safety_stock_change(new_safety_stock: int, current: Quantities) -> Delta:
+    if new_safety_stock < 0:
+        raise BusinessRuleViolation("safety stock cannot be negative")
+    return Delta(safety_stock=new_safety_stock - current.safety_stock)
+
+
+def transfer_dispatch(quantity: int) -> tuple[Delta, Delta]:
+    """(change at the source, change at the destination) when a transfer leaves."""
+    if quantity <= 0:
+        raise BusinessRuleViolation("a transfer line needs a positive quantity")
+    return Delta(on_hand=-quantity), Delta(incoming=quantity)
+
+
+def transfer_receipt(quantity: int) -> Delta:
+    """The change at the destination when a transfer arrives: incoming becomes on hand."""
+    return Delta(on_hand=quantity, incoming=-quantity)
+
+
+def reservation(quantity: int) -> Delta:
+    """Promise units to a remote order; guarded by `Guard.AVAILABLE`."""
+    return Delta(reserved=quantity)
+
+
+def release(quantity: int) -> Delta:
+    """An order gave its promised units back (cancelled, expired, re-sourced)."""
+    return Delta(reserved=-quantity)
+
+
+def handover(quantity: int) -> Delta:
+    """Reserved units leave the building with the customer or the carrier."""
+    return Delta(on_hand=-quantity, reserved=-quantity)
+
+
+def counter_sale(quantity: int) -> Delta:
+    """A sale at the till already happened: it is recorded whatever the ledger thought."""
+    return Delta(on_hand=-quantity)
+
+
+def restock(quantity: int) -> Delta:
+    """Returned units back on the shelf where they were returned."""
+    return Delta(on_hand=quantity)
+
+
+def fold(deltas: list[Delta]) -> Quantities:
+    """Replay movements from zero: the level they project to."""
+    level = Quantities()
+    for delta in deltas:
+        level = level.after(delta)
+    return level
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LevelKey:
+    location_id: int
+    sku_id: int

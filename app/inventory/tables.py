@@ -1,0 +1,133 @@
+"""Locations, SKUs, stock levels, movements and transfers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.platform.tables import Base, BigId, table_of, utcnow
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    pickup_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    ship_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),
+        CheckConstraint("default_safety_stock >= 0", name="default_safety_stock"),
+        Index("ix_locations_lat_lon", "latitude", "longitude"),
+    )
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    barcode: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    __table_args__ = (CheckConstraint("price_minor >= 0", name="price_minor"),)
+
+
+class StockLevel(Base):
+    """The projection of the ledger for one SKU at one location."""
+
+    __tablename__ = "stock_levels"
+
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    incoming: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="reserved"),
+        CheckConstraint("safety_stock >= 0", name="safety_stock"),
+        CheckConstraint("incoming >= 0", name="incoming"),
+        Index("ix_stock_levels_location_sku", "location_id", "sku_id"),
+    )
+
+
+class StockMovement(Base):
+    """One row per change of a level; append-only."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock_delta: Mapped[int] = mapped_column(Integer, default=0)
+    incoming_delta: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_stock_movements_sku_location_id", "sku_id", "location_id", "id"),
+        Index("ix_stock_movements_location_id", "location_id", "id"),
+        Index("ix_stock_movements_created_at", "created_at"),
+    )
+
+
+class Transfer(Base):
+    __tablename__ = "transfers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class TransferLine(Base):
+    __tablename__ = "transfer_lines"
+
+    transfer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+_levels = table_of(StockLevel)
+AVAILABLE = _levels.c.on_hand - _levels.c.reserved - _levels.c.safety_stock
+"""What remote channels may sell, as a SQL expression over stock_levels."""

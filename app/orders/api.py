@@ -1,0 +1,248 @@
+"""Orders and the pickup queue over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+
+from app.orders import closing, placing, returns
+from app.orders import fulfilment as orders_fulfilment
+from app.orders import views as orders_views
+from app.orders.commands import NewOrder, ShipAddress
+from app.orders.context import OrderContext
+from app.orders.model import Fulfilment
+from app.orders.schemas import (
+    AllocationOut,
+    OrderIn,
+    OrderLineOut,
+    OrderOut,
+    OrderPage,
+    PaymentOut,
+    PickupCodeIn,
+    PickupIn,
+    ReturnIn,
+)
+from app.orders.views import OrderView
+from app.platform.http.deps import CallerDep
+from app.platform.http.schemas import CodePath, CodeQuery
+
+OrderContextDep = SkipValidation[OrderContext]
+
+
+def order_out(view: OrderView) -> OrderOut:
+    o = view.order
+    allocations: dict[str, list[AllocationOut]] = {}
+    for a in view.allocations:
+        allocations.setdefault(a.sku, []).append(AllocationOut(a.location, a.quantity))
+    fulfilment: dict[str, Any] = (
+        {"type": "pickup", "location": view.pickup_location}
+        if o.fulfilment_type == Fulfilment.PICKUP
+        else {"type": "ship", "address": o.ship_address}
+    )
+    return OrderOut(
+        id=o.id,
+        number=o.number,
+        channel=o.channel,
+        status=o.status,
+        at_risk=o.at_risk,
+        customer_id=o.customer_id,
+        lines=[
+            OrderLineOut(
+                line.sku,
+                line.quantity,
+                line.unit_price_minor,
+                allocations.get(line.sku, []),
+                line.returned_quantity,
+            )
+            for line in view.lines
+        ],
+        total_minor=o.total_minor,
+        currency=o.currency,
+        fulfilment=fulfilment,
+        payment=PaymentOut(
+            o.payment_provider,
+            o.payment_intent_id,
+            o.payment_client_secret if view.show_client_secret else None,
+            o.payment_status,
+        ),
+        notes=o.notes,
+        created_at=o.created_at,
+        updated_at=o.updated_at,
+    )
+
+
+def _order_cursor(view: OrderView) -> str:
+    raw = f"{view.order.created_at.isoformat()}|{view.order.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_order_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, order_id = raw.partition("|")
+        return datetime.fromisoformat(at), UUID(order_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationException("cursor is not valid") from None
+
+
+class OrderController(Controller):
+    path = "/v1/orders"
+    tags = ["orders"]
+
+    @post(
+        "/",
+        summary="Place a pickup or ship order (reserves every line or nothing)",
+        opt={"idempotency_required": True, "idempotency_resumable": True},
+    )
+    async def place(
+        self, data: JSONBody[OrderIn], ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        if isinstance(data.fulfilment, PickupIn):
+            fulfilment, pickup, address = Fulfilment.PICKUP, data.fulfilment.location, None
+        else:
+            a = data.fulfilment.address
+            fulfilment, pickup = Fulfilment.SHIP, None
+            address = ShipAddress(
+                a.line1, a.city, a.postal_code, a.country.upper(), a.latitude, a.longitude
+            )
+        view = await placing.place_order(
+            ctx,
+            principal,
+            NewOrder(
+                email=data.customer.email,
+                name=data.customer.name,
+                phone=data.customer.phone,
+                lines=[(line.sku, line.quantity) for line in data.lines],
+                fulfilment=fulfilment,
+                pickup_location=pickup,
+                address=address,
+                notes=data.notes,
+                channel=data.channel,
+            ),
+        )
+        return order_out(view)
+
+    @get("/", summary="Orders, oldest first (storefront and mobile keys see their channel's)")
+    async def list_page(
+        self,
+        ctx: OrderContextDep,
+        principal: CallerDep,
+        status: Annotated[str | None, QueryParameter(pattern=r"^[a-z_]{1,24}$")] = None,
+        location: CodeQuery = None,
+        customer_email: Annotated[str | None, QueryParameter(max_length=320)] = None,
+        channel: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{1,16}$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> OrderPage:
+        views = await orders_views.list_orders(
+            ctx,
+            principal,
+            status=status,
+            location=location,
+            customer_email=customer_email,
+            channel=channel,
+            after=_decode_order_cursor(cursor),
+            limit=limit,
+        )
+        return OrderPage(
+            items=[order_out(v) for v in views],
+            next_cursor=_order_cursor(views[-1]) if len(views) == limit else None,
+        )
+
+    @get("/{order_id:uuid}", summary="One order")
+    async def get_one(
+        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        return order_out(await orders_views.get_order(ctx, principal, order_id))
+
+    @post(
+        "/{order_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel: release the stock and the payment authorisation",
+    )
+    async def cancel(
+        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        return order_out(await closing.cancel(ctx, principal, order_id))
+
+    @post(
+        "/{order_id:uuid}/ready",
+        status_code=200,
+        summary="Picked and waiting: notify the customer with a pickup code",
+    )
+    async def ready(
+        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        return order_out(await orders_fulfilment.mark_ready(ctx, principal, order_id))
+
+    @post(
+        "/{order_id:uuid}/pickup",
+        status_code=200,
+        summary="Hand over against the pickup code: capture the payment and take the units",
+    )
+    async def pickup(
+        self,
+        order_id: FromPath[UUID],
+        data: JSONBody[PickupCodeIn],
+        ctx: OrderContextDep,
+        principal: CallerDep,
+    ) -> OrderOut:
+        return order_out(
+            await orders_fulfilment.hand_over(ctx, principal, order_id, data.pickup_code)
+        )
+
+    @post(
+        "/{order_id:uuid}/ship",
+        status_code=200,
+        summary="Ship: capture the payment and take the units at the allocated locations",
+    )
+    async def ship(
+        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        return order_out(await orders_fulfilment.ship(ctx, principal, order_id))
+
+    @post(
+        "/{order_id:uuid}/returns",
+        status_code=200,
+        summary="Return at any store: restock there and refund",
+    )
+    async def return_items(
+        self,
+        order_id: FromPath[UUID],
+        data: JSONBody[ReturnIn],
+        ctx: OrderContextDep,
+        principal: CallerDep,
+    ) -> OrderOut:
+        return order_out(
+            await returns.return_order(
+                ctx,
+                principal,
+                order_id,
+                data.location,
+                [(line.sku, line.quantity) for line in data.lines],
+            )
+        )
+
+
+@get(
+    "/v1/locations/{code:str}/pickups",
+    summary="A store's pickup queue",
+    tags=["orders"],
+)
+async def pickup_queue(
+    code: CodePath,
+    ctx: OrderContextDep,
+    principal: CallerDep,
+    status: Annotated[str | None, QueryParameter(pattern=r"^(confirmed|ready_for_pickup)$")] = None,
+) -> list[OrderOut]:
+    statuses = [status] if status else ["confirmed", "ready_for_pickup"]
+    return [order_out(v) for v in await orders_views.pickup_queue(ctx, principal, code, statuses)]

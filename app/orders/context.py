@@ -1,0 +1,18 @@
+"""What order use cases are given: transactions, payments, a message sender and the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.orders.ports import PaymentProvider, Sender
+from app.platform.context import Context
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderContext(Context):
+    payments: PaymentProvider
+    sender: Sender
+    payment_timeout: timedelta = timedelta(seconds=900)
+    pickup_hold: timedelta = timedelta(hours=168)
+    warehouses_first: bool = True

@@ -1,0 +1,56 @@
+"""Use cases of customers: find, read, timeline."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.orders.repository import OrderRepository
+from app.orders.tables import Customer
+from app.platform.access import Principal, Role
+from app.platform.context import Context
+from app.platform.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    channel: str
+    location: str | None
+    order_id: uuid.UUID | None
+    event: str
+    summary: str
+
+
+def _require_staff(principal: Principal) -> None:
+    """Profiles span channels, so channel keys (web, mobile) may not browse them."""
+    if principal.role in (Role.STOREFRONT, Role.MOBILE):
+        raise Forbidden("customer profiles are for staff keys")
+
+
+async def find_by_email(ctx: Context, principal: Principal, email: str) -> Customer:
+    _require_staff(principal)
+    async with ctx.uow(readonly=True) as uow:
+        customer = await OrderRepository.of(uow).customer_by_email(email)
+        if customer is None:
+            raise NotFound(f"no customer with email {email}")
+        return customer
+
+
+async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> Customer:
+    _require_staff(principal)
+    async with ctx.uow(readonly=True) as uow:
+        return await OrderRepository.of(uow).customer(customer_id)
+
+
+async def timeline(
+    ctx: Context, principal: Principal, customer_id: uuid.UUID
+) -> list[TimelineEntry]:
+    _require_staff(principal)
+    async with ctx.uow(readonly=True) as uow:
+        await OrderRepository.of(uow).customer(customer_id)
+        return [
+            TimelineEntry(e.at, e.channel, code, e.order_id, e.event, e.summary)
+            for e, code in await OrderRepository.of(uow).timeline(customer_id)
+        ]

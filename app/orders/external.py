@@ -1,0 +1,171 @@
+"""Orders that external storefronts (Shopify) report."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+
+from app.inventory.repository import CatalogueRepository
+from app.orders.closing import _release_all
+from app.orders.commands import NewOrder
+from app.orders.context import OrderContext
+from app.orders.model import OPEN_STATUSES, Fulfilment, OrderStatus, merge_lines
+from app.orders.placing import _insert_order, _reserve_and_record
+from app.orders.repository import OrderRepository
+from app.orders.reserving import _Plan, _reserve
+from app.orders.transitions import _transition
+from app.orders.views import OrderView, _view
+from app.platform.access import Channel, Principal, Role
+from app.platform.errors import InsufficientStock
+
+log = structlog.get_logger("omnistock.orders")
+
+
+# Orders from external storefronts --------------------------------------------------------
+async def record_external_order(
+    ctx: OrderContext,
+    *,
+    channel: str,
+    external_id: str,
+    lines: list[tuple[str, int]],
+    customer_email: str | None,
+    customer_name: str | None = None,
+    location: str | None = None,
+    currency: str | None = None,
+) -> OrderView:
+    """An order taken and paid on an external storefront (Shopify). It reserves stock at the
+    location that will fulfil it (or wherever sourcing finds it); when stock is short it is
+    still recorded — flagged at risk and reported — never dropped. Idempotent by the
+    storefront's own order id."""
+    system = Principal("system", channel, Role.ADMIN)
+    async with ctx.uow() as uow:
+        existing = await OrderRepository.of(uow).order_by_external_id(channel, external_id)
+        if existing is not None:
+            return await _view(uow, existing, False)
+    known, unknown = await _split_known_skus(ctx, merge_lines(lines))
+    email = customer_email or f"{_safe(external_id)}@guest.{channel}.invalid"
+    data = NewOrder(
+        email=email,
+        name=customer_name,
+        lines=known,
+        fulfilment=Fulfilment.SHIP,
+        channel=channel,
+        external_id=external_id,
+    )
+    try:
+        if not known:
+            raise InsufficientStock("no line of this order names a known SKU", {"short": []})
+        if location:
+            order_id = await _record_at_location(ctx, system, Channel(channel), data, location)
+        else:
+            order_id = (
+                await _reserve_and_record(ctx, system, Channel(channel), data, known)
+            ).order.id
+        short: dict[str, Any] | None = None
+    except InsufficientStock as exc:
+        order_id = await _record_unreserved(ctx, system, Channel(channel), data)
+        short = exc.details
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id, for_update=True)
+        order.payment_provider, order.payment_status = channel, "paid_externally"
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            _transition(uow, order, "confirm", channel, system.actor, f"paid on {channel}")
+        problems = [f"unknown SKU {sku}" for sku, _ in unknown]
+        if short is not None:
+            problems.append(
+                "not enough stock to reserve: "
+                + ", ".join(
+                    f"{s.get('sku')} (wanted {s.get('requested')}, {s.get('available', 0)} left)"
+                    for s in short.get("short", [])
+                )
+            )
+        if problems:
+            order.at_risk = True
+            OrderRepository.of(uow).add_event(
+                event="at_risk",
+                channel=channel,
+                actor=system.actor,
+                order_id=order.id,
+                customer_id=order.customer_id,
+                summary=f"{order.number}: " + "; ".join(problems),
+            )
+        await uow.commit()
+        log.info(
+            "external order recorded",
+            channel=channel,
+            external_id=external_id,
+            order=order.number,
+            at_risk=order.at_risk,
+        )
+        return await _view(uow, order, False)
+
+
+async def cancel_external_order(
+    ctx: OrderContext, *, channel: str, external_id: str, reason: str | None = None
+) -> OrderView | None:
+    """The storefront cancelled its order: release what it holds. Repeats change nothing."""
+    system = Principal("system", channel, Role.ADMIN)
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order_by_external_id(channel, external_id)
+        if order is None:
+            return None
+        if order.status not in OPEN_STATUSES:
+            return await _view(uow, order, False)
+        order = await OrderRepository.of(uow).order(order.id, for_update=True)
+        await _release_all(
+            uow,
+            order,
+            "cancel",
+            channel,
+            system.actor,
+            f"cancelled on {channel}" + (f": {reason}" if reason else ""),
+        )
+        await uow.commit()
+        return await _view(uow, order, False)
+
+
+async def _split_known_skus(
+    ctx: OrderContext, lines: list[tuple[str, int]]
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    async with ctx.uow() as uow:
+        found = await CatalogueRepository.of(uow).existing_skus([sku for sku, _ in lines])
+    return (
+        [line for line in lines if line[0] in found],
+        [line for line in lines if line[0] not in found],
+    )
+
+
+async def _record_at_location(
+    ctx: OrderContext, principal: Principal, channel: Channel, data: NewOrder, location: str
+) -> uuid.UUID:
+    """Reserve every line at the storefront location that fulfils the order."""
+    order_id = uuid.uuid4()
+    async with ctx.uow() as uow:
+        loc = await CatalogueRepository.of(uow).location(location)
+        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in data.lines])
+        plan = _Plan({sku: [(loc.id, loc.code, qty)] for sku, qty in data.lines})
+        await _reserve(uow, principal, channel, plan, skus, f"order:{order_id}")
+        await _insert_order(
+            uow, order_id, principal, channel, data, skus, plan, None, channel.value
+        )
+        await uow.commit()
+    return order_id
+
+
+async def _record_unreserved(
+    ctx: OrderContext, principal: Principal, channel: Channel, data: NewOrder
+) -> uuid.UUID:
+    order_id = uuid.uuid4()
+    async with ctx.uow() as uow:
+        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in data.lines])
+        await _insert_order(
+            uow, order_id, principal, channel, data, skus, _Plan(), None, channel.value
+        )
+        await uow.commit()
+    return order_id
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text)[-60:]

@@ -1,0 +1,173 @@
+"""Ready for pickup, hand over and ship."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from app.inventory import rules
+from app.inventory.ledger import Change, Ledger
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.tables import Location
+from app.orders import ports
+from app.orders.context import OrderContext
+from app.orders.model import (
+    InvalidPickupCode,
+    TooManyAttempts,
+    after_failed_attempt,
+    code_attempt_allowed,
+    hash_pickup_code,
+    new_pickup_code,
+    next_status,
+    pickup_code_matches,
+)
+from app.orders.payment_actions import _capture
+from app.orders.repository import OrderRepository
+from app.orders.tables import Order
+from app.orders.transitions import _transition
+from app.orders.views import OrderView, _view
+from app.platform.access import Permission, Principal, Role
+from app.platform.errors import BusinessRuleViolation, Forbidden
+from app.platform.tables import utcnow
+from app.platform.uow import UnitOfWork
+
+log = structlog.get_logger("omnistock.orders")
+
+
+# Staff actions ------------------------------------------------------------------------------
+async def mark_ready(ctx: OrderContext, principal: Principal, order_id: uuid.UUID) -> OrderView:
+    """The order is picked and waiting at the counter; the customer gets a pickup code."""
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id, for_update=True)
+        location = await _pickup_location(uow, order)
+        principal.require(Permission.WORK_PICKUPS, at_location=location.code)
+        _transition(
+            uow,
+            order,
+            "ready",
+            principal.channel.value,
+            principal.actor,
+            f"ready for pickup at {location.name}",
+            location.id,
+        )
+        code = new_pickup_code()
+        order.pickup_code_hash = hash_pickup_code(code)
+        order.failed_code_attempts = 0
+        order.code_locked_until = None
+        order.ready_at = utcnow()
+        customer = await OrderRepository.of(uow).customer(order.customer_id)
+        OrderRepository.of(uow).add_notification(
+            order_id=order.id,
+            kind="ready_for_pickup",
+            to=customer.email,
+            subject=f"Order {order.number} is ready for pickup",
+            body=(
+                f"Your order {order.number} is ready at {location.name}. "
+                f"Show this pickup code at the counter: {code}"
+            ),
+        )
+        await uow.commit()
+        return await _view(uow, order, False)
+
+
+async def hand_over(
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID, pickup_code: str
+) -> OrderView:
+    """The customer collects: check the code, capture the payment, take the units."""
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id, for_update=True)
+        location = await _pickup_location(uow, order)
+        if principal.role is not Role.POS:
+            raise Forbidden("handover is done by a POS key of the pickup store")
+        principal.require(Permission.WORK_PICKUPS, at_location=location.code)
+        next_status("pickup", order.status, order.fulfilment_type)
+        now = utcnow()
+        if not code_attempt_allowed(order.code_locked_until, now):
+            raise TooManyAttempts(
+                "too many wrong pickup codes; try again later",
+                {
+                    "retry_after": order.code_locked_until.isoformat()
+                    if order.code_locked_until
+                    else None
+                },
+            )
+        if not pickup_code_matches(pickup_code, order.pickup_code_hash):
+            order.failed_code_attempts, order.code_locked_until = after_failed_attempt(
+                order.failed_code_attempts, now
+            )
+            OrderRepository.of(uow).add_event(
+                event="wrong_pickup_code",
+                channel=principal.channel.value,
+                actor=principal.actor,
+                order_id=order.id,
+                customer_id=order.customer_id,
+                location_id=location.id,
+                summary="a wrong pickup code was entered",
+            )
+            await uow.commit()
+            raise InvalidPickupCode("the pickup code does not match this order")
+        intent_id = order.payment_intent_id
+    await _capture(ctx, order_id, intent_id)
+    return await _take_units(ctx, principal, order_id, "pickup", f"picked up at {location.name}")
+
+
+async def ship(ctx: OrderContext, principal: Principal, order_id: uuid.UUID) -> OrderView:
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id)
+        allocations = await OrderRepository.of(uow).allocations(order_id)
+        locations = {a.location for a in allocations}
+        principal.require(
+            Permission.WORK_PICKUPS, at_location=locations.pop() if len(locations) == 1 else None
+        )
+        next_status("ship", order.status, order.fulfilment_type)
+        intent_id = order.payment_intent_id
+    await _capture(ctx, order_id, intent_id)
+    return await _take_units(ctx, principal, order_id, "ship", "shipped")
+
+
+async def _take_units(
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID, action: str, summary: str
+) -> OrderView:
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id, for_update=True)
+        _transition(
+            uow,
+            order,
+            action,
+            principal.channel.value,
+            principal.actor,
+            summary,
+            order.pickup_location_id,
+        )
+        allocations = await OrderRepository.of(uow).allocations(order_id)
+        await Ledger.of(uow).apply(
+            [
+                Change(
+                    key=LevelKey(a.location_id, a.sku_id),
+                    delta=rules.handover(a.quantity),
+                    kind=MovementKind.HANDOVER.value,
+                    guard=Guard.NONE,
+                    channel=principal.channel.value,
+                    actor=principal.actor,
+                    sku=a.sku,
+                    location=a.location,
+                    reference=f"order:{order_id}",
+                )
+                for a in allocations
+            ]
+        )
+        order.payment_status = ports.CAPTURED if order.payment_intent_id else order.payment_status
+        order.closed_at = order.updated_at = utcnow()
+        order.pickup_code_hash = None
+        await uow.commit()
+        return await _view(uow, order, False)
+
+
+async def _pickup_location(uow: UnitOfWork, order: Order) -> Location:
+    if order.pickup_location_id is None:
+        raise BusinessRuleViolation("this order is shipped, not picked up")
+    return (await CatalogueRepository.of(uow).locations_by_id([order.pickup_location_id]))[
+        order.pickup_location_id
+    ]

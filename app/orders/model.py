@@ -1,0 +1,177 @@
+"""Order states and their transitions, prices, pickup codes (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import structlog
+
+from app.platform.errors import BusinessRuleViolation, DomainError, InvalidTransition
+
+log = structlog.get_logger("omnistock.orders")
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    CONFIRMED = "confirmed"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    PICKED_UP = "picked_up"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Fulfilment(StrEnum):
+    PICKUP = "pickup"
+    SHIP = "ship"
+
+
+S = OrderStatus
+
+
+OPEN_STATUSES = frozenset({S.PENDING_PAYMENT, S.CONFIRMED, S.READY_FOR_PICKUP})
+
+
+"""Orders that still hold reserved units."""
+
+
+TRANSITIONS: dict[str, dict[OrderStatus, frozenset[OrderStatus]]] = {
+    "confirm": {S.CONFIRMED: frozenset({S.PENDING_PAYMENT})},
+    "ready": {S.READY_FOR_PICKUP: frozenset({S.CONFIRMED})},
+    "pickup": {S.PICKED_UP: frozenset({S.READY_FOR_PICKUP})},
+    "ship": {S.SHIPPED: frozenset({S.CONFIRMED})},
+    "cancel": {S.CANCELLED: frozenset({S.PENDING_PAYMENT, S.CONFIRMED, S.READY_FOR_PICKUP})},
+    "expire": {S.EXPIRED: frozenset({S.PENDING_PAYMENT, S.CONFIRMED, S.READY_FOR_PICKUP})},
+}
+
+
+def next_status(
+    action: str, current: OrderStatus | str, fulfilment: Fulfilment | str
+) -> OrderStatus:
+    """The status `action` leads to from `current`; `InvalidTransition` if it cannot happen."""
+    current = OrderStatus(current)
+    [(target, allowed)] = TRANSITIONS[action].items()
+    if current not in allowed:
+        raise InvalidTransition(
+            f"cannot {action} an order that is {current}",
+            {"status": current.value, "action": action},
+        )
+    if action in ("ready", "pickup") and fulfilment != Fulfilment.PICKUP:
+        raise InvalidTransition(f"cannot {action} a ship order", {"action": action})
+    if action == "ship" and fulfilment != Fulfilment.SHIP:
+        raise InvalidTransition("a pickup order is handed over, not shipped", {"action": action})
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    currency: str
+
+
+def order_total(lines: Sequence[PricedLine]) -> tuple[int, str]:
+    """Total in minor units and the one currency every line shares."""
+    currencies = {line.currency for line in lines}
+    if len(currencies) != 1:
+        raise BusinessRuleViolation(
+            "an order's lines must share one currency", {"currencies": sorted(currencies)}
+        )
+    for line in lines:
+        if line.quantity <= 0:
+            raise BusinessRuleViolation(f"{line.sku}: quantity must be positive")
+    return sum(line.quantity * line.unit_price_minor for line in lines), currencies.pop()
+
+
+def merge_lines(lines: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """One line per SKU, in first-seen order (a client may repeat a SKU)."""
+    merged: dict[str, int] = {}
+    for sku, quantity in lines:
+        merged[sku] = merged.get(sku, 0) + quantity
+    return list(merged.items())
+
+
+# Pickup codes --------------------------------------------------------------------------------
+PICKUP_CODE_DIGITS = 6
+
+
+MAX_CODE_ATTEMPTS = 5
+
+
+CODE_LOCKOUT = timedelta(minutes=15)
+
+
+def new_pickup_code() -> str:
+    return f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
+
+
+def hash_pickup_code(code: str, salt: bytes | None = None) -> str:
+    """Salted, deliberately slow hash: six digits are few enough to brute-force a fast one."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", code.encode(), salt, 100_000)
+    return f"pbkdf2${salt.hex()}${digest.hex()}"
+
+
+def pickup_code_matches(code: str, stored: str | None) -> bool:
+    if not stored or not code.isdigit() or len(code) != PICKUP_CODE_DIGITS:
+        return False
+    _, salt_hex, digest_hex = stored.split("$")
+    candidate = hashlib.pbkdf2_hmac("sha256", code.encode(), bytes.fromhex(salt_hex), 100_000)
+    return hmac.compare_digest(candidate.hex(), digest_hex)
+
+
+def code_attempt_allowed(locked_until: datetime | None, now: datetime) -> bool:
+    return locked_until is None or locked_until <= now
+
+
+def after_failed_attempt(failed: int, now: datetime) -> tuple[int, datetime | None]:
+    """(failed attempts, locked until): every MAX_CODE_ATTEMPTS-th miss locks the order."""
+    failed += 1
+    return failed, (now + CODE_LOCKOUT if failed % MAX_CODE_ATTEMPTS == 0 else None)
+
+
+# Expiry ---------------------------------------------------------------------------------------
+def is_expired(
+    status: OrderStatus | str,
+    fulfilment: Fulfilment | str,
+    created_at: datetime,
+    confirmed_at: datetime | None,
+    ready_at: datetime | None,
+    now: datetime,
+    payment_timeout: timedelta,
+    pickup_hold: timedelta,
+) -> bool:
+    """Unpaid orders expire after the payment timeout; uncollected pickups after the hold,
+    counted from when they were ready (or confirmed, if staff never marked them ready)."""
+    status = OrderStatus(status)
+    if status is S.PENDING_PAYMENT:
+        return now - created_at >= payment_timeout
+    if fulfilment == Fulfilment.PICKUP and status in (S.CONFIRMED, S.READY_FOR_PICKUP):
+        since = ready_at or confirmed_at or created_at
+        return now - since >= pickup_hold
+    return False
+
+
+def returnable(ordered: int, already_returned: int, requested: int, sku: str) -> None:
+    if requested <= 0:
+        raise BusinessRuleViolation(f"{sku}: return quantity must be positive")
+    if already_returned + requested > ordered:
+        raise BusinessRuleViolation(
+            f"{sku}: only {ordered - already_returned} of {ordered} can still be returned",
+            {"sku": sku, "ordered": ordered, "returned": already_returned, "requested": requested},
+        )
+
+
+class InvalidPickupCode(DomainError):
+    code = "invalid_pickup_code"
+
+
+class TooManyAttempts(DomainError):
+    code = "rate_limited"

@@ -1,0 +1,249 @@
+"""Placing an order: reserve every line or nothing, then authorise the payment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+
+from app.inventory.repository import CatalogueRepository, LocationRef, SkuRef
+from app.orders import ports
+from app.orders.closing import _close
+from app.orders.commands import NewOrder, ShipAddress
+from app.orders.context import OrderContext
+from app.orders.model import (
+    Fulfilment,
+    OrderStatus,
+    PricedLine,
+    merge_lines,
+    order_total,
+)
+from app.orders.ports import PaymentFailed
+from app.orders.repository import AllocationRow, LineRow, OrderRepository
+from app.orders.reserving import _Plan, _reserve, _reserve_shipment, _with_alternatives
+from app.orders.tables import Order
+from app.orders.transitions import _notify_confirmed, _transition
+from app.orders.views import OrderView, get_order
+from app.platform.access import Channel, Permission, Principal
+from app.platform.errors import (
+    BusinessRuleViolation,
+    InsufficientStock,
+)
+from app.platform.idempotency import store
+from app.platform.tables import utcnow
+from app.platform.uow import UnitOfWork
+
+log = structlog.get_logger("omnistock.orders")
+
+
+# Placing ------------------------------------------------------------------------------------
+async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -> OrderView:
+    """Reserve every line or nothing, then open the payment authorisation."""
+    principal.require(Permission.PLACE_ORDERS)
+    channel = principal.order_channel(data.channel)
+    lines = merge_lines(data.lines)
+    if data.fulfilment is Fulfilment.PICKUP and not data.pickup_location:
+        raise BusinessRuleViolation("a pickup order needs a location")
+    resumed = store.resuming()
+    if resumed is not None and resumed.startswith("order:"):
+        return await _finish_placing(ctx, principal, uuid.UUID(resumed.removeprefix("order:")))
+    paid_at_counter = not ctx.payments.requires_authorisation
+    order_id = uuid.uuid4()
+    store.note_resource(f"order:{order_id}")
+    try:
+        view = await _reserve_and_record(
+            ctx, principal, channel, data, lines, confirm_now=paid_at_counter, order_id=order_id
+        )
+    except InsufficientStock as short:
+        raise await _with_alternatives(ctx, data, lines, short) from None
+    if paid_at_counter:
+        return view
+    return await _authorise(ctx, view, principal)
+
+
+async def _reserve_and_record(
+    ctx: OrderContext,
+    principal: Principal,
+    channel: Channel,
+    data: NewOrder,
+    lines: list[tuple[str, int]],
+    confirm_now: bool = False,
+    order_id: uuid.UUID | None = None,
+) -> OrderView:
+    """Reserve the lines and write the order in one transaction; `confirm_now` when no
+    payment needs authorising (paid at the counter)."""
+    order_id = order_id or uuid.uuid4()
+    reference = f"order:{order_id}"
+    async with ctx.uow() as uow:
+        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in lines])
+        pickup: LocationRef | None = None
+        if data.fulfilment is Fulfilment.PICKUP:
+            pickup = await CatalogueRepository.of(uow).location_ref(data.pickup_location or "")
+            if pickup.kind != "store" or not pickup.pickup_enabled:
+                raise BusinessRuleViolation(
+                    f"{pickup.code} does not offer pickup", {"location": pickup.code}
+                )
+            plan = _Plan({sku: [(pickup.id, pickup.code, qty)] for sku, qty in lines})
+            await _reserve(uow, principal, channel, plan, skus, reference, check_first=True)
+        else:
+            plan = await _reserve_shipment(
+                ctx, uow, principal, channel, lines, skus, data, reference
+            )
+        order, order_lines, allocations = await _insert_order(
+            uow,
+            order_id,
+            principal,
+            channel,
+            data,
+            skus,
+            plan,
+            pickup,
+            ctx.payments.name,
+            confirm_now=confirm_now,
+        )
+        await uow.commit()
+        return OrderView(
+            order,
+            order_lines,
+            allocations,
+            pickup.code if pickup else None,
+            show_client_secret=True,
+        )
+
+
+async def _insert_order(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    principal: Principal,
+    channel: Channel,
+    data: NewOrder,
+    skus: dict[str, SkuRef],
+    plan: _Plan,
+    pickup: LocationRef | None,
+    payment_provider: str = "offline",
+    *,
+    confirm_now: bool = False,
+) -> tuple[Order, list[LineRow], list[AllocationRow]]:
+    """The order, its lines and allocations (returned as written, allocations in location
+    then SKU order), and its first event; prices from the catalogue.
+    `confirm_now` (no payment to authorise) confirms it before anything is written, so the
+    order is inserted once rather than inserted and then updated."""
+    priced = [
+        PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
+        for sku, qty in merge_lines(data.lines)
+    ]
+    total, currency = order_total(priced)
+    customer = await OrderRepository.of(uow).customer_for_email(data.email, data.name, data.phone)
+    now = utcnow()
+    order = Order(
+        id=order_id,
+        number=_order_number(channel),
+        channel=channel.value,
+        status=OrderStatus.PENDING_PAYMENT.value,
+        at_risk=False,
+        customer_id=customer.id,
+        fulfilment_type=data.fulfilment.value,
+        pickup_location_id=pickup.id if pickup else None,
+        ship_address=_address_json(data.address),
+        notes=data.notes,
+        total_minor=total,
+        currency=currency,
+        payment_provider=payment_provider,
+        payment_status="pending",
+        failed_code_attempts=0,
+        external_id=data.external_id,
+        created_by=principal.actor,
+        created_at=now,
+        updated_at=now,
+    )
+    OrderRepository.of(uow).add_event(
+        event="placed",
+        channel=channel.value,
+        actor=principal.actor,
+        order_id=order.id,
+        customer_id=customer.id,
+        location_id=pickup.id if pickup else None,
+        summary=f"{order.number}: {sum(p.quantity for p in priced)} item(s) for "
+        f"{data.fulfilment.value}, {total} {currency}",
+    )
+    if confirm_now:
+        order.payment_status = ports.NOT_REQUIRED
+        _transition(
+            uow,
+            order,
+            "confirm",
+            channel.value,
+            principal.actor,
+            "confirmed: payment at the counter",
+        )
+        _notify_confirmed(uow, order, customer)
+    lines = [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced]
+    allocations = sorted(
+        (
+            AllocationRow(skus[sku].id, sku, location_id, code, qty)
+            for sku, parts in plan.parts.items()
+            for location_id, code, qty in parts
+        ),
+        key=lambda a: (a.location_id, a.sku_id),
+    )
+    await OrderRepository.of(uow).add_order(order, lines, allocations)
+    return order, lines, allocations
+
+
+async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -> OrderView:
+    """Open the provider's authorisation for a recorded order. A refusal gives the stock back;
+    an unreachable provider leaves the order waiting, so a retry with the same
+    Idempotency-Key finishes it (and the expiry job releases it if nobody does)."""
+    order = view.order
+    try:
+        authorization = await ctx.payments.authorize(
+            str(order.id), order.total_minor, order.currency
+        )
+    except PaymentFailed:
+        await _close(ctx, order.id, "cancel", principal, reason="payment refused")
+        raise
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order.id, for_update=True)
+        order.payment_intent_id = authorization.intent_id
+        order.payment_client_secret = authorization.client_secret
+        order.payment_status = authorization.status
+        order.updated_at = utcnow()
+        await uow.commit()
+    return OrderView(
+        order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
+    )
+
+
+async def _finish_placing(
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID
+) -> OrderView:
+    """A retry of a placement whose answer was lost: the order exists; open its payment if
+    that never happened, and answer with it."""
+    view = await get_order(ctx, principal, order_id, show_client_secret=True)
+    if (
+        view.order.status == OrderStatus.PENDING_PAYMENT
+        and view.order.payment_intent_id is None
+        and ctx.payments.requires_authorisation
+    ):
+        return await _authorise(ctx, view, principal)
+    return view
+
+
+def _order_number(channel: Channel) -> str:
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    suffix = "".join(alphabet[b % len(alphabet)] for b in uuid.uuid4().bytes[:8])
+    return f"{channel.value[0].upper()}-{suffix}"
+
+
+def _address_json(address: ShipAddress | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {
+        "line1": address.line1,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "country": address.country,
+        "latitude": address.latitude,
+        "longitude": address.longitude,
+    }

@@ -1,0 +1,529 @@
+"""Orders, lines, allocations, events and outbox rows in the database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.inventory.queries import StockAt, _stock_at
+from app.inventory.tables import Location, Sku
+from app.orders.model import OPEN_STATUSES
+from app.orders.tables import (
+    Allocation,
+    Customer,
+    Event,
+    Notification,
+    Order,
+    OrderLine,
+    PaymentAction,
+    ProcessedWebhook,
+)
+from app.platform.errors import NotFound
+from app.platform.prepared import Prepared
+from app.platform.tables import table_of, utcnow
+from app.platform.uow import Repository, UnitOfWork
+from app.pos.tables import OrderReturn, PosTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class LineRow:
+    sku_id: int
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    returned_quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationRow:
+    sku_id: int
+    sku: str
+    location_id: int
+    location: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAllocation:
+    order_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRef:
+    id: uuid.UUID
+    email: str
+    name: str | None
+    phone: str | None
+
+
+def _customer_upsert(dialect: str) -> Any:
+    table = table_of(Customer)
+    new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return new.on_conflict_do_update(
+        index_elements=["email"],
+        set_={
+            "name": func.coalesce(table.c.name, new.excluded.name),
+            "phone": func.coalesce(table.c.phone, new.excluded.phone),
+        },
+    ).returning(table.c.id, table.c.email, table.c.name, table.c.phone)
+
+
+_CUSTOMER_UPSERT = Prepared(_customer_upsert("sqlite"), postgresql=_customer_upsert("postgresql"))
+
+
+_ORDERS = Prepared(insert(table_of(Order)))
+
+
+_ORDER_COLUMNS = [column.key for column in table_of(Order).columns]
+
+
+_LINES = Prepared(insert(table_of(OrderLine)))
+
+
+_ALLOCATIONS = Prepared(insert(table_of(Allocation)))
+
+
+_EVENTS = Prepared(insert(table_of(Event)))
+
+
+_NOTIFICATIONS = Prepared(insert(table_of(Notification)))
+
+
+class OrderRepository(Repository):
+    """Orders, customers, events and outboxes. Rows nothing reads back in the same unit of
+    work (a new order with its lines and allocations, events, notifications) are collected and
+    written by `write_pending` as one prepared multi-row INSERT per table, in foreign-key
+    order, skipping the ORM's per-object bookkeeping on the checkout path."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__(uow)
+        uow.before_commit(self.write_pending)
+        self._pending: dict[Prepared, list[dict[str, Any]]] = {}
+
+    def _queue(self, statement: Prepared, row: dict[str, Any]) -> None:
+        self._pending.setdefault(statement, []).append(row)
+
+    async def write_pending(self) -> None:
+        """Called by the unit of work after the ORM flush, so every row these reference
+        (orders, POS transactions) exists already."""
+        for statement in (_ORDERS, _LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
+            rows = self._pending.pop(statement, None)
+            if rows:
+                await self.statements.execute_many(statement, rows)
+
+    # customers ---------------------------------------------------------------------------
+    async def customer_for_email(
+        self, email: str, name: str | None = None, phone: str | None = None
+    ) -> CustomerRef:
+        """The one profile of this email, created on first sight from any channel; a name or
+        phone is filled in when the profile has none yet. One prepared upsert."""
+        [row] = await self.statements.rows(
+            _CUSTOMER_UPSERT,
+            {
+                "id": uuid.uuid4(),
+                "email": email.strip().lower(),
+                "name": name,
+                "phone": phone,
+                "created_at": utcnow(),
+            },
+        )
+        return CustomerRef(*row)
+
+    async def customer(self, customer_id: uuid.UUID) -> Customer:
+        customer = await self.session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return customer
+
+    async def customer_by_email(self, email: str) -> Customer | None:
+        return (
+            await self.session.execute(
+                select(Customer).where(Customer.email == email.strip().lower())
+            )
+        ).scalar_one_or_none()
+
+    async def timeline(self, customer_id: uuid.UUID) -> list[tuple[Event, str | None]]:
+        rows = await self.session.execute(
+            select(Event, Location.code)
+            .outerjoin(Location, Location.id == Event.location_id)
+            .where(Event.customer_id == customer_id)
+            .order_by(Event.at, Event.id)
+        )
+        return [(event, code) for event, code in rows]
+
+    # orders ------------------------------------------------------------------------------
+    async def add_order(
+        self, order: Order, lines: Sequence[LineRow], allocations: Sequence[AllocationRow]
+    ) -> None:
+        """The order, its lines and allocations, written with the other pending rows. `order`
+        stays a plain (transient) object: everything after this in the unit of work reads it,
+        nothing changes it."""
+        self._queue(_ORDERS, {key: getattr(order, key) for key in _ORDER_COLUMNS})
+        for line in lines:
+            self._queue(
+                _LINES,
+                {
+                    "order_id": order.id,
+                    "sku_id": line.sku_id,
+                    "quantity": line.quantity,
+                    "unit_price_minor": line.unit_price_minor,
+                    "returned_quantity": line.returned_quantity,
+                },
+            )
+        for allocation in allocations:
+            self._queue(
+                _ALLOCATIONS,
+                {
+                    "order_id": order.id,
+                    "sku_id": allocation.sku_id,
+                    "location_id": allocation.location_id,
+                    "quantity": allocation.quantity,
+                },
+            )
+
+    async def order(
+        self, order_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False
+    ) -> Order:
+        stmt = select(Order).where(Order.id == order_id)
+        if for_update:
+            stmt = stmt.with_for_update(skip_locked=skip_locked)
+        order = (await self.session.execute(stmt)).scalar_one_or_none()
+        if order is None:
+            raise NotFound(f"order {order_id} not found", {"order_id": str(order_id)})
+        return order
+
+    async def order_by_intent(self, intent_id: str) -> Order | None:
+        return (
+            await self.session.execute(
+                select(Order).where(Order.payment_intent_id == intent_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+
+    async def order_by_external_id(self, channel: str, external_id: str) -> Order | None:
+        return (
+            await self.session.execute(
+                select(Order).where(Order.channel == channel, Order.external_id == external_id)
+            )
+        ).scalar_one_or_none()
+
+    async def lines(self, order_id: uuid.UUID) -> list[LineRow]:
+        rows = await self.session.execute(
+            select(OrderLine, Sku.sku)
+            .join(Sku, Sku.id == OrderLine.sku_id)
+            .where(OrderLine.order_id == order_id)
+            .order_by(Sku.sku)
+        )
+        return [
+            LineRow(line.sku_id, code, line.quantity, line.unit_price_minor, line.returned_quantity)
+            for line, code in rows
+        ]
+
+    async def allocations(self, order_id: uuid.UUID) -> list[AllocationRow]:
+        rows = await self.session.execute(
+            select(Allocation, Sku.sku, Location.code)
+            .join(Sku, Sku.id == Allocation.sku_id)
+            .join(Location, Location.id == Allocation.location_id)
+            .where(Allocation.order_id == order_id)
+            .order_by(Allocation.location_id, Allocation.sku_id)
+        )
+        return [
+            AllocationRow(a.sku_id, sku, a.location_id, loc, a.quantity) for a, sku, loc in rows
+        ]
+
+    async def replace_allocation(
+        self, order_id: uuid.UUID, sku_id: int, location_id: int, parts: Sequence[tuple[int, int]]
+    ) -> None:
+        """Move a line's units from `location_id` to `parts` [(location_id, quantity)]."""
+        existing = await self.session.get(Allocation, (order_id, sku_id, location_id))
+        if existing is not None:
+            await self.session.delete(existing)
+            await self.session.flush()
+        for new_location_id, quantity in parts:
+            current = await self.session.get(Allocation, (order_id, sku_id, new_location_id))
+            if current is None:
+                self.session.add(
+                    Allocation(
+                        order_id=order_id,
+                        sku_id=sku_id,
+                        location_id=new_location_id,
+                        quantity=quantity,
+                    )
+                )
+            else:
+                current.quantity += quantity
+        await self.session.flush()
+
+    async def set_returned(self, order_id: uuid.UUID, sku_id: int, returned: int) -> None:
+        await self.session.execute(
+            update(OrderLine)
+            .where(OrderLine.order_id == order_id, OrderLine.sku_id == sku_id)
+            .values(returned_quantity=returned)
+        )
+
+    async def list_orders(
+        self,
+        *,
+        status: str | None,
+        location_id: int | None,
+        customer_id: uuid.UUID | None,
+        channel: str | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        conditions: list[Any] = []
+        if status:
+            conditions.append(Order.status == status)
+        if channel:
+            conditions.append(Order.channel == channel)
+        if customer_id:
+            conditions.append(Order.customer_id == customer_id)
+        if location_id is not None:
+            conditions.append(
+                or_(
+                    Order.pickup_location_id == location_id,
+                    Order.id.in_(
+                        select(Allocation.order_id).where(Allocation.location_id == location_id)
+                    ),
+                )
+            )
+        if after is not None:
+            conditions.append(
+                or_(
+                    Order.created_at > after[0],
+                    and_(Order.created_at == after[0], Order.id > after[1]),
+                )
+            )
+        return list(
+            (
+                await self.session.execute(
+                    select(Order)
+                    .where(*conditions)
+                    .order_by(Order.created_at, Order.id)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+
+    async def pickup_queue(self, location_id: int, statuses: Sequence[str]) -> list[Order]:
+        return list(
+            (
+                await self.session.execute(
+                    select(Order)
+                    .where(Order.pickup_location_id == location_id, Order.status.in_(statuses))
+                    .order_by(Order.created_at)
+                )
+            ).scalars()
+        )
+
+    async def expiry_candidates(
+        self, unpaid_before: datetime, uncollected_before: datetime, limit: int
+    ) -> list[uuid.UUID]:
+        since = func.coalesce(Order.ready_at, Order.confirmed_at, Order.created_at)
+        return list(
+            (
+                await self.session.execute(
+                    select(Order.id)
+                    .where(
+                        or_(
+                            and_(
+                                Order.status == "pending_payment", Order.created_at <= unpaid_before
+                            ),
+                            and_(
+                                Order.fulfilment_type == "pickup",
+                                Order.status.in_(["confirmed", "ready_for_pickup"]),
+                                since <= uncollected_before,
+                            ),
+                        )
+                    )
+                    .order_by(Order.created_at)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+
+    async def open_allocations_at(self, location_id: int, sku_id: int) -> list[OpenAllocation]:
+        """Open orders holding units of this SKU at this location, newest first: when a
+        counter sale eats reserved units, the newest promise is the one broken."""
+        rows = await self.session.execute(
+            select(Allocation.order_id, Allocation.quantity)
+            .join(Order, Order.id == Allocation.order_id)
+            .where(
+                Allocation.location_id == location_id,
+                Allocation.sku_id == sku_id,
+                Order.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        )
+        return [OpenAllocation(order_id, quantity) for order_id, quantity in rows]
+
+    async def stock_for(
+        self,
+        sku_ids: Sequence[int],
+        *,
+        ship_enabled: bool | None = None,
+        pickup_stores: bool = False,
+    ) -> list[StockAt]:
+        """Current availability of these SKUs at every location (unlocked read)."""
+        rows = await self.statements.rows(
+            _stock_at(bool(ship_enabled), pickup_stores), {"sku_ids": list(sku_ids)}
+        )
+        return [StockAt(r[0], r[1], r[2], r[3], r[4], r[5], max(0, int(r[6]))) for r in rows]
+
+    # events and outboxes -----------------------------------------------------------------
+    def add_event(
+        self,
+        *,
+        event: str,
+        channel: str,
+        actor: str,
+        summary: str,
+        order_id: uuid.UUID | None = None,
+        customer_id: uuid.UUID | None = None,
+        location_id: int | None = None,
+        pos_transaction_id: uuid.UUID | None = None,
+    ) -> None:
+        self._queue(
+            _EVENTS,
+            {
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "event": event,
+                "channel": channel,
+                "actor": actor,
+                "summary": summary[:500],
+                "location_id": location_id,
+                "pos_transaction_id": pos_transaction_id,
+                "at": utcnow(),
+            },
+        )
+
+    async def events(self, order_id: uuid.UUID) -> list[tuple[Event, str | None]]:
+        rows = await self.session.execute(
+            select(Event, Location.code)
+            .outerjoin(Location, Location.id == Event.location_id)
+            .where(Event.order_id == order_id)
+            .order_by(Event.at, Event.id)
+        )
+        return [(event, code) for event, code in rows]
+
+    def add_notification(
+        self, *, order_id: uuid.UUID | None, kind: str, to: str, subject: str, body: str
+    ) -> None:
+        self._queue(
+            _NOTIFICATIONS,
+            {
+                "id": uuid.uuid4(),
+                "order_id": order_id,
+                "kind": kind,
+                "to": to,
+                "subject": subject,
+                "body": body,
+                "created_at": utcnow(),
+                "attempts": 0,
+            },
+        )
+
+    async def notifications(self, order_id: uuid.UUID | None, limit: int) -> list[Notification]:
+        stmt = select(Notification).order_by(Notification.created_at, Notification.id)
+        if order_id is not None:
+            stmt = stmt.where(Notification.order_id == order_id)
+        return list((await self.session.execute(stmt.limit(limit))).scalars())
+
+    async def unsent_notification(self) -> Notification | None:
+        """The oldest unsent message, locked so that two senders never send it twice."""
+        return (
+            await self.session.execute(
+                select(Notification)
+                .where(Notification.sent_at.is_(None), Notification.attempts < 10)
+                .order_by(Notification.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+
+    def add_payment_action(
+        self, *, order_id: uuid.UUID, action: str, amount_minor: int | None = None
+    ) -> PaymentAction:
+        row = PaymentAction(
+            id=uuid.uuid4(),
+            order_id=order_id,
+            action=action,
+            amount_minor=amount_minor,
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+        )
+        self.session.add(row)
+        return row
+
+    async def pending_payment_action_ids(
+        self, order_id: uuid.UUID | None, limit: int
+    ) -> list[uuid.UUID]:
+        stmt = select(PaymentAction.id).where(
+            PaymentAction.status == "pending", PaymentAction.attempts < 20
+        )
+        if order_id is not None:
+            stmt = stmt.where(PaymentAction.order_id == order_id)
+        return list(
+            (
+                await self.session.execute(stmt.order_by(PaymentAction.created_at).limit(limit))
+            ).scalars()
+        )
+
+    async def payment_action(self, action_id: uuid.UUID) -> PaymentAction | None:
+        return (
+            await self.session.execute(
+                select(PaymentAction)
+                .where(PaymentAction.id == action_id)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+
+    def add_return(self, row: OrderReturn) -> None:
+        self.session.add(row)
+
+    async def mark_webhook_processed(self, provider: str, event_id: str, event_type: str) -> bool:
+        """False when this event was handled before (a redelivery)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    ProcessedWebhook(
+                        provider=provider,
+                        event_id=event_id,
+                        event_type=event_type,
+                        received_at=utcnow(),
+                    )
+                )
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    # POS ---------------------------------------------------------------------------------
+    async def pos_transaction(self, location_id: int, client_txn_id: str) -> PosTransaction | None:
+        return (
+            await self.session.execute(
+                select(PosTransaction).where(
+                    PosTransaction.location_id == location_id,
+                    PosTransaction.client_txn_id == client_txn_id,
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def add_pos_transaction(self, row: PosTransaction) -> bool:
+        """False when the till already recorded this transaction id (a concurrent replay)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True

@@ -1,0 +1,119 @@
+"""Returns: restock and refund."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from app.inventory import rules
+from app.inventory.ledger import Change, Ledger
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.orders.context import OrderContext
+from app.orders.model import OrderStatus, merge_lines, returnable
+from app.orders.payment_actions import run_payment_actions
+from app.orders.repository import OrderRepository
+from app.orders.tables import Order
+from app.orders.views import OrderView, get_order
+from app.platform.access import Permission, Principal
+from app.platform.errors import BusinessRuleViolation, InvalidTransition
+from app.platform.tables import utcnow
+from app.platform.uow import UnitOfWork
+from app.pos.tables import OrderReturn
+
+log = structlog.get_logger("omnistock.orders")
+
+
+# Returns ------------------------------------------------------------------------------------
+async def return_order(
+    ctx: OrderContext,
+    principal: Principal,
+    order_id: uuid.UUID,
+    location: str,
+    lines: list[tuple[str, int]],
+) -> OrderView:
+    """Any store takes back any order: restock where returned, refund what came back."""
+    principal.require(Permission.SELL_AT_COUNTER, at_location=location)
+    lines = merge_lines(lines)
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id, for_update=True)
+        loc = await CatalogueRepository.of(uow).location(location)
+        refund, sku_ids = await take_back(uow, order, lines)
+        changes = [
+            Change(
+                key=LevelKey(loc.id, sku_ids[sku]),
+                delta=rules.restock(quantity),
+                kind=MovementKind.RETURN.value,
+                guard=Guard.NONE,
+                channel=principal.channel.value,
+                actor=principal.actor,
+                sku=sku,
+                location=loc.code,
+                reference=f"order:{order_id}",
+            )
+            for sku, quantity in lines
+        ]
+        await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
+        OrderRepository.of(uow).add_return(
+            OrderReturn(
+                id=uuid.uuid4(),
+                order_id=order_id,
+                location_id=loc.id,
+                actor=principal.actor,
+                lines=[{"sku": s, "quantity": q} for s, q in lines],
+                refund_minor=refund,
+                created_at=utcnow(),
+            )
+        )
+        OrderRepository.of(uow).add_event(
+            event="returned",
+            channel=principal.channel.value,
+            actor=principal.actor,
+            order_id=order_id,
+            customer_id=order.customer_id,
+            location_id=loc.id,
+            summary=f"{sum(q for _, q in lines)} item(s) returned at "
+            f"{loc.name}; refund {refund} {order.currency}",
+        )
+        customer = await OrderRepository.of(uow).customer(order.customer_id)
+        OrderRepository.of(uow).add_notification(
+            order_id=order_id,
+            kind="refunded",
+            to=customer.email,
+            subject=f"Refund for order {order.number}",
+            body=f"We received your return at {loc.name} and refunded {refund / 100:.2f} "
+            f"{order.currency}.",
+        )
+        order.updated_at = utcnow()
+        await uow.commit()
+    await run_payment_actions(ctx, order_id)
+    return await get_order(ctx, principal, order_id)
+
+
+async def take_back(
+    uow: UnitOfWork, order: Order, lines: list[tuple[str, int]]
+) -> tuple[int, dict[str, int]]:
+    """Record units of a collected or shipped order as returned and owe the customer their
+    price: (refund in minor units, sku -> sku id). The caller restocks where returned."""
+    if order.status not in (OrderStatus.PICKED_UP, OrderStatus.SHIPPED):
+        raise InvalidTransition(
+            f"only picked up or shipped orders can be returned (this one is {order.status})",
+            {"status": order.status},
+        )
+    ordered = {line.sku: line for line in await OrderRepository.of(uow).lines(order.id)}
+    refund = 0
+    for sku, quantity in lines:
+        line = ordered.get(sku)
+        if line is None:
+            raise BusinessRuleViolation(f"{sku} is not part of order {order.number}")
+        returnable(line.quantity, line.returned_quantity, quantity, sku)
+        await OrderRepository.of(uow).set_returned(
+            order.id, line.sku_id, line.returned_quantity + quantity
+        )
+        refund += quantity * line.unit_price_minor
+    if order.payment_intent_id and refund:
+        OrderRepository.of(uow).add_payment_action(
+            order_id=order.id, action="refund", amount_minor=refund
+        )
+    return refund, {sku: line.sku_id for sku, line in ordered.items()}

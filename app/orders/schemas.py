@@ -1,0 +1,132 @@
+"""Request and response bodies of orders, customers and notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from msgspec import Meta, Struct
+
+from app.platform.http.schemas import PLAIN_TEXT, Code, Quantity
+
+Email = Annotated[
+    str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$", max_length=320)
+]
+
+
+Text = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
+
+
+class CustomerIn(Struct, forbid_unknown_fields=True):
+    email: Email
+    name: Text | None = None
+    phone: Annotated[str, Meta(max_length=50, pattern=PLAIN_TEXT)] | None = None
+
+
+class OrderLineIn(Struct, forbid_unknown_fields=True):
+    sku: Code
+    quantity: Quantity
+
+
+class AddressIn(Struct, forbid_unknown_fields=True):
+    line1: Text
+    city: Text
+    postal_code: Annotated[str, Meta(max_length=20, pattern=PLAIN_TEXT)]
+    country: Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$")]
+    latitude: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Meta(ge=-180, le=180)] | None = None
+
+
+class PickupIn(Struct, forbid_unknown_fields=True, tag_field="type", tag="pickup"):
+    location: Code
+
+
+class ShipIn(Struct, forbid_unknown_fields=True, tag_field="type", tag="ship"):
+    address: AddressIn
+
+
+class OrderIn(Struct, forbid_unknown_fields=True):
+    customer: CustomerIn
+    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)]
+    fulfilment: PickupIn | ShipIn
+    notes: Annotated[str, Meta(max_length=2000, pattern=PLAIN_TEXT)] | None = None
+    channel: Literal["web", "mobile", "pos", "shopify", "admin"] | None = None
+
+
+class AllocationOut(Struct):
+    location: str
+    quantity: int
+
+
+class OrderLineOut(Struct):
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    allocations: list[AllocationOut]
+    returned_quantity: int = 0
+
+
+class PaymentOut(Struct):
+    provider: str
+    payment_intent_id: str | None
+    client_secret: str | None
+    status: str
+
+
+class OrderOut(Struct):
+    id: UUID
+    number: str
+    channel: str
+    status: str
+    at_risk: bool
+    customer_id: UUID
+    lines: list[OrderLineOut]
+    total_minor: int
+    currency: str
+    fulfilment: dict[str, Any]
+    payment: PaymentOut
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(Struct):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class PickupCodeIn(Struct, forbid_unknown_fields=True):
+    pickup_code: Annotated[str, Meta(pattern=r"^[0-9]{6}$")]
+
+
+class ReturnIn(Struct, forbid_unknown_fields=True):
+    location: Code
+    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)]
+
+
+class CustomerOut(Struct):
+    id: UUID
+    email: str
+    name: str | None
+    phone: str | None
+    created_at: datetime
+
+
+class TimelineEntryOut(Struct):
+    at: datetime
+    channel: str
+    location: str | None
+    order_id: UUID | None
+    event: str
+    summary: str
+
+
+class NotificationOut(Struct):
+    id: UUID
+    order_id: UUID | None
+    kind: str
+    to: str
+    body: str
+    created_at: datetime
+    sent_at: datetime | None

@@ -1,0 +1,109 @@
+"""Reading orders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from app.inventory.repository import CatalogueRepository
+from app.orders.context import OrderContext
+from app.orders.repository import AllocationRow, LineRow, OrderRepository
+from app.orders.tables import Order
+from app.platform.access import Permission, Principal, Role
+from app.platform.errors import NotFound
+from app.platform.uow import UnitOfWork
+
+log = structlog.get_logger("omnistock.orders")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    order: Order
+    lines: list[LineRow]
+    allocations: list[AllocationRow]
+    pickup_location: str | None
+    show_client_secret: bool = False
+
+
+@dataclass(slots=True)
+class AtRiskOrder:
+    order_id: uuid.UUID
+    number: str
+    fulfilment: str
+    resolved: bool
+    detail: str
+
+
+# Reading ------------------------------------------------------------------------------------
+async def get_order(
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID, show_client_secret: bool = False
+) -> OrderView:
+    async with ctx.uow() as uow:
+        order = await OrderRepository.of(uow).order(order_id)
+        if not principal.may_see_order(order.channel):
+            raise NotFound(f"order {order_id} not found", {"order_id": str(order_id)})
+        return await _view(uow, order, show_client_secret or principal.role is not Role.POS)
+
+
+async def list_orders(
+    ctx: OrderContext,
+    principal: Principal,
+    *,
+    status: str | None,
+    location: str | None,
+    customer_email: str | None,
+    channel: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[OrderView]:
+    if principal.role in (Role.STOREFRONT, Role.MOBILE):
+        if channel not in (None, principal.channel.value):
+            return []
+        channel = principal.channel.value
+    async with ctx.uow() as uow:
+        location_id = (
+            (await CatalogueRepository.of(uow).location(location)).id if location else None
+        )
+        customer_id = None
+        if customer_email:
+            customer = await OrderRepository.of(uow).customer_by_email(customer_email)
+            if customer is None:
+                return []
+            customer_id = customer.id
+        orders = await OrderRepository.of(uow).list_orders(
+            status=status,
+            location_id=location_id,
+            customer_id=customer_id,
+            channel=channel,
+            after=after,
+            limit=limit,
+        )
+        return [await _view(uow, o, False) for o in orders]
+
+
+async def pickup_queue(
+    ctx: OrderContext, principal: Principal, location: str, statuses: list[str]
+) -> list[OrderView]:
+    principal.require(Permission.WORK_PICKUPS, at_location=location)
+    async with ctx.uow() as uow:
+        loc = await CatalogueRepository.of(uow).location(location)
+        orders = await OrderRepository.of(uow).pickup_queue(loc.id, statuses)
+        return [await _view(uow, o, False) for o in orders]
+
+
+async def _view(uow: UnitOfWork, order: Order, show_client_secret: bool) -> OrderView:
+    pickup = None
+    if order.pickup_location_id is not None:
+        pickup = (await CatalogueRepository.of(uow).locations_by_id([order.pickup_location_id]))[
+            order.pickup_location_id
+        ].code
+    return OrderView(
+        order,
+        await OrderRepository.of(uow).lines(order.id),
+        await OrderRepository.of(uow).allocations(order.id),
+        pickup,
+        show_client_secret,
+    )

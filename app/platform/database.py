@@ -1,0 +1,93 @@
+"""Engine and session factories for PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.platform.prepared import Statements
+
+
+def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        _make_sqlite_serialise_writers(engine)
+        return engine
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # No pre-ping (it costs two round trips per checkout): a connection found dead
+        # mid-request fails that request with a 503, and the disconnect invalidates every
+        # pooled connection of that age, so the next requests reconnect.
+        pool_recycle=1800,
+    )
+
+
+def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
+    """SQLite has no row locks: writers take the database lock up front (BEGIN IMMEDIATE),
+    so read-decide-write inside a transaction is as safe as SELECT ... FOR UPDATE is on
+    PostgreSQL. WAL keeps readers going while one writer works."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        readonly = connection.get_execution_options().get("omnistock_readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory, shared by the API process or a worker."""
+
+    def __init__(self, database_url: str, pool_size: int = 20) -> None:
+        self.url = database_url
+        self.engine = create_engine(database_url, pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        readonly: dict[str, Any] = {"omnistock_readonly": True}
+        if not self.is_sqlite:
+            # Reads under READ COMMITTED see a fresh snapshot per statement anyway, so
+            # skipping BEGIN/ROLLBACK changes nothing but two round trips.
+            readonly["isolation_level"] = "AUTOCOMMIT"
+        readonly_engine = self.engine.execution_options(**readonly)
+        self.readonly_sessionmaker = async_sessionmaker(readonly_engine, expire_on_commit=False)
+        # Prepared reads run on the driver outside any transaction on PostgreSQL, so their
+        # connections need no options (setting an isolation level at every checkout cost a
+        # lookup more than its query); SQLite has to know they only read.
+        self.prepared_reads_engine = readonly_engine if self.is_sqlite else self.engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[Statements]:
+        """For a write of one statement outside any unit of work (an idempotent response).
+        On PostgreSQL it runs outside a transaction, so it commits by itself without BEGIN
+        and COMMIT; on SQLite the transaction commits when the block ends."""
+        async with self.engine.connect() as connection:
+            yield Statements.on(connection, autocommit=not self.is_sqlite)
+            await connection.commit()  # nothing to do unless SQLAlchemy began a transaction
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,33 @@
+"""Bearer API-key authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+
+PUBLIC_PATHS = ["^/health", "^/metrics", "^/schema", "^/webhooks", "^/favicon.ico"]
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthorizedException(
+                "missing API key: send Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = await connection.app.state.authenticator.authenticate(secret.strip())
+        if principal is None:
+            raise NotAuthorizedException(
+                "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return AuthenticationResult(user=principal, auth=secret)

@@ -1,0 +1,63 @@
+"""Every context's tables in one metadata, for Alembic's autogenerate and for the tests.
+
+Each context declares its tables on the shared `Base`; importing them here (and nowhere else
+for this purpose) is what makes `Base.metadata` complete.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from app.access.keys import ApiKey
+from app.inventory.tables import Location, Sku, StockLevel, StockMovement, Transfer, TransferLine
+from app.orders.tables import (
+    Allocation,
+    Customer,
+    Event,
+    Notification,
+    Order,
+    OrderLine,
+    PaymentAction,
+    ProcessedWebhook,
+)
+from app.platform.idempotency.store import IdempotencyRecord
+from app.platform.tables import Base
+from app.pos.tables import OrderReturn, PosTransaction
+from app.storefronts.tables import (
+    ShopifyWebhook,
+    Storefront,
+    StorefrontItem,
+    StorefrontLocation,
+    StorefrontPending,
+)
+
+MAPPED_CLASSES = (
+    ApiKey,
+    IdempotencyRecord,
+    Location,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+    Customer,
+    Order,
+    OrderLine,
+    Allocation,
+    Event,
+    Notification,
+    PaymentAction,
+    ProcessedWebhook,
+    PosTransaction,
+    OrderReturn,
+    Storefront,
+    StorefrontLocation,
+    StorefrontItem,
+    StorefrontPending,
+    ShopifyWebhook,
+)
+
+
+def metadata() -> MetaData:
+    """The schema as the code declares it (the migrations are what create it)."""
+    return Base.metadata

@@ -1,0 +1,21 @@
+"""Housekeeping actors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dramatiq
+import structlog
+
+from app.platform.idempotency.purge import purge_idempotency_records as purge
+from workers.runtime import current
+
+log = structlog.get_logger("omnistock.worker")
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=120_000)
+async def purge_idempotency_records() -> None:
+    runtime = current()
+    keep_for = timedelta(hours=runtime.settings.idempotency_ttl_hours)
+    removed = await purge(runtime.context(), keep_for)
+    log.info("idempotency records purged", removed=removed)

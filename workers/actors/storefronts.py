@@ -1,0 +1,74 @@
+"""Actors of the storefront sync (Shopify): thin wrappers over app/storefronts/.
+
+`flush_due_storefronts` runs every `STOREFRONT_FLUSH_SECONDS` (1 s) and fans out one
+`flush_storefront` message per storefront with pending levels, so N worker processes share
+the storefronts; a lease on the storefront row keeps two of them from pushing the same one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import dramatiq
+import structlog
+
+from app.storefronts import ports, push, reconcile, webhooks
+from workers.runtime import current
+
+log = structlog.get_logger("omnistock.worker.sync")
+
+QUEUE = "storefronts"
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=60_000)
+async def flush_due_storefronts() -> None:
+    for storefront_id in await push.storefronts_due(current().context()):
+        flush_storefront.send(str(storefront_id))
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000)
+async def flush_storefront(storefront_id: str) -> None:
+    """No Dramatiq retries: the levels stay pending and the next tick pushes them."""
+    report = await push.push_pending_levels(current().context(), uuid.UUID(storefront_id))
+    if report.pushed or report.errors:
+        log.info(
+            "storefront flushed",
+            storefront=storefront_id,
+            pushed=report.pushed,
+            calls=report.calls,
+            throttled=report.throttled,
+            errors=report.errors[:3],
+        )
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=600_000)
+async def reconcile_storefronts() -> None:
+    """Webhooks can be lost; reading Shopify back now and then catches any drift."""
+    ctx = current().context()
+    for storefront_id in await push.all_storefront_ids(ctx):
+        try:
+            report = await reconcile.reconcile_storefront(ctx, None, storefront_id)
+        except ports.ShopifyUnreachable as error:
+            log.warning("reconcile skipped", storefront=str(storefront_id), error=error.message)
+            continue
+        log.info(
+            "storefront reconciled",
+            storefront=str(storefront_id),
+            checked=report.checked,
+            drifted=len(report.drifted),
+            repaired=report.repaired,
+        )
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=120_000)
+async def process_stored_webhooks() -> None:
+    """Webhooks stored but not yet acted on (a crash, or orders waiting for their service)."""
+    await webhooks.process_pending_webhooks(current().context())
+
+
+PERIODIC: list[tuple[str, float, object]] = [
+    ("flush_due_storefronts", current().settings.storefront_flush_seconds, flush_due_storefronts),
+    ("process_stored_webhooks", 30.0, process_stored_webhooks),
+    ("reconcile_storefronts", 900.0, reconcile_storefronts),
+]
+"""(name, every_seconds, actor) the scheduler enqueues."""
