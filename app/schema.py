@@ -17,12 +17,13 @@ from app.orders.tables import (
     Notification,
     Order,
     OrderLine,
+    OrderReturn,
     PaymentAction,
     ProcessedWebhook,
 )
 from app.platform.idempotency.store import IdempotencyRecord
 from app.platform.tables import Base
-from app.pos.tables import OrderReturn, PosTransaction
+from app.pos.tables import PosTransaction
 from app.storefronts.tables import (
     ShopifyWebhook,
     Storefront,

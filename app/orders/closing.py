@@ -11,7 +11,9 @@ from app.inventory import rules
 from app.inventory.ledger import Change, Ledger
 from app.inventory.rules import Guard, LevelKey, MovementKind
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus, is_expired
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
 from app.orders.tables import Order
@@ -73,8 +75,8 @@ async def _release_all(
     order.closed_at = order.updated_at = utcnow()
     order.pickup_code_hash = None
     if order.payment_intent_id:
-        OrderRepository.of(uow).add_payment_action(order_id=order.id, action="cancel")
-    customer = await OrderRepository.of(uow).customer(order.customer_id)
+        OutboxRepository.of(uow).add_payment_action(order_id=order.id, action="cancel")
+    customer = await CustomerRepository.of(uow).customer(order.customer_id)
     if action == "expire":
         OrderRepository.of(uow).add_notification(
             order_id=order.id,

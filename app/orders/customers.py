@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.orders.repository import OrderRepository
+from app.orders.customer_repository import CustomerRepository
 from app.orders.tables import Customer
 from app.platform.access import Principal, Role
 from app.platform.context import Context
@@ -32,7 +32,7 @@ def _require_staff(principal: Principal) -> None:
 async def find_by_email(ctx: Context, principal: Principal, email: str) -> Customer:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        customer = await OrderRepository.of(uow).customer_by_email(email)
+        customer = await CustomerRepository.of(uow).customer_by_email(email)
         if customer is None:
             raise NotFound(f"no customer with email {email}")
         return customer
@@ -41,7 +41,7 @@ async def find_by_email(ctx: Context, principal: Principal, email: str) -> Custo
 async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> Customer:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        return await OrderRepository.of(uow).customer(customer_id)
+        return await CustomerRepository.of(uow).customer(customer_id)
 
 
 async def timeline(
@@ -49,8 +49,8 @@ async def timeline(
 ) -> list[TimelineEntry]:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        await OrderRepository.of(uow).customer(customer_id)
+        await CustomerRepository.of(uow).customer(customer_id)
         return [
             TimelineEntry(e.at, e.channel, code, e.order_id, e.event, e.summary)
-            for e, code in await OrderRepository.of(uow).timeline(customer_id)
+            for e, code in await CustomerRepository.of(uow).timeline(customer_id)
         ]

@@ -13,6 +13,7 @@ from app.inventory.rules import Guard, LevelKey, MovementKind
 from app.inventory.tables import Location
 from app.orders import ports
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import (
     InvalidPickupCode,
     TooManyAttempts,
@@ -57,7 +58,7 @@ async def mark_ready(ctx: OrderContext, principal: Principal, order_id: uuid.UUI
         order.failed_code_attempts = 0
         order.code_locked_until = None
         order.ready_at = utcnow()
-        customer = await OrderRepository.of(uow).customer(order.customer_id)
+        customer = await CustomerRepository.of(uow).customer(order.customer_id)
         OrderRepository.of(uow).add_notification(
             order_id=order.id,
             kind="ready_for_pickup",

@@ -9,7 +9,7 @@ import uuid
 import structlog
 
 from app.orders.context import OrderContext
-from app.orders.repository import OrderRepository
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.tables import Notification
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
@@ -23,7 +23,7 @@ async def list_notifications(
 ) -> list[Notification]:
     principal.require(Permission.READ_NOTIFICATIONS)
     async with ctx.uow(readonly=True) as uow:
-        return await OrderRepository.of(uow).notifications(order_id, limit)
+        return await OutboxRepository.of(uow).notifications(order_id, limit)
 
 
 async def send_pending(ctx: OrderContext, limit: int = 100) -> int:
@@ -32,7 +32,7 @@ async def send_pending(ctx: OrderContext, limit: int = 100) -> int:
     sent = 0
     for _ in range(limit):
         async with ctx.uow() as uow:
-            message = await OrderRepository.of(uow).unsent_notification()
+            message = await OutboxRepository.of(uow).unsent_notification()
             if message is None:
                 break
             try:

@@ -8,6 +8,7 @@ import structlog
 
 from app.orders import ports
 from app.orders.context import OrderContext
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.ports import PaymentFailed
 from app.orders.repository import OrderRepository
 from app.platform.errors import DomainError
@@ -30,11 +31,11 @@ async def run_payment_actions(
 ) -> int:
     """Carry out owed cancels and refunds; what fails stays pending for the next sweep."""
     async with ctx.uow() as uow:
-        ids = await OrderRepository.of(uow).pending_payment_action_ids(order_id, limit)
+        ids = await OutboxRepository.of(uow).pending_payment_action_ids(order_id, limit)
     done = 0
     for action_id in ids:
         async with ctx.uow() as uow:
-            action = await OrderRepository.of(uow).payment_action(action_id)
+            action = await OutboxRepository.of(uow).payment_action(action_id)
             if action is None or action.status != "pending":
                 continue
             order = await OrderRepository.of(uow).order(action.order_id)

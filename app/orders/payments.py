@@ -7,7 +7,9 @@ import structlog
 from app.orders import ports
 from app.orders.closing import _release_all
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.ports import PaymentEvent
 from app.orders.repository import OrderRepository
 from app.orders.transitions import _notify_confirmed, _transition
@@ -25,7 +27,7 @@ async def apply_payment_event(ctx: OrderContext, event: PaymentEvent) -> str:
         return "ignored"
     status = await ctx.payments.status(event.intent_id)
     async with ctx.uow() as uow:
-        if not await OrderRepository.of(uow).mark_webhook_processed(
+        if not await OutboxRepository.of(uow).mark_webhook_processed(
             ctx.payments.name, event.id, event.type
         ):
             return "duplicate"
@@ -41,7 +43,7 @@ async def apply_payment_event(ctx: OrderContext, event: PaymentEvent) -> str:
                     uow, order, "confirm", Channel.SYSTEM.value, "stripe", "payment authorised"
                 )
                 _notify_confirmed(
-                    uow, order, await OrderRepository.of(uow).customer(order.customer_id)
+                    uow, order, await CustomerRepository.of(uow).customer(order.customer_id)
                 )
                 outcome = "confirmed"
             elif status == ports.CANCELED or event.type == "payment_intent.payment_failed":

@@ -12,6 +12,7 @@ from app.orders import ports
 from app.orders.closing import _close
 from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import (
     Fulfilment,
     OrderStatus,
@@ -134,7 +135,9 @@ async def _insert_order(
         for sku, qty in merge_lines(data.lines)
     ]
     total, currency = order_total(priced)
-    customer = await OrderRepository.of(uow).customer_for_email(data.email, data.name, data.phone)
+    customer = await CustomerRepository.of(uow).customer_for_email(
+        data.email, data.name, data.phone
+    )
     now = utcnow()
     order = Order(
         id=order_id,

@@ -9,27 +9,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from app.inventory.queries import StockAt, _stock_at
 from app.inventory.tables import Location, Sku
 from app.orders.model import OPEN_STATUSES
 from app.orders.tables import (
     Allocation,
-    Customer,
     Event,
     Notification,
     Order,
     OrderLine,
-    PaymentAction,
-    ProcessedWebhook,
+    OrderReturn,
 )
 from app.platform.errors import NotFound
 from app.platform.prepared import Prepared
 from app.platform.tables import table_of, utcnow
 from app.platform.uow import Repository, UnitOfWork
-from app.pos.tables import OrderReturn, PosTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,29 +49,6 @@ class AllocationRow:
 class OpenAllocation:
     order_id: uuid.UUID
     quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerRef:
-    id: uuid.UUID
-    email: str
-    name: str | None
-    phone: str | None
-
-
-def _customer_upsert(dialect: str) -> Any:
-    table = table_of(Customer)
-    new = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    return new.on_conflict_do_update(
-        index_elements=["email"],
-        set_={
-            "name": func.coalesce(table.c.name, new.excluded.name),
-            "phone": func.coalesce(table.c.phone, new.excluded.phone),
-        },
-    ).returning(table.c.id, table.c.email, table.c.name, table.c.phone)
-
-
-_CUSTOMER_UPSERT = Prepared(_customer_upsert("sqlite"), postgresql=_customer_upsert("postgresql"))
 
 
 _ORDERS = Prepared(insert(table_of(Order)))
@@ -118,46 +90,6 @@ class OrderRepository(Repository):
             rows = self._pending.pop(statement, None)
             if rows:
                 await self.statements.execute_many(statement, rows)
-
-    # customers ---------------------------------------------------------------------------
-    async def customer_for_email(
-        self, email: str, name: str | None = None, phone: str | None = None
-    ) -> CustomerRef:
-        """The one profile of this email, created on first sight from any channel; a name or
-        phone is filled in when the profile has none yet. One prepared upsert."""
-        [row] = await self.statements.rows(
-            _CUSTOMER_UPSERT,
-            {
-                "id": uuid.uuid4(),
-                "email": email.strip().lower(),
-                "name": name,
-                "phone": phone,
-                "created_at": utcnow(),
-            },
-        )
-        return CustomerRef(*row)
-
-    async def customer(self, customer_id: uuid.UUID) -> Customer:
-        customer = await self.session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound(f"customer {customer_id} not found")
-        return customer
-
-    async def customer_by_email(self, email: str) -> Customer | None:
-        return (
-            await self.session.execute(
-                select(Customer).where(Customer.email == email.strip().lower())
-            )
-        ).scalar_one_or_none()
-
-    async def timeline(self, customer_id: uuid.UUID) -> list[tuple[Event, str | None]]:
-        rows = await self.session.execute(
-            select(Event, Location.code)
-            .outerjoin(Location, Location.id == Event.location_id)
-            .where(Event.customer_id == customer_id)
-            .order_by(Event.at, Event.id)
-        )
-        return [(event, code) for event, code in rows]
 
     # orders ------------------------------------------------------------------------------
     async def add_order(
@@ -431,99 +363,5 @@ class OrderRepository(Repository):
             },
         )
 
-    async def notifications(self, order_id: uuid.UUID | None, limit: int) -> list[Notification]:
-        stmt = select(Notification).order_by(Notification.created_at, Notification.id)
-        if order_id is not None:
-            stmt = stmt.where(Notification.order_id == order_id)
-        return list((await self.session.execute(stmt.limit(limit))).scalars())
-
-    async def unsent_notification(self) -> Notification | None:
-        """The oldest unsent message, locked so that two senders never send it twice."""
-        return (
-            await self.session.execute(
-                select(Notification)
-                .where(Notification.sent_at.is_(None), Notification.attempts < 10)
-                .order_by(Notification.created_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
-
-    def add_payment_action(
-        self, *, order_id: uuid.UUID, action: str, amount_minor: int | None = None
-    ) -> PaymentAction:
-        row = PaymentAction(
-            id=uuid.uuid4(),
-            order_id=order_id,
-            action=action,
-            amount_minor=amount_minor,
-            status="pending",
-            attempts=0,
-            created_at=utcnow(),
-        )
-        self.session.add(row)
-        return row
-
-    async def pending_payment_action_ids(
-        self, order_id: uuid.UUID | None, limit: int
-    ) -> list[uuid.UUID]:
-        stmt = select(PaymentAction.id).where(
-            PaymentAction.status == "pending", PaymentAction.attempts < 20
-        )
-        if order_id is not None:
-            stmt = stmt.where(PaymentAction.order_id == order_id)
-        return list(
-            (
-                await self.session.execute(stmt.order_by(PaymentAction.created_at).limit(limit))
-            ).scalars()
-        )
-
-    async def payment_action(self, action_id: uuid.UUID) -> PaymentAction | None:
-        return (
-            await self.session.execute(
-                select(PaymentAction)
-                .where(PaymentAction.id == action_id)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
-
     def add_return(self, row: OrderReturn) -> None:
         self.session.add(row)
-
-    async def mark_webhook_processed(self, provider: str, event_id: str, event_type: str) -> bool:
-        """False when this event was handled before (a redelivery)."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(
-                    ProcessedWebhook(
-                        provider=provider,
-                        event_id=event_id,
-                        event_type=event_type,
-                        received_at=utcnow(),
-                    )
-                )
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    # POS ---------------------------------------------------------------------------------
-    async def pos_transaction(self, location_id: int, client_txn_id: str) -> PosTransaction | None:
-        return (
-            await self.session.execute(
-                select(PosTransaction).where(
-                    PosTransaction.location_id == location_id,
-                    PosTransaction.client_txn_id == client_txn_id,
-                )
-            )
-        ).scalar_one_or_none()
-
-    async def add_pos_transaction(self, row: PosTransaction) -> bool:
-        """False when the till already recorded this transaction id (a concurrent replay)."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(row)
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True

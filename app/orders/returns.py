@@ -11,16 +11,17 @@ from app.inventory.ledger import Change, Ledger
 from app.inventory.repository import CatalogueRepository
 from app.inventory.rules import Guard, LevelKey, MovementKind
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus, merge_lines, returnable
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
-from app.orders.tables import Order
+from app.orders.tables import Order, OrderReturn
 from app.orders.views import OrderView, get_order
 from app.platform.access import Permission, Principal
 from app.platform.errors import BusinessRuleViolation, InvalidTransition
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
-from app.pos.tables import OrderReturn
 
 log = structlog.get_logger("omnistock.orders")
 
@@ -76,7 +77,7 @@ async def return_order(
             summary=f"{sum(q for _, q in lines)} item(s) returned at "
             f"{loc.name}; refund {refund} {order.currency}",
         )
-        customer = await OrderRepository.of(uow).customer(order.customer_id)
+        customer = await CustomerRepository.of(uow).customer(order.customer_id)
         OrderRepository.of(uow).add_notification(
             order_id=order_id,
             kind="refunded",
@@ -113,7 +114,7 @@ async def take_back(
         )
         refund += quantity * line.unit_price_minor
     if order.payment_intent_id and refund:
-        OrderRepository.of(uow).add_payment_action(
+        OutboxRepository.of(uow).add_payment_action(
             order_id=order.id, action="refund", amount_minor=refund
         )
     return refund, {sku: line.sku_id for sku, line in ordered.items()}

@@ -175,3 +175,17 @@ class ProcessedWebhook(Base):
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class OrderReturn(Base):
+    __tablename__ = "order_returns"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    refund_minor: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_order_returns_order_id", "order_id"),)

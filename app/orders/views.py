@@ -10,6 +10,7 @@ import structlog
 
 from app.inventory.repository import CatalogueRepository
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.repository import AllocationRow, LineRow, OrderRepository
 from app.orders.tables import Order
 from app.platform.access import Permission, Principal, Role
@@ -69,7 +70,7 @@ async def list_orders(
         )
         customer_id = None
         if customer_email:
-            customer = await OrderRepository.of(uow).customer_by_email(customer_email)
+            customer = await CustomerRepository.of(uow).customer_by_email(customer_email)
             if customer is None:
                 return []
             customer_id = customer.id

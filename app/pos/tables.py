@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
-    Index,
     String,
     UniqueConstraint,
     Uuid,
@@ -45,17 +44,3 @@ class PosTransaction(Base):
     __table_args__ = (
         UniqueConstraint("location_id", "client_txn_id", name="uq_pos_transactions_till_txn"),
     )
-
-
-class OrderReturn(Base):
-    __tablename__ = "order_returns"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    refund_minor: Mapped[int] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-
-    __table_args__ = (Index("ix_order_returns_order_id", "order_id"),)

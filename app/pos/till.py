@@ -16,6 +16,7 @@ from app.inventory.repository import CatalogueRepository, SkuRef
 from app.inventory.rules import Guard, LevelKey, MovementKind
 from app.inventory.tables import Location
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import merge_lines
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
@@ -25,6 +26,7 @@ from app.platform.access import Permission, Principal
 from app.platform.errors import AlreadyExists, BusinessRuleViolation, DomainError
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
+from app.pos.repository import TillRepository
 from app.pos.shortages import resolve_shortage
 from app.pos.tables import PosTransaction
 
@@ -90,7 +92,7 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             if quantity <= 0:
                 raise BusinessRuleViolation(f"{sku}: quantity must be positive")
         customer = (
-            await OrderRepository.of(uow).customer_for_email(sale.customer_email)
+            await CustomerRepository.of(uow).customer_for_email(sale.customer_email)
             if sale.customer_email
             else None
         )
@@ -135,7 +137,7 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             actor=principal.actor,
             result=body,
         )
-        if not await OrderRepository.of(uow).add_pos_transaction(row):
+        if not await TillRepository.of(uow).add_pos_transaction(row):
             raise AlreadyExists("this till transaction is being recorded concurrently; retry")
         OrderRepository.of(uow).add_event(
             event="pos_sale",
@@ -167,7 +169,7 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             for o in at_risk
         ]
         async with ctx.uow() as uow:
-            stored = await OrderRepository.of(uow).pos_transaction(loc.id, sale.client_txn_id)
+            stored = await TillRepository.of(uow).pos_transaction(loc.id, sale.client_txn_id)
             if stored is not None:
                 stored.result = body
             await uow.commit()
@@ -250,7 +252,7 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
             actor=principal.actor,
             result=body,
         )
-        if not await OrderRepository.of(uow).add_pos_transaction(row):
+        if not await TillRepository.of(uow).add_pos_transaction(row):
             raise AlreadyExists("this till transaction is being recorded concurrently; retry")
         OrderRepository.of(uow).add_event(
             event="returned",
@@ -301,7 +303,7 @@ def _counter_changes(
 async def _replay(
     uow: UnitOfWork, location_id: int, client_txn_id: str, fingerprint: str
 ) -> PosResult | None:
-    existing = await OrderRepository.of(uow).pos_transaction(location_id, client_txn_id)
+    existing = await TillRepository.of(uow).pos_transaction(location_id, client_txn_id)
     if existing is None:
         return None
     if existing.request_hash != fingerprint:

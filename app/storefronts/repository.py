@@ -20,7 +20,6 @@ from app.platform.uow import Repository
 from app.storefronts import outbox
 from app.storefronts.rules import PendingLevel
 from app.storefronts.tables import (
-    ShopifyWebhook,
     Storefront,
     StorefrontItem,
     StorefrontLocation,
@@ -377,55 +376,6 @@ class StorefrontRepository(Repository):
             throttled=storefront.throttled,
             errors=list(storefront.recent_errors or []),
         )
-
-    # ---- webhooks ------------------------------------------------------------------------
-    async def store_webhook(
-        self,
-        storefront_id: uuid.UUID,
-        delivery_key: str,
-        topic: str,
-        payload: Any,
-        received_at: datetime,
-    ) -> int | None:
-        """The new row's id, or None when this event was already received."""
-        stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
-            ShopifyWebhook
-        ).values(
-            storefront_id=storefront_id,
-            delivery_key=delivery_key,
-            topic=topic,
-            payload=payload,
-            received_at=received_at,
-        )
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["storefront_id", "delivery_key"]
-        ).returning(ShopifyWebhook.id)
-        row = (await self.session.execute(stmt)).first()
-        return None if row is None else int(row[0])
-
-    async def webhook(self, webhook_id: int) -> ShopifyWebhook:
-        found = await self.session.get(ShopifyWebhook, webhook_id, with_for_update=True)
-        if found is None:
-            raise NotFound(f"webhook {webhook_id} not found")
-        return found
-
-    async def unprocessed_webhooks(self, limit: int) -> list[int]:
-        result = await self.session.execute(
-            select(ShopifyWebhook.id)
-            .where(ShopifyWebhook.processed_at.is_(None))
-            .order_by(ShopifyWebhook.id)
-            .limit(limit)
-        )
-        return list(result.scalars())
-
-    async def webhooks(self, storefront_id: uuid.UUID, limit: int = 100) -> list[ShopifyWebhook]:
-        result = await self.session.execute(
-            select(ShopifyWebhook)
-            .where(ShopifyWebhook.storefront_id == storefront_id)
-            .order_by(ShopifyWebhook.id.desc())
-            .limit(limit)
-        )
-        return list(result.scalars())
 
 
 def _quantities(row: Any, first: int) -> Quantities:

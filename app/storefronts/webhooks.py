@@ -23,6 +23,7 @@ from app.storefronts.rules import (
 )
 from app.storefronts.shopify_formats import shopify_gid, webhook_signature_valid
 from app.storefronts.tables import Storefront
+from app.storefronts.webhook_repository import WebhookRepository
 
 log = structlog.get_logger("omnistock.storefronts")
 
@@ -64,7 +65,9 @@ async def receive_shopify_webhook(
             payload: Any = json.loads(body)
         except ValueError:
             payload = {"unparsed_body": body.decode(errors="replace")[:100_000]}
-        stored = await repo.store_webhook(storefront_id, key, topic[:100], payload, utcnow())
+        stored = await WebhookRepository.of(uow).store_webhook(
+            storefront_id, key, topic[:100], payload, utcnow()
+        )
         await uow.commit()
     if stored is None:
         return WebhookReceipt(duplicate=True, webhook_id=None, outcome=None)
@@ -76,7 +79,7 @@ async def process_pending_webhooks(ctx: StorefrontContext, limit: int = 100) -> 
     """Act on stored webhooks not yet processed (the process died between storing and
     acting). Returns how many were processed now."""
     async with ctx.uow(readonly=True) as uow:
-        ids = await StorefrontRepository.of(uow).unprocessed_webhooks(limit)
+        ids = await WebhookRepository.of(uow).unprocessed_webhooks(limit)
     for webhook_id in ids:
         await process_webhook(ctx, webhook_id)
     return len(ids)
@@ -88,7 +91,7 @@ async def process_webhook(ctx: StorefrontContext, webhook_id: int) -> str:
     (idempotent by the Shopify order id), then the outcome is recorded."""
     async with ctx.uow() as uow:
         repo = StorefrontRepository.of(uow)
-        webhook = await repo.webhook(webhook_id)
+        webhook = await WebhookRepository.of(uow).webhook(webhook_id)
         if webhook.processed_at is not None:
             return webhook.outcome or "processed"
         storefront = await repo.get(webhook.storefront_id)
@@ -112,7 +115,7 @@ async def process_webhook(ctx: StorefrontContext, webhook_id: int) -> str:
     except DomainError as error:  # e.g. an unknown sku: keep it, visible, not retried
         outcome = f"refused by the order service: {error.code}: {error.message}"
     async with ctx.uow() as uow:
-        webhook = await StorefrontRepository.of(uow).webhook(webhook_id)
+        webhook = await WebhookRepository.of(uow).webhook(webhook_id)
         webhook.outcome = outcome[:500]
         webhook.processed_at = utcnow()
         await uow.commit()

@@ -9,6 +9,7 @@ from aiosmtpd.controller import Controller
 
 from app.integrations.mail import SmtpSender
 from app.orders.notifications import send_pending
+from app.orders.outbox_repository import OutboxRepository
 from app.orders.repository import OrderRepository
 from app.platform.database import Database
 from tests.support.context import context_for
@@ -62,5 +63,5 @@ async def test_an_unreachable_smtp_server_keeps_the_message_for_later(db: Databa
     dead = SmtpSender(host="127.0.0.1", port=free_port(), sender="shop@example.com", timeout=1)
     assert await send_pending(context_for(db, sender=dead), limit=1) == 0
     async with context_for(db).uow(readonly=True) as uow:
-        [note] = await OrderRepository.of(uow).notifications(None, 10)
+        [note] = await OutboxRepository.of(uow).notifications(None, 10)
     assert note.sent_at is None and note.attempts == 1 and note.last_error

@@ -22,8 +22,8 @@ from app.inventory.tables import StockLevel, StockMovement
 from app.orders import placing
 from app.orders.commands import NewOrder
 from app.orders.context import OrderContext
+from app.orders.customer_repository import CustomerRepository
 from app.orders.model import Fulfilment
-from app.orders.repository import OrderRepository
 from app.platform.database import Database
 from app.platform.idempotency import store as platform_store
 from app.platform.idempotency.store import IdempotentRequest
@@ -177,10 +177,12 @@ async def test_a_statement_that_opens_the_transaction_runs_in_its_postgresql_for
     """The first statement of a unit of work goes through SQLAlchemy, which begins the
     transaction; an upsert written per dialect must still be PostgreSQL's there."""
     async with context_for(db).uow() as uow:
-        first = await OrderRepository.of(uow).customer_for_email("Ann@Example.com", "Ann")
+        first = await CustomerRepository.of(uow).customer_for_email("Ann@Example.com", "Ann")
         await uow.commit()
     async with context_for(db).uow() as uow:
         await CatalogueRepository.of(uow).skus_by_code(["TEE-1"])  # begins the transaction
-        again = await OrderRepository.of(uow).customer_for_email("ann@example.com", "Someone else")
+        again = await CustomerRepository.of(uow).customer_for_email(
+            "ann@example.com", "Someone else"
+        )
         await uow.commit()
     assert (again.id, again.email, again.name) == (first.id, "ann@example.com", "Ann")
