@@ -144,7 +144,7 @@ async def _reserve_shipment(
             }
         )
         try:
-            async with uow.session.begin_nested():
+            async with uow.savepoint():
                 await _reserve(uow, principal, channel, plan, skus, reference)
             return plan
         except InsufficientStock:

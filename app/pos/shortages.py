@@ -137,7 +137,7 @@ async def _resource_shipment(
         for location_id, code, qty in parts
     ]
     try:
-        async with uow.session.begin_nested():
+        async with uow.savepoint():
             await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
     except DomainError:
         Ledger.of(uow).forget_locks()
