@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-LINT_PATHS := app workers tests bench migrations
+LINT_PATHS := app workers tests bench migrations shopify_emulator
 
 .PHONY: setup demo serve test test-sqlite lint typecheck pytest bench clean
 
@@ -22,8 +22,11 @@ demo: setup
 serve: setup
 	$(BIN)/omnistock migrate && $(BIN)/omnistock serve
 
+# Lint, formatting and the layering contracts of pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

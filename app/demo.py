@@ -6,14 +6,14 @@ import random
 
 from app.inventory import catalogue
 from app.inventory.catalogue import NewLocation, SkuData
-from app.inventory.ledger import Change, Ledger
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Delta, Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey
 from app.platform.access import Principal, Role
 from app.platform.context import Context
 
 DEMO_PRINCIPAL = Principal(key_id="demo", name="demo-seed", role=Role.ADMIN)
-
 
 LOCATIONS = [
     NewLocation("LDN-OXF", "Oxford Street", "store", 51.5152, -0.1419, True, False, 1),
@@ -24,7 +24,6 @@ LOCATIONS = [
     NewLocation("LDN-GRW", "Greenwich", "store", 51.4826, -0.0077, False, False, 0),
     NewLocation("WH-PRK", "Park Royal warehouse", "warehouse", 51.5300, -0.2760, False, True, 0),
 ]
-
 
 PRODUCTS = [
     ("TEE", "Classic tee", 1800),
@@ -39,9 +38,7 @@ PRODUCTS = [
     ("SHORT", "Swim shorts", 3000),
 ]
 
-
 COLOURS = [("BLK", "black"), ("NVY", "navy"), ("GRN", "olive"), ("WHT", "white")]
-
 
 SIZES = ["XS", "S", "M", "L", "XL"]
 
@@ -79,21 +76,15 @@ async def seed_demo(ctx: Context, seed: int = 7) -> bool:
                 quantity = rng.randint(0, high)
                 if quantity:
                     changes.append(
-                        Change(
-                            key=LevelKey(stored.id, items[data.sku].id),
-                            delta=Delta(on_hand=quantity),
-                            kind=MovementKind.RECEIPT.value,
-                            guard=Guard.NONE,
-                            channel=DEMO_PRINCIPAL.channel,
-                            actor=DEMO_PRINCIPAL.actor,
+                        Change.receive(
+                            LevelKey(stored.id, items[data.sku].id),
+                            quantity,
+                            DEMO_PRINCIPAL,
                             sku=data.sku,
                             location=stored.code,
                             reference="demo:opening-stock",
                         )
                     )
-        await Ledger.of(uow).lock(
-            [c.key for c in changes], actor=DEMO_PRINCIPAL.actor, channel=DEMO_PRINCIPAL.channel
-        )
         await Ledger.of(uow).apply(changes)
         await uow.commit()
     return True

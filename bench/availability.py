@@ -47,7 +47,7 @@ FROM skus k LEFT JOIN (stock_levels s JOIN locations l
   ON s.sku_id = k.id AND s.on_hand - s.reserved - s.safety_stock >= $2
 WHERE k.sku = ANY($1::varchar[])
 """
-"""The statement `GET /v1/availability` runs (app/db/stock_queries.py), in asyncpg's dialect."""
+"""The statement `GET /v1/availability` runs (app/inventory/queries.py), in asyncpg's dialect."""
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -8,6 +8,8 @@ from email.message import EmailMessage
 
 import structlog
 
+from app.orders.ports import SendFailed
+
 log = structlog.get_logger("omnistock.notifications")
 
 
@@ -32,9 +34,12 @@ class SmtpSender:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, to, subject
         message.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password or "")
-            smtp.send_message(message)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendFailed(str(exc) or type(exc).__name__) from exc

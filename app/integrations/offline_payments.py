@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import structlog
-
 from app.orders import ports
 from app.orders.ports import Authorization, PaymentEvent
 from app.platform.errors import NotFound
-
-log = structlog.get_logger("omnistock.stripe")
 
 
 class OfflinePayments:

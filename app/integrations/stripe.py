@@ -9,10 +9,31 @@ import stripe
 import structlog
 
 from app.orders import ports
-from app.orders.ports import Authorization, PaymentEvent, PaymentFailed, PaymentUnavailable
+from app.orders.ports import (
+    Authorization,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentUnavailable,
+    PaymentWebhookInvalid,
+)
 from app.platform.errors import NotFound
 
 log = structlog.get_logger("omnistock.stripe")
+
+PAYMENT_STATES = {
+    "requires_payment_method": ports.AWAITING_PAYMENT,
+    "requires_confirmation": ports.AWAITING_PAYMENT,
+    "requires_action": ports.AWAITING_PAYMENT,
+    "processing": ports.AWAITING_PAYMENT,
+    "requires_capture": ports.AUTHORISED,
+    "succeeded": ports.CAPTURED,
+    "canceled": ports.CANCELED,
+}
+"""Stripe's PaymentIntent statuses in the words of the PaymentProvider port."""
+
+
+def payment_state(intent_status: str) -> str:
+    return PAYMENT_STATES.get(intent_status, f"stripe:{intent_status}")
 
 
 class StripePayments:
@@ -37,11 +58,13 @@ class StripePayments:
             },
             options={"idempotency_key": f"authorize:{order_id}"},
         )
-        return Authorization(self.name, intent.id, intent.client_secret, intent.status)
+        return Authorization(
+            self.name, intent.id, intent.client_secret, payment_state(intent.status)
+        )
 
     async def status(self, intent_id: str) -> str:
         intent = await self._call(self._client.v1.payment_intents.retrieve, intent_id)
-        return str(intent.status)
+        return payment_state(str(intent.status))
 
     async def capture(self, order_id: str, intent_id: str) -> str:
         try:
@@ -55,7 +78,7 @@ class StripePayments:
             if current == ports.CAPTURED:  # an earlier attempt went through
                 return current
             raise
-        return str(intent.status)
+        return payment_state(str(intent.status))
 
     async def cancel(self, order_id: str, intent_id: str) -> str:
         try:
@@ -69,7 +92,7 @@ class StripePayments:
             if current == ports.CANCELED:
                 return current
             raise
-        return str(intent.status)
+        return payment_state(str(intent.status))
 
     async def refund(self, refund_id: str, intent_id: str, amount_minor: int) -> str:
         refund = await self._call(
@@ -81,12 +104,17 @@ class StripePayments:
             },
             options={"idempotency_key": f"refund:{refund_id}"},
         )
-        return str(refund.status)
+        if refund.status in ("succeeded", "pending"):
+            return ports.REFUNDED
+        raise PaymentFailed(f"the refund was not made ({refund.status})")
 
     def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not self._webhook_secret:
             raise NotFound("Stripe webhooks are not configured (no STRIPE_WEBHOOK_SECRET)")
-        event = stripe.Webhook.construct_event(payload, signature or "", self._webhook_secret)
+        try:
+            event = stripe.Webhook.construct_event(payload, signature or "", self._webhook_secret)
+        except stripe.SignatureVerificationError:
+            raise PaymentWebhookInvalid("the Stripe-Signature does not verify") from None
         data = event.data.object
         intent_id = (
             getattr(data, "id", None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from app.inventory.repository import CatalogueRepository
-from app.inventory.tables import Location, Sku
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation
+from app.platform.views import view_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,33 @@ class SkuData:
     barcode: str | None = None
 
 
-async def create_location(ctx: Context, principal: Principal, data: NewLocation) -> Location:
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    code: str
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    pickup_enabled: bool
+    ship_enabled: bool
+    default_safety_stock: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SkuView:
+    id: int
+    """The cursor of a catalogue page."""
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    barcode: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+async def create_location(ctx: Context, principal: Principal, data: NewLocation) -> LocationView:
     principal.require(Permission.MANAGE_CATALOGUE)
     async with ctx.uow() as uow:
         location = await CatalogueRepository.of(uow).add_location(
@@ -46,26 +73,29 @@ async def create_location(ctx: Context, principal: Principal, data: NewLocation)
             ship_enabled=data.ship_enabled,
             default_safety_stock=data.default_safety_stock,
         )
+        view = view_of(LocationView, location)
         await uow.commit()
-        return location
+    return view
 
 
-async def list_locations(ctx: Context) -> list[Location]:
+async def list_locations(ctx: Context) -> list[LocationView]:
     async with ctx.uow(readonly=True) as uow:
-        return await CatalogueRepository.of(uow).all_locations()
+        return [
+            view_of(LocationView, loc) for loc in await CatalogueRepository.of(uow).all_locations()
+        ]
 
 
-async def get_location(ctx: Context, code: str) -> Location:
+async def get_location(ctx: Context, code: str) -> LocationView:
     async with ctx.uow(readonly=True) as uow:
-        return await CatalogueRepository.of(uow).location(code)
+        return view_of(LocationView, await CatalogueRepository.of(uow).location(code))
 
 
-async def create_sku(ctx: Context, principal: Principal, data: SkuData) -> Sku:
+async def create_sku(ctx: Context, principal: Principal, data: SkuData) -> SkuView:
     principal.require(Permission.MANAGE_CATALOGUE)
     async with ctx.uow() as uow:
-        sku = await CatalogueRepository.of(uow).add_sku(**_sku_values(data))
+        view = view_of(SkuView, await CatalogueRepository.of(uow).add_sku(**_sku_values(data)))
         await uow.commit()
-        return sku
+    return view
 
 
 async def upsert_skus(ctx: Context, principal: Principal, items: list[SkuData]) -> int:
@@ -82,14 +112,17 @@ async def upsert_skus(ctx: Context, principal: Principal, items: list[SkuData]) 
     return len(items)
 
 
-async def list_skus(ctx: Context, after_id: int, limit: int) -> list[Sku]:
+async def list_skus(ctx: Context, after_id: int, limit: int) -> list[SkuView]:
     async with ctx.uow(readonly=True) as uow:
-        return await CatalogueRepository.of(uow).list_skus(after_id, limit)
+        return [
+            view_of(SkuView, sku)
+            for sku in await CatalogueRepository.of(uow).list_skus(after_id, limit)
+        ]
 
 
-async def get_sku(ctx: Context, code: str) -> Sku:
+async def get_sku(ctx: Context, code: str) -> SkuView:
     async with ctx.uow(readonly=True) as uow:
-        return await CatalogueRepository.of(uow).sku(code)
+        return view_of(SkuView, await CatalogueRepository.of(uow).sku(code))
 
 
 def _sku_values(data: SkuData) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from litestar import Controller, get, post, put
 from litestar.params import JSONBody, Parameter
 
 from app.inventory import catalogue
-from app.inventory.catalogue import NewLocation, SkuData
+from app.inventory.catalogue import LocationView, NewLocation, SkuData, SkuView
 from app.inventory.schemas import (
     LocationIn,
     LocationOut,
@@ -18,12 +18,11 @@ from app.inventory.schemas import (
     SkuOut,
     SkuPage,
 )
-from app.inventory.tables import Location, Sku
 from app.platform.http.deps import CallerDep, ContextDep
 from app.platform.http.schemas import CodePath, CursorQuery, decode_cursor, encode_cursor
 
 
-def location_out(location: Location) -> LocationOut:
+def location_out(location: LocationView) -> LocationOut:
     return LocationOut(
         code=location.code,
         name=location.name,
@@ -37,7 +36,7 @@ def location_out(location: Location) -> LocationOut:
     )
 
 
-def sku_out(sku: Sku) -> SkuOut:
+def sku_out(sku: SkuView) -> SkuOut:
     return SkuOut(
         sku=sku.sku,
         name=sku.name,

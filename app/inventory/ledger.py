@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.inventory.rules import Delta, Guard, LevelKey, MovementKind, Quantities, check_guard
+from app.inventory.changes import Change
+from app.inventory.rules import LevelKey, MovementKind, Quantities, check_guard
 from app.inventory.tables import Location, StockLevel, StockMovement
 from app.platform import metrics
 from app.platform.prepared import Prepared, pair_arrays, pairs_in, unnest_array
@@ -20,16 +21,11 @@ from app.platform.tables import table_of, utcnow
 from app.platform.uow import Repository, UnitOfWork
 
 _KNOWN_LEVELS: set[LevelKey] = set()
-
-
 """Levels this process has seen exist. Levels are never deleted, so a hit saves a query."""
-
 
 _KNOWN_LEVELS_LIMIT = 1_000_000
 
-
 _LEVELS = table_of(StockLevel)
-
 
 _UPDATE_LEVEL = Prepared(
     update(_LEVELS)
@@ -43,8 +39,6 @@ _UPDATE_LEVEL = Prepared(
         updated_at=bindparam("v_updated_at"),
     )
 )
-
-
 """One prepared UPDATE for every level change (executemany when a change touches several)."""
 
 
@@ -71,15 +65,11 @@ def _levels_by_key(*, lock: bool) -> Prepared:
 
 _LOCK_LEVELS = _levels_by_key(lock=True)
 
-
 _READ_LEVELS = _levels_by_key(lock=False)
-
 
 _MOVEMENTS = table_of(StockMovement)
 
-
 _MOVEMENT_VALUES = [column.name for column in _MOVEMENTS.columns if column.name != "id"]
-
 
 _INSERT_MOVEMENTS = Prepared(
     insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True),
@@ -98,20 +88,6 @@ _INSERT_MOVEMENTS = Prepared(
 def forget_known_levels() -> None:
     """For tests that empty the tables between cases."""
     _KNOWN_LEVELS.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    key: LevelKey
-    delta: Delta
-    kind: str
-    guard: Guard
-    channel: str
-    actor: str
-    sku: str  # codes, for error messages and the response
-    location: str
-    reference: str | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +165,8 @@ class Ledger(Repository):
         self._locked.clear()
 
     async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
-        """Check and write `changes` in order; raises `InsufficientStock` before writing any
-        of them if one breaks its guard."""
+        """Check and write `changes` (see the verbs of `Change`) in order; raises
+        `InsufficientStock` before writing any of them if one breaks its guard."""
         if not changes:
             return []
         await self.lock(

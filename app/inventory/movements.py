@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger, RecordedMovement
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger, RecordedMovement
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Guard, LevelKey, MovementKind, Quantities
+from app.inventory.rules import LevelKey, MovementKind, Quantities
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation
@@ -29,25 +29,20 @@ async def record_movement(
         item = await CatalogueRepository.of(uow).sku(sku)
         key = LevelKey(loc.id, item.id)
         current = (
-            await Ledger.of(uow).lock([key], actor=principal.actor, channel=principal.channel)
+            await Ledger.of(uow).lock([key], actor=principal.actor, channel=principal.channel.value)
         )[key]
-        delta = rules.manual_movement(kind, quantity, current)
-        [movement] = await Ledger.of(uow).apply(
-            [
-                Change(
-                    key=key,
-                    delta=delta,
-                    kind=kind.value,
-                    guard=Guard.ON_HAND,
-                    channel=principal.channel,
-                    actor=principal.actor,
-                    sku=sku,
-                    location=location,
-                    reference=reference,
-                    reason=reason,
-                )
-            ]
+        change = Change.by_hand(
+            key,
+            kind,
+            quantity,
+            current,
+            principal,
+            sku=sku,
+            location=location,
+            reference=reference,
+            reason=reason,
         )
+        [movement] = await Ledger.of(uow).apply([change])
         await uow.commit()
         return movement
 
@@ -70,16 +65,14 @@ async def record_counts(
         skus = await CatalogueRepository.of(uow).skus_by_code(codes)
         keys = {code: LevelKey(loc.id, skus[code].id) for code in codes}
         current = await Ledger.of(uow).lock(
-            keys.values(), actor=principal.actor, channel=principal.channel
+            keys.values(), actor=principal.actor, channel=principal.channel.value
         )
         changes = [
-            Change(
-                key=keys[code],
-                delta=rules.manual_movement(MovementKind.COUNT, counted, current[keys[code]]),
-                kind=MovementKind.COUNT.value,
-                guard=Guard.ON_HAND,
-                channel=principal.channel,
-                actor=principal.actor,
+            Change.count(
+                keys[code],
+                counted,
+                current[keys[code]],
+                principal,
                 sku=code,
                 location=location,
                 reference=reference,
@@ -101,24 +94,13 @@ async def set_safety_stock(
         item = await CatalogueRepository.of(uow).sku(sku)
         key = LevelKey(loc.id, item.id)
         current = (
-            await Ledger.of(uow).lock([key], actor=principal.actor, channel=principal.channel)
+            await Ledger.of(uow).lock([key], actor=principal.actor, channel=principal.channel.value)
         )[key]
-        delta = rules.safety_stock_change(safety_stock, current)
-        if delta.is_zero:
-            return current
-        [movement] = await Ledger.of(uow).apply(
-            [
-                Change(
-                    key=key,
-                    delta=delta,
-                    kind=MovementKind.SAFETY_STOCK.value,
-                    guard=Guard.NONE,
-                    channel=principal.channel,
-                    actor=principal.actor,
-                    sku=sku,
-                    location=location,
-                )
-            ]
+        change = Change.set_safety_stock(
+            key, safety_stock, current, principal, sku=sku, location=location
         )
+        if change.delta.is_zero:
+            return current
+        [movement] = await Ledger.of(uow).apply([change])
         await uow.commit()
         return movement.level_after

@@ -50,11 +50,8 @@ class PickupCandidate:
 
 
 _levels, _locations, _skus = table_of(StockLevel), table_of(Location), table_of(Sku)
-
-
 """Mirrors `Quantities.available`, repeated here only so the database can filter large
 catalogues without shipping rows to Python (negative values are clamped by the caller)."""
-
 
 _CANDIDATE_ROWS = select(
     _skus.c.sku,
@@ -83,10 +80,7 @@ _CANDIDATE_ROWS = select(
     )
 )
 
-
 _PICKUP_CANDIDATES = where_in(_CANDIDATE_ROWS, _skus.c.sku, "codes")
-
-
 """Every SKU asked for, joined to the stores in the box that hold enough of it: a SKU with no
 such store still comes back (with no location), so one round trip also tells unknown SKUs
 apart. Built on the tables, not the mapped classes: the hot read skips the ORM's per-statement

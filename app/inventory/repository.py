@@ -40,7 +40,6 @@ class LocationRef:
 
 _SKU_TABLE = table_of(Sku)
 
-
 _SKU_COLUMNS = select(
     _SKU_TABLE.c.id,
     _SKU_TABLE.c.sku,
@@ -49,12 +48,9 @@ _SKU_COLUMNS = select(
     _SKU_TABLE.c.currency,
 )
 
-
 _SKUS_BY_CODE = where_in(_SKU_COLUMNS, _SKU_TABLE.c.sku, "codes")
 
-
 _LOCATION_TABLE = table_of(Location)
-
 
 _LOCATION_BY_CODE = Prepared(
     select(

@@ -28,8 +28,6 @@ class MovementKind(StrEnum):
 MANUAL_KINDS = frozenset(
     {MovementKind.RECEIPT, MovementKind.ADJUSTMENT, MovementKind.DAMAGE, MovementKind.COUNT}
 )
-
-
 """Kinds a person may post directly to `POST /v1/stock/movements`."""
 
 
@@ -134,9 +132,7 @@ def manual_movement(kind: MovementKind, quantity: int, current: Quantities) -> D
     if kind not in MANUAL_KINDS:
         raise BusinessRuleViolation(f"movement kind {kind!r} cannot be posted by hand")
     if kind is MovementKind.RECEIPT:
-        if quantity <= 0:
-            raise BusinessRuleViolation("a receipt needs a positive quantity")
-        return Delta(on_hand=quantity)
+        return receipt(quantity)
     if kind is MovementKind.DAMAGE:
         if quantity <= 0:
             raise BusinessRuleViolation("a damage needs a positive quantity")
@@ -148,6 +144,13 @@ def manual_movement(kind: MovementKind, quantity: int, current: Quantities) -> D
     if quantity < 0:
         raise BusinessRuleViolation("a counted quantity cannot be negative")
     return Delta(on_hand=quantity - current.on_hand)
+
+
+def receipt(quantity: int) -> Delta:
+    """Units arrive at a location."""
+    if quantity <= 0:
+        raise BusinessRuleViolation("a receipt needs a positive quantity")
+    return Delta(on_hand=quantity)
 
 
 def safety_stock_change(new_safety_stock: int, current: Quantities) -> Delta:

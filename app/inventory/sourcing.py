@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Protocol
+
+from app.inventory import geo
 
 MAX_EXACT_CANDIDATES = 40
-
 
 MAX_EXACT_SPLITS = 3
 
@@ -20,6 +22,44 @@ class Candidate:
     available: Mapping[str, int]  # sku -> units this location may give
 
 
+class StockRow(Protocol):
+    """What a stock read says of one SKU at one location."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+    @property
+    def sku_id(self) -> int: ...
+    @property
+    def available(self) -> int: ...
+
+
+def candidates_from(
+    rows: Iterable[StockRow], skus: Mapping[int, str], origin: tuple[float, float] | None = None
+) -> list[Candidate]:
+    """One candidate per location of `rows`, in the order they first appear, with what it may
+    give of each SKU (`skus` names them by id) and, when there is an `origin`, how far it is."""
+    first: dict[str, StockRow] = {}
+    available: dict[str, dict[str, int]] = {}
+    for row in rows:
+        first.setdefault(row.location, row)
+        available.setdefault(row.location, {})[skus[row.sku_id]] = row.available
+    return [
+        Candidate(
+            code,
+            row.kind,
+            None if origin is None else geo.distance_km(*origin, row.latitude, row.longitude),
+            available[code],
+        )
+        for code, row in first.items()
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Shortage:
     sku: str
@@ -28,8 +68,6 @@ class Shortage:
 
 
 Allocation = dict[str, list[tuple[str, int]]]
-
-
 """sku -> [(location, quantity)]"""
 
 

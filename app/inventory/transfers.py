@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey
 from app.inventory.tables import Transfer, TransferLine
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
@@ -30,7 +30,6 @@ class TransferView:
 
 
 IN_TRANSIT = "in_transit"
-
 
 RECEIVED = "received"
 
@@ -64,38 +63,20 @@ async def create_transfer(
             created_at=utcnow(),
         )
         reference = f"transfer:{transfer.id}"
-        changes: list[Change] = []
-        for code, quantity in lines:
-            out, incoming = rules.transfer_dispatch(quantity)
-            common = {
-                "channel": principal.channel,
-                "actor": principal.actor,
-                "sku": code,
-                "reference": reference,
-            }
-            changes.append(
-                Change(
-                    key=LevelKey(source.id, skus[code].id),
-                    delta=out,
-                    kind=MovementKind.TRANSFER_OUT.value,
-                    guard=Guard.FREE,
-                    location=from_location,
-                    **common,
-                )
+        changes = [
+            change
+            for code, quantity in lines
+            for change in Change.dispatch(
+                LevelKey(source.id, skus[code].id),
+                LevelKey(target.id, skus[code].id),
+                quantity,
+                principal,
+                sku=code,
+                from_location=from_location,
+                to_location=to_location,
+                reference=reference,
             )
-            changes.append(
-                Change(
-                    key=LevelKey(target.id, skus[code].id),
-                    delta=incoming,
-                    kind=MovementKind.TRANSFER_IN_TRANSIT.value,
-                    guard=Guard.NONE,
-                    location=to_location,
-                    **common,
-                )
-            )
-        await Ledger.of(uow).lock(
-            [c.key for c in changes], actor=principal.actor, channel=principal.channel
-        )
+        ]
         await Ledger.of(uow).apply(changes)
         await CatalogueRepository.of(uow).add_transfer(
             transfer,
@@ -104,8 +85,7 @@ async def create_transfer(
                 for code, quantity in lines
             ],
         )
-        await uow.commit()
-        return TransferView(
+        view = TransferView(
             transfer.id,
             from_location,
             to_location,
@@ -115,6 +95,8 @@ async def create_transfer(
             transfer.created_at,
             None,
         )
+        await uow.commit()
+    return view
 
 
 async def receive_transfer(
@@ -137,13 +119,10 @@ async def receive_transfer(
         reference = f"transfer:{transfer.id}"
         await Ledger.of(uow).apply(
             [
-                Change(
-                    key=LevelKey(target.id, line.sku_id),
-                    delta=rules.transfer_receipt(line.quantity),
-                    kind=MovementKind.TRANSFER_RECEIPT.value,
-                    guard=Guard.NONE,
-                    channel=principal.channel,
-                    actor=principal.actor,
+                Change.receive_transfer(
+                    LevelKey(target.id, line.sku_id),
+                    line.quantity,
+                    principal,
                     sku=skus[line.sku_id].sku,
                     location=target.code,
                     reference=reference,
@@ -153,8 +132,7 @@ async def receive_transfer(
         )
         transfer.status = RECEIVED
         transfer.received_at = utcnow()
-        await uow.commit()
-        return TransferView(
+        view = TransferView(
             transfer.id,
             locations[transfer.from_location_id].code,
             target.code,
@@ -164,6 +142,8 @@ async def receive_transfer(
             transfer.created_at,
             transfer.received_at,
         )
+        await uow.commit()
+    return view
 
 
 async def get_transfer(ctx: Context, transfer_id: uuid.UUID) -> TransferView:

@@ -37,22 +37,21 @@ OrderContextDep = SkipValidation[OrderContext]
 
 
 def order_out(view: OrderView) -> OrderOut:
-    o = view.order
     allocations: dict[str, list[AllocationOut]] = {}
     for a in view.allocations:
         allocations.setdefault(a.sku, []).append(AllocationOut(a.location, a.quantity))
     fulfilment: dict[str, Any] = (
         {"type": "pickup", "location": view.pickup_location}
-        if o.fulfilment_type == Fulfilment.PICKUP
-        else {"type": "ship", "address": o.ship_address}
+        if view.fulfilment_type == Fulfilment.PICKUP
+        else {"type": "ship", "address": view.ship_address}
     )
     return OrderOut(
-        id=o.id,
-        number=o.number,
-        channel=o.channel,
-        status=o.status,
-        at_risk=o.at_risk,
-        customer_id=o.customer_id,
+        id=view.id,
+        number=view.number,
+        channel=view.channel,
+        status=view.status,
+        at_risk=view.at_risk,
+        customer_id=view.customer_id,
         lines=[
             OrderLineOut(
                 line.sku,
@@ -63,23 +62,23 @@ def order_out(view: OrderView) -> OrderOut:
             )
             for line in view.lines
         ],
-        total_minor=o.total_minor,
-        currency=o.currency,
+        total_minor=view.total_minor,
+        currency=view.currency,
         fulfilment=fulfilment,
         payment=PaymentOut(
-            o.payment_provider,
-            o.payment_intent_id,
-            o.payment_client_secret if view.show_client_secret else None,
-            o.payment_status,
+            view.payment_provider,
+            view.payment_intent_id,
+            view.payment_client_secret if view.show_client_secret else None,
+            view.payment_status,
         ),
-        notes=o.notes,
-        created_at=o.created_at,
-        updated_at=o.updated_at,
+        notes=view.notes,
+        created_at=view.created_at,
+        updated_at=view.updated_at,
     )
 
 
 def _order_cursor(view: OrderView) -> str:
-    raw = f"{view.order.created_at.isoformat()}|{view.order.id}"
+    raw = f"{view.created_at.isoformat()}|{view.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import structlog
-
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.changes import Actor, Change
+from app.inventory.ledger import Ledger
+from app.inventory.rules import LevelKey
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus, is_expired
@@ -17,18 +15,16 @@ from app.orders.outbox_repository import OutboxRepository
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
 from app.orders.tables import Order
-from app.orders.transitions import _transition
+from app.orders.transitions import _record_transition
 from app.orders.views import OrderView, get_order
 from app.platform.access import Channel, Permission, Principal, Role
 from app.platform.errors import Forbidden, NotFound
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
-log = structlog.get_logger("omnistock.orders")
-
 
 async def cancel(ctx: OrderContext, principal: Principal, order_id: uuid.UUID) -> OrderView:
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         order = await OrderRepository.of(uow).order(order_id)
         if principal.role in (Role.STOREFRONT, Role.MOBILE):
             principal.require(Permission.PLACE_ORDERS)
@@ -54,17 +50,18 @@ async def _release_all(
     uow: UnitOfWork, order: Order, action: str, channel: str, actor: str, reason: str
 ) -> None:
     """Cancel or expire: give the reserved units back and owe the provider a cancel."""
-    _transition(uow, order, action, channel, actor, reason)
+    if action == "expire":
+        order.expire(utcnow())
+    else:
+        order.cancel(utcnow())
+    _record_transition(uow, order, channel, actor, reason)
     allocations = await OrderRepository.of(uow).allocations(order.id)
     await Ledger.of(uow).apply(
         [
-            Change(
-                key=LevelKey(a.location_id, a.sku_id),
-                delta=rules.release(a.quantity),
-                kind=MovementKind.RELEASE.value,
-                guard=Guard.NONE,
-                channel=channel,
-                actor=actor,
+            Change.release(
+                LevelKey(a.location_id, a.sku_id),
+                a.quantity,
+                Actor(channel, actor),
                 sku=a.sku,
                 location=a.location,
                 reference=f"order:{order.id}",
@@ -72,8 +69,6 @@ async def _release_all(
             for a in allocations
         ]
     )
-    order.closed_at = order.updated_at = utcnow()
-    order.pickup_code_hash = None
     if order.payment_intent_id:
         OutboxRepository.of(uow).add_payment_action(order_id=order.id, action="cancel")
     customer = await CustomerRepository.of(uow).customer(order.customer_id)
@@ -96,7 +91,7 @@ async def expire_due_orders(
     order is taken under a row lock that others skip, and re-checked under it."""
     now = now or utcnow()
     system = Principal("system", "expiry", Role.ADMIN)
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         candidates = await OrderRepository.of(uow).expiry_candidates(
             now - ctx.payment_timeout, now - ctx.pickup_hold, batch
         )

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import structlog
-
 from app.orders.model import (
     Fulfilment,
 )
-
-log = structlog.get_logger("omnistock.orders")
 
 
 @dataclass(frozen=True, slots=True)

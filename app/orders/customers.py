@@ -7,10 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.orders.customer_repository import CustomerRepository
-from app.orders.tables import Customer
 from app.platform.access import Principal, Role
 from app.platform.context import Context
 from app.platform.errors import Forbidden, NotFound
+from app.platform.views import view_of
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    id: uuid.UUID
+    email: str
+    name: str | None
+    phone: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +38,19 @@ def _require_staff(principal: Principal) -> None:
         raise Forbidden("customer profiles are for staff keys")
 
 
-async def find_by_email(ctx: Context, principal: Principal, email: str) -> Customer:
+async def find_by_email(ctx: Context, principal: Principal, email: str) -> CustomerView:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
         customer = await CustomerRepository.of(uow).customer_by_email(email)
         if customer is None:
             raise NotFound(f"no customer with email {email}")
-        return customer
+        return view_of(CustomerView, customer)
 
 
-async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> Customer:
+async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> CustomerView:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        return await CustomerRepository.of(uow).customer(customer_id)
+        return view_of(CustomerView, await CustomerRepository.of(uow).customer(customer_id))
 
 
 async def timeline(

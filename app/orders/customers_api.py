@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from app.orders import customers, notifications
+from app.orders.customers import CustomerView
 from app.orders.schemas import (
     CustomerOut,
     NotificationOut,
@@ -17,7 +18,7 @@ from app.orders.schemas import (
 from app.platform.http.deps import CallerDep, ContextDep
 
 
-def _customer_out(c: Any) -> CustomerOut:
+def _customer_out(c: CustomerView) -> CustomerOut:
     return CustomerOut(id=c.id, email=c.email, name=c.name, phone=c.phone, created_at=c.created_at)
 
 

@@ -15,10 +15,11 @@ from app.orders.model import OPEN_STATUSES, Fulfilment, OrderStatus, merge_lines
 from app.orders.placing import _insert_order, _reserve_and_record
 from app.orders.repository import OrderRepository
 from app.orders.reserving import _Plan, _reserve
-from app.orders.transitions import _transition
+from app.orders.transitions import _record_transition
 from app.orders.views import OrderView, _view
 from app.platform.access import Channel, Principal, Role
 from app.platform.errors import InsufficientStock
+from app.platform.tables import utcnow
 
 log = structlog.get_logger("omnistock.orders")
 
@@ -40,7 +41,7 @@ async def record_external_order(
     still recorded — flagged at risk and reported — never dropped. Idempotent by the
     storefront's own order id."""
     system = Principal("system", channel, Role.ADMIN)
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         existing = await OrderRepository.of(uow).order_by_external_id(channel, external_id)
         if existing is not None:
             return await _view(uow, existing, False)
@@ -60,18 +61,18 @@ async def record_external_order(
         if location:
             order_id = await _record_at_location(ctx, system, Channel(channel), data, location)
         else:
-            order_id = (
-                await _reserve_and_record(ctx, system, Channel(channel), data, known)
-            ).order.id
+            order_id = (await _reserve_and_record(ctx, system, Channel(channel), data, known)).id
         short: dict[str, Any] | None = None
     except InsufficientStock as exc:
         order_id = await _record_unreserved(ctx, system, Channel(channel), data)
         short = exc.details
     async with ctx.uow() as uow:
         order = await OrderRepository.of(uow).order(order_id, for_update=True)
-        order.payment_provider, order.payment_status = channel, "paid_externally"
+        now = utcnow()
+        order.mark_paid_externally(channel, now)
         if order.status == OrderStatus.PENDING_PAYMENT:
-            _transition(uow, order, "confirm", channel, system.actor, f"paid on {channel}")
+            order.confirm(now)
+            _record_transition(uow, order, channel, system.actor, f"paid on {channel}")
         problems = [f"unknown SKU {sku}" for sku, _ in unknown]
         if short is not None:
             problems.append(
@@ -82,7 +83,7 @@ async def record_external_order(
                 )
             )
         if problems:
-            order.at_risk = True
+            order.flag_at_risk(now)
             OrderRepository.of(uow).add_event(
                 event="at_risk",
                 channel=channel,
@@ -91,15 +92,16 @@ async def record_external_order(
                 customer_id=order.customer_id,
                 summary=f"{order.number}: " + "; ".join(problems),
             )
+        view = await _view(uow, order, False)
         await uow.commit()
-        log.info(
-            "external order recorded",
-            channel=channel,
-            external_id=external_id,
-            order=order.number,
-            at_risk=order.at_risk,
-        )
-        return await _view(uow, order, False)
+    log.info(
+        "external order recorded",
+        channel=channel,
+        external_id=external_id,
+        order=view.number,
+        at_risk=view.at_risk,
+    )
+    return view
 
 
 async def cancel_external_order(
@@ -122,14 +124,15 @@ async def cancel_external_order(
             system.actor,
             f"cancelled on {channel}" + (f": {reason}" if reason else ""),
         )
+        view = await _view(uow, order, False)
         await uow.commit()
-        return await _view(uow, order, False)
+    return view
 
 
 async def _split_known_skus(
     ctx: OrderContext, lines: list[tuple[str, int]]
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         found = await CatalogueRepository.of(uow).existing_skus([sku for sku, _ in lines])
     return (
         [line for line in lines if line[0] in found],

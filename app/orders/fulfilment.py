@@ -4,37 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-import structlog
-
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey
 from app.inventory.tables import Location
-from app.orders import ports
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import (
     InvalidPickupCode,
-    TooManyAttempts,
-    after_failed_attempt,
-    code_attempt_allowed,
     hash_pickup_code,
     new_pickup_code,
     next_status,
-    pickup_code_matches,
 )
 from app.orders.payment_actions import _capture
 from app.orders.repository import OrderRepository
 from app.orders.tables import Order
-from app.orders.transitions import _transition
+from app.orders.transitions import _record_transition
 from app.orders.views import OrderView, _view
 from app.platform.access import Permission, Principal, Role
 from app.platform.errors import BusinessRuleViolation, Forbidden
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
-
-log = structlog.get_logger("omnistock.orders")
 
 
 # Staff actions ------------------------------------------------------------------------------
@@ -44,20 +35,16 @@ async def mark_ready(ctx: OrderContext, principal: Principal, order_id: uuid.UUI
         order = await OrderRepository.of(uow).order(order_id, for_update=True)
         location = await _pickup_location(uow, order)
         principal.require(Permission.WORK_PICKUPS, at_location=location.code)
-        _transition(
+        code = new_pickup_code()
+        order.mark_ready(hash_pickup_code(code), utcnow())
+        _record_transition(
             uow,
             order,
-            "ready",
             principal.channel.value,
             principal.actor,
             f"ready for pickup at {location.name}",
             location.id,
         )
-        code = new_pickup_code()
-        order.pickup_code_hash = hash_pickup_code(code)
-        order.failed_code_attempts = 0
-        order.code_locked_until = None
-        order.ready_at = utcnow()
         customer = await CustomerRepository.of(uow).customer(order.customer_id)
         OrderRepository.of(uow).add_notification(
             order_id=order.id,
@@ -69,8 +56,9 @@ async def mark_ready(ctx: OrderContext, principal: Principal, order_id: uuid.UUI
                 f"Show this pickup code at the counter: {code}"
             ),
         )
+        view = await _view(uow, order, False)
         await uow.commit()
-        return await _view(uow, order, False)
+    return view
 
 
 async def hand_over(
@@ -83,21 +71,7 @@ async def hand_over(
         if principal.role is not Role.POS:
             raise Forbidden("handover is done by a POS key of the pickup store")
         principal.require(Permission.WORK_PICKUPS, at_location=location.code)
-        next_status("pickup", order.status, order.fulfilment_type)
-        now = utcnow()
-        if not code_attempt_allowed(order.code_locked_until, now):
-            raise TooManyAttempts(
-                "too many wrong pickup codes; try again later",
-                {
-                    "retry_after": order.code_locked_until.isoformat()
-                    if order.code_locked_until
-                    else None
-                },
-            )
-        if not pickup_code_matches(pickup_code, order.pickup_code_hash):
-            order.failed_code_attempts, order.code_locked_until = after_failed_attempt(
-                order.failed_code_attempts, now
-            )
+        if not order.check_pickup_code(pickup_code, utcnow()):
             OrderRepository.of(uow).add_event(
                 event="wrong_pickup_code",
                 channel=principal.channel.value,
@@ -109,13 +83,13 @@ async def hand_over(
             )
             await uow.commit()
             raise InvalidPickupCode("the pickup code does not match this order")
-        intent_id = order.payment_intent_id
+        intent_id, summary = order.payment_intent_id, f"picked up at {location.name}"
     await _capture(ctx, order_id, intent_id)
-    return await _take_units(ctx, principal, order_id, "pickup", f"picked up at {location.name}")
+    return await _take_units(ctx, principal, order_id, "pickup", summary)
 
 
 async def ship(ctx: OrderContext, principal: Principal, order_id: uuid.UUID) -> OrderView:
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         order = await OrderRepository.of(uow).order(order_id)
         allocations = await OrderRepository.of(uow).allocations(order_id)
         locations = {a.location for a in allocations}
@@ -133,10 +107,13 @@ async def _take_units(
 ) -> OrderView:
     async with ctx.uow() as uow:
         order = await OrderRepository.of(uow).order(order_id, for_update=True)
-        _transition(
+        if action == "pickup":
+            order.hand_over(utcnow())
+        else:
+            order.ship(utcnow())
+        _record_transition(
             uow,
             order,
-            action,
             principal.channel.value,
             principal.actor,
             summary,
@@ -145,13 +122,10 @@ async def _take_units(
         allocations = await OrderRepository.of(uow).allocations(order_id)
         await Ledger.of(uow).apply(
             [
-                Change(
-                    key=LevelKey(a.location_id, a.sku_id),
-                    delta=rules.handover(a.quantity),
-                    kind=MovementKind.HANDOVER.value,
-                    guard=Guard.NONE,
-                    channel=principal.channel.value,
-                    actor=principal.actor,
+                Change.hand_over(
+                    LevelKey(a.location_id, a.sku_id),
+                    a.quantity,
+                    principal,
                     sku=a.sku,
                     location=a.location,
                     reference=f"order:{order_id}",
@@ -159,11 +133,9 @@ async def _take_units(
                 for a in allocations
             ]
         )
-        order.payment_status = ports.CAPTURED if order.payment_intent_id else order.payment_status
-        order.closed_at = order.updated_at = utcnow()
-        order.pickup_code_hash = None
+        view = await _view(uow, order, False)
         await uow.commit()
-        return await _view(uow, order, False)
+    return view
 
 
 async def _pickup_location(uow: UnitOfWork, order: Order) -> Location:

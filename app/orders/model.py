@@ -10,11 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import structlog
-
 from app.platform.errors import BusinessRuleViolation, DomainError, InvalidTransition
-
-log = structlog.get_logger("omnistock.orders")
 
 
 class OrderStatus(StrEnum):
@@ -34,12 +30,8 @@ class Fulfilment(StrEnum):
 
 S = OrderStatus
 
-
 OPEN_STATUSES = frozenset({S.PENDING_PAYMENT, S.CONFIRMED, S.READY_FOR_PICKUP})
-
-
 """Orders that still hold reserved units."""
-
 
 TRANSITIONS: dict[str, dict[OrderStatus, frozenset[OrderStatus]]] = {
     "confirm": {S.CONFIRMED: frozenset({S.PENDING_PAYMENT})},
@@ -101,9 +93,7 @@ def merge_lines(lines: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
 # Pickup codes --------------------------------------------------------------------------------
 PICKUP_CODE_DIGITS = 6
 
-
 MAX_CODE_ATTEMPTS = 5
-
 
 CODE_LOCKOUT = timedelta(minutes=15)
 

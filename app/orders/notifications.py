@@ -3,47 +3,73 @@
 from __future__ import annotations
 
 import asyncio
-import smtplib
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import structlog
 
 from app.orders.context import OrderContext
 from app.orders.outbox_repository import OutboxRepository
-from app.orders.tables import Notification
+from app.orders.ports import SendFailed
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.tables import utcnow
+from app.platform.views import view_of
 
 log = structlog.get_logger("omnistock.notifications")
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationView:
+    id: uuid.UUID
+    order_id: uuid.UUID | None
+    kind: str
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
 async def list_notifications(
     ctx: Context, principal: Principal, order_id: uuid.UUID | None, limit: int
-) -> list[Notification]:
+) -> list[NotificationView]:
     principal.require(Permission.READ_NOTIFICATIONS)
     async with ctx.uow(readonly=True) as uow:
-        return await OutboxRepository.of(uow).notifications(order_id, limit)
+        return [
+            view_of(NotificationView, n)
+            for n in await OutboxRepository.of(uow).notifications(order_id, limit)
+        ]
+
+
+SENDING_LEASE = timedelta(minutes=2)
+"""How long a claimed message is left to its sender before another may send it."""
 
 
 async def send_pending(ctx: OrderContext, limit: int = 100) -> int:
-    """Send what is waiting, oldest first. Each message is locked while it is sent, so
-    concurrent senders never send one twice; a failure is counted and retried later."""
+    """Send what is waiting, oldest first: claim a message (one transaction), send it with no
+    transaction open, record the outcome (another). Concurrent senders never take the same
+    message; one that dies mid-send leaves it to be sent again once its claim lapses."""
     sent = 0
     for _ in range(limit):
         async with ctx.uow() as uow:
-            message = await OutboxRepository.of(uow).unsent_notification()
+            message = await OutboxRepository.of(uow).claim_unsent_notification(
+                utcnow(), SENDING_LEASE
+            )
             if message is None:
                 break
-            try:
-                await asyncio.to_thread(ctx.sender.send, message.to, message.subject, message.body)
-            except (OSError, smtplib.SMTPException) as exc:
-                message.attempts += 1
-                message.last_error = str(exc)[:500]
-                log.warning("notification failed", id=str(message.id), error=str(exc))
-            else:
-                message.attempts += 1
-                message.sent_at = utcnow()
-                sent += 1
+            message_id, to, subject, body = message.id, message.to, message.subject, message.body
             await uow.commit()
+        error: str | None = None
+        try:
+            await asyncio.to_thread(ctx.sender.send, to, subject, body)
+        except SendFailed as exc:
+            error = str(exc)
+            log.warning("notification failed", id=str(message_id), error=error)
+        async with ctx.uow() as uow:
+            await OutboxRepository.of(uow).record_sending(message_id, utcnow(), error)
+            await uow.commit()
+        if error is None:
+            sent += 1
     return sent

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.orders.tables import (
@@ -23,17 +24,46 @@ class OutboxRepository(Repository):
             stmt = stmt.where(Notification.order_id == order_id)
         return list((await self.session.execute(stmt.limit(limit))).scalars())
 
-    async def unsent_notification(self) -> Notification | None:
-        """The oldest unsent message, locked so that two senders never send it twice."""
-        return (
+    async def claim_unsent_notification(
+        self, now: datetime, lease: timedelta
+    ) -> Notification | None:
+        """The oldest unsent message nobody is sending, claimed until `now + lease`: the
+        claim commits before the message is sent, so no transaction waits on the mail server,
+        and a sender that dies mid-send leaves it to the next one when the claim lapses."""
+        message = (
             await self.session.execute(
                 select(Notification)
-                .where(Notification.sent_at.is_(None), Notification.attempts < 10)
+                .where(
+                    Notification.sent_at.is_(None),
+                    Notification.attempts < 10,
+                    or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+                )
                 .order_by(Notification.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
             )
         ).scalar_one_or_none()
+        if message is not None:
+            message.claimed_until = now + lease
+        return message
+
+    async def record_sending(
+        self, notification_id: uuid.UUID, now: datetime, error: str | None
+    ) -> None:
+        """What came of one attempt to send; the claim ends."""
+        message = await self.session.get(Notification, notification_id, with_for_update=True)
+        if message is None:
+            return
+        message.attempts += 1
+        message.claimed_until = None
+        if error is None:
+            message.sent_at = now
+        else:
+            message.last_error = error[:500]
+
+    async def payment_action_snapshot(self, action_id: uuid.UUID) -> PaymentAction | None:
+        """The action as it is now, unlocked (read before calling the provider)."""
+        return await self.session.get(PaymentAction, action_id)
 
     def add_payment_action(
         self, *, order_id: uuid.UUID, action: str, amount_minor: int | None = None

@@ -30,45 +30,42 @@ async def run_payment_actions(
     ctx: OrderContext, order_id: uuid.UUID | None, limit: int = 100
 ) -> int:
     """Carry out owed cancels and refunds; what fails stays pending for the next sweep."""
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         ids = await OutboxRepository.of(uow).pending_payment_action_ids(order_id, limit)
     done = 0
     for action_id in ids:
+        async with ctx.uow(readonly=True) as uow:
+            owed = await OutboxRepository.of(uow).payment_action_snapshot(action_id)
+            if owed is None or owed.status != "pending":
+                continue
+            order = await OrderRepository.of(uow).order(owed.order_id)
+            kind, amount, intent_id = owed.action, owed.amount_minor or 0, order.payment_intent_id
+        # The provider is called with no transaction open. Its calls are idempotent by the
+        # action (cancel:<order>, refund:<action>), so two workers racing here, or a retry
+        # after a crash, cannot cancel or refund twice.
+        error: str | None = None
+        result = "nothing to do"
+        try:
+            if intent_id is not None and kind == "cancel":
+                result = await ctx.payments.cancel(str(order.id), intent_id)
+            elif intent_id is not None:
+                result = await ctx.payments.refund(str(action_id), intent_id, amount)
+        except DomainError as exc:
+            error = exc.message
+            log.warning("payment action failed", action=kind, order_id=str(order.id), error=error)
         async with ctx.uow() as uow:
             action = await OutboxRepository.of(uow).payment_action(action_id)
             if action is None or action.status != "pending":
-                continue
-            order = await OrderRepository.of(uow).order(action.order_id)
-            intent_id = order.payment_intent_id
-            try:
-                if intent_id is None:
-                    result = "nothing to do"
-                elif action.action == "cancel":
-                    result = await ctx.payments.cancel(str(order.id), intent_id)
-                    order.payment_status = result
-                else:
-                    result = await ctx.payments.refund(
-                        str(action.id), intent_id, action.amount_minor or 0
-                    )
-                    order.payment_status = "refunded"
-            except DomainError as exc:
-                action.attempts += 1
-                action.last_error = exc.message[:500]
-                log.warning(
-                    "payment action failed",
-                    action=action.action,
-                    order_id=str(order.id),
-                    error=exc.message,
-                )
+                continue  # another worker recorded it meanwhile
+            action.attempts += 1
+            if error is not None:
+                action.last_error = error[:500]
             else:
                 action.status, action.done_at = "done", utcnow()
-                action.attempts += 1
+                if intent_id is not None:
+                    locked = await OrderRepository.of(uow).order(action.order_id)
+                    locked.record_payment_status(result, utcnow())
                 done += 1
-                log.info(
-                    "payment action done",
-                    action=action.action,
-                    result=result,
-                    order_id=str(order.id),
-                )
+                log.info("payment action done", action=kind, result=result, order_id=str(order.id))
             await uow.commit()
     return done

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import structlog
-
 from app.orders import ports
 from app.orders.closing import _release_all
 from app.orders.context import OrderContext
@@ -12,11 +10,9 @@ from app.orders.model import OrderStatus
 from app.orders.outbox_repository import OutboxRepository
 from app.orders.ports import PaymentEvent
 from app.orders.repository import OrderRepository
-from app.orders.transitions import _notify_confirmed, _transition
+from app.orders.transitions import _notify_confirmed, _record_transition
 from app.platform.access import Channel
 from app.platform.tables import utcnow
-
-log = structlog.get_logger("omnistock.orders")
 
 
 # Payment webhooks ---------------------------------------------------------------------------
@@ -36,12 +32,11 @@ async def apply_payment_event(ctx: OrderContext, event: PaymentEvent) -> str:
             await uow.commit()
             return "unknown payment"
         outcome = "no change"
-        order.payment_status = status
+        order.record_payment_status(status, utcnow())
         if order.status == OrderStatus.PENDING_PAYMENT:
             if status == ports.AUTHORISED:
-                _transition(
-                    uow, order, "confirm", Channel.SYSTEM.value, "stripe", "payment authorised"
-                )
+                order.confirm(utcnow())
+                _record_transition(uow, order, Channel.SYSTEM.value, "stripe", "payment authorised")
                 _notify_confirmed(
                     uow, order, await CustomerRepository.of(uow).customer(order.customer_id)
                 )
@@ -56,6 +51,5 @@ async def apply_payment_event(ctx: OrderContext, event: PaymentEvent) -> str:
                     "payment failed or was cancelled",
                 )
                 outcome = "released"
-        order.updated_at = utcnow()
         await uow.commit()
         return outcome

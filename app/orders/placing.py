@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import structlog
-
 from app.inventory.repository import CatalogueRepository, LocationRef, SkuRef
 from app.orders import ports
 from app.orders.closing import _close
@@ -24,8 +22,8 @@ from app.orders.ports import PaymentFailed
 from app.orders.repository import AllocationRow, LineRow, OrderRepository
 from app.orders.reserving import _Plan, _reserve, _reserve_shipment, _with_alternatives
 from app.orders.tables import Order
-from app.orders.transitions import _notify_confirmed, _transition
-from app.orders.views import OrderView, get_order
+from app.orders.transitions import _notify_confirmed, _record_transition
+from app.orders.views import OrderView, get_order, order_view
 from app.platform.access import Channel, Permission, Principal
 from app.platform.errors import (
     BusinessRuleViolation,
@@ -34,8 +32,6 @@ from app.platform.errors import (
 from app.platform.idempotency import store
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
-
-log = structlog.get_logger("omnistock.orders")
 
 
 # Placing ------------------------------------------------------------------------------------
@@ -103,14 +99,9 @@ async def _reserve_and_record(
             ctx.payments.name,
             confirm_now=confirm_now,
         )
+        view = order_view(order, order_lines, allocations, pickup.code if pickup else None, True)
         await uow.commit()
-        return OrderView(
-            order,
-            order_lines,
-            allocations,
-            pickup.code if pickup else None,
-            show_client_secret=True,
-        )
+    return view
 
 
 async def _insert_order(
@@ -171,14 +162,10 @@ async def _insert_order(
         f"{data.fulfilment.value}, {total} {currency}",
     )
     if confirm_now:
-        order.payment_status = ports.NOT_REQUIRED
-        _transition(
-            uow,
-            order,
-            "confirm",
-            channel.value,
-            principal.actor,
-            "confirmed: payment at the counter",
+        order.record_payment_status(ports.NOT_REQUIRED, now)
+        order.confirm(now)
+        _record_transition(
+            uow, order, channel.value, principal.actor, "confirmed: payment at the counter"
         )
         _notify_confirmed(uow, order, customer)
     lines = [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced]
@@ -198,24 +185,21 @@ async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -
     """Open the provider's authorisation for a recorded order. A refusal gives the stock back;
     an unreachable provider leaves the order waiting, so a retry with the same
     Idempotency-Key finishes it (and the expiry job releases it if nobody does)."""
-    order = view.order
     try:
-        authorization = await ctx.payments.authorize(
-            str(order.id), order.total_minor, order.currency
-        )
+        authorization = await ctx.payments.authorize(str(view.id), view.total_minor, view.currency)
     except PaymentFailed:
-        await _close(ctx, order.id, "cancel", principal, reason="payment refused")
+        await _close(ctx, view.id, "cancel", principal, reason="payment refused")
         raise
     async with ctx.uow() as uow:
-        order = await OrderRepository.of(uow).order(order.id, for_update=True)
-        order.payment_intent_id = authorization.intent_id
-        order.payment_client_secret = authorization.client_secret
-        order.payment_status = authorization.status
-        order.updated_at = utcnow()
+        order = await OrderRepository.of(uow).order(view.id, for_update=True)
+        order.attach_payment(
+            authorization.intent_id, authorization.client_secret, authorization.status, utcnow()
+        )
+        authorised = order_view(
+            order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
+        )
         await uow.commit()
-    return OrderView(
-        order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
-    )
+    return authorised
 
 
 async def _finish_placing(
@@ -225,8 +209,8 @@ async def _finish_placing(
     that never happened, and answer with it."""
     view = await get_order(ctx, principal, order_id, show_client_secret=True)
     if (
-        view.order.status == OrderStatus.PENDING_PAYMENT
-        and view.order.payment_intent_id is None
+        view.status == OrderStatus.PENDING_PAYMENT
+        and view.payment_intent_id is None
         and ctx.payments.requires_authorisation
     ):
         return await _authorise(ctx, view, principal)

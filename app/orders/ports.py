@@ -5,25 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import structlog
-
 from app.platform.errors import DomainError
 
-log = structlog.get_logger("omnistock.notifications")
-
-
-AUTHORISED = "requires_capture"
-
-
-CAPTURED = "succeeded"
-
-
-CANCELED = "canceled"
-
-
-AWAITING_PAYMENT = "requires_payment_method"
-
-
+# The states of a payment as orders see them, whatever the provider calls them (the provider's
+# adapter in app/integrations translates; migration 0005 translated the stored ones).
+AWAITING_PAYMENT = "awaiting_payment"  # the customer has not confirmed yet
+AUTHORISED = "authorised"  # the amount is held, to be captured at handover or shipping
+CAPTURED = "captured"
+CANCELED = "canceled"  # the authorisation was released
+REFUNDED = "refunded"
 NOT_REQUIRED = "not_required"  # offline provider: paid at the counter
 
 
@@ -76,5 +66,15 @@ class PaymentProvider(Protocol):
     def verify_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent: ...
 
 
+class SendFailed(Exception):
+    """The message could not be handed over (the mail server refused or is unreachable)."""
+
+
 class Sender(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    def send(self, to: str, subject: str, body: str) -> None:
+        """Hand the message over; raise `SendFailed` when that did not happen."""
+        ...
+
+
+class PaymentWebhookInvalid(Exception):
+    """A provider webhook whose signature does not verify (HTTP 401)."""

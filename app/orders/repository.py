@@ -53,27 +53,24 @@ class OpenAllocation:
 
 _ORDERS = Prepared(insert(table_of(Order)))
 
-
 _ORDER_COLUMNS = [column.key for column in table_of(Order).columns]
-
 
 _LINES = Prepared(insert(table_of(OrderLine)))
 
-
 _ALLOCATIONS = Prepared(insert(table_of(Allocation)))
 
-
 _EVENTS = Prepared(insert(table_of(Event)))
-
 
 _NOTIFICATIONS = Prepared(insert(table_of(Notification)))
 
 
 class OrderRepository(Repository):
-    """Orders, customers, events and outboxes. Rows nothing reads back in the same unit of
-    work (a new order with its lines and allocations, events, notifications) are collected and
-    written by `write_pending` as one prepared multi-row INSERT per table, in foreign-key
-    order, skipping the ORM's per-object bookkeeping on the checkout path."""
+    """Orders, their lines, allocations and events, and queued notifications. Rows nothing
+    reads back in the same unit of work (a new order with its lines and allocations, events,
+    notifications) are collected and written just before the commit by `write_pending`: one
+    prepared statement per table, executed for all its rows in one driver call (asyncpg
+    pipelines them), in foreign-key order, skipping the ORM's per-object bookkeeping on the
+    checkout path."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         super().__init__(uow)

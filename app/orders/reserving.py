@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
-from app.inventory import geo, rules, sourcing
-from app.inventory.ledger import Change, Ledger
+from app.inventory import rules, sourcing
+from app.inventory.changes import Actor, Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository, SkuRef
-from app.inventory.rules import Guard, LevelKey, MovementKind, Quantities
+from app.inventory.rules import LevelKey, Quantities
 from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
 from app.orders.model import Fulfilment
@@ -19,14 +18,9 @@ from app.platform.access import Channel, Principal
 from app.platform.errors import InsufficientStock
 from app.platform.uow import UnitOfWork
 
-log = structlog.get_logger("omnistock.orders")
-
-
 ALTERNATIVES_RADIUS_KM = 50.0
 
-
 MAX_ALTERNATIVES = 5
-
 
 SOURCING_ATTEMPTS = 3
 
@@ -51,13 +45,10 @@ async def _reserve(
     """Reserve every part of `plan` or nothing. `check_first` when nothing has looked at
     the stock yet (a ship order's sourcing already has)."""
     changes = [
-        Change(
-            key=LevelKey(location_id, skus[sku].id),
-            delta=rules.reservation(qty),
-            kind=MovementKind.RESERVATION.value,
-            guard=Guard.AVAILABLE,
-            channel=channel.value,
-            actor=principal.actor,
+        Change.reserve(
+            LevelKey(location_id, skus[sku].id),
+            qty,
+            Actor.of(principal, channel),
             sku=sku,
             location=code,
             reference=reference,
@@ -104,30 +95,12 @@ async def _reserve_shipment(
         stock_rows = await OrderRepository.of(uow).stock_for(
             [s.id for s in skus.values()], ship_enabled=True
         )
-        candidates: dict[str, dict[str, Any]] = {}
-        for row in stock_rows:
-            entry = candidates.setdefault(
-                row.location, {"id": row.location_id, "row": row, "available": {}}
-            )
-            entry["available"][by_id[row.sku_id]] = row.available
+        candidates = sourcing.candidates_from(stock_rows, by_id, _origin(data.address))
         allocation = sourcing.source_shipment(
-            lines,
-            [
-                sourcing.Candidate(
-                    code, e["row"].kind, _distance(data.address, e["row"]), e["available"]
-                )
-                for code, e in candidates.items()
-            ],
-            warehouses_first=ctx.warehouses_first,
+            lines, candidates, warehouses_first=ctx.warehouses_first
         )
         if allocation is None:
-            short = sourcing.shortages(
-                lines,
-                [
-                    sourcing.Candidate(code, e["row"].kind, None, e["available"])
-                    for code, e in candidates.items()
-                ],
-            )
+            short = sourcing.shortages(lines, candidates)
             raise InsufficientStock(
                 "not enough stock to ship this order",
                 {
@@ -137,11 +110,9 @@ async def _reserve_shipment(
                     ]
                 },
             )
+        ids = {row.location: row.location_id for row in stock_rows}
         plan = _Plan(
-            {
-                sku: [(candidates[loc]["id"], loc, qty) for loc, qty in parts]
-                for sku, parts in allocation.items()
-            }
+            {sku: [(ids[loc], loc, qty) for loc, qty in parts] for sku, parts in allocation.items()}
         )
         try:
             async with uow.savepoint():
@@ -168,36 +139,27 @@ async def _with_alternatives(
         if data.fulfilment is Fulfilment.PICKUP and data.pickup_location:
             pickup = await CatalogueRepository.of(uow).location_ref(data.pickup_location)
             origin = (pickup.latitude, pickup.longitude)
-        elif (
-            data.address
-            and data.address.latitude is not None
-            and data.address.longitude is not None
-        ):
-            origin = (data.address.latitude, data.address.longitude)
+        else:
+            origin = _origin(data.address)
         rows = await OrderRepository.of(uow).stock_for(
             [s.id for s in skus.values()], pickup_stores=True
         )
+    candidates = sourcing.candidates_from(rows, {s.id: s.sku for s in skus.values()}, origin)
     details = []
     for entry in short.details.get("short", []):
         sku = entry["sku"]
-        alternatives: list[dict[str, Any]] = []
-        for row in rows:
-            if (
-                row.sku_id != skus[sku].id
-                or row.available < requested[sku]
-                or row.location == data.pickup_location
-            ):
-                continue
-            distance = geo.distance_km(*origin, row.latitude, row.longitude) if origin else None
-            if distance is not None and distance > ALTERNATIVES_RADIUS_KM:
-                continue
-            alternatives.append(
-                {
-                    "location": row.location,
-                    "available": row.available,
-                    "distance_km": round(distance, 3) if distance is not None else None,
-                }
-            )
+        alternatives: list[dict[str, Any]] = [
+            {
+                "location": c.location,
+                "available": c.available[sku],
+                "distance_km": round(c.distance_km, 3) if c.distance_km is not None else None,
+            }
+            for c in candidates
+            if sku in c.available
+            and c.available[sku] >= requested[sku]
+            and c.location != data.pickup_location
+            and (c.distance_km is None or c.distance_km <= ALTERNATIVES_RADIUS_KM)
+        ]
         alternatives.sort(
             key=lambda a: (a["distance_km"] is None, a["distance_km"] or 0, -a["available"])
         )
@@ -214,7 +176,7 @@ async def _with_alternatives(
     )
 
 
-def _distance(address: ShipAddress | None, row: Any) -> float | None:
+def _origin(address: ShipAddress | None) -> tuple[float, float] | None:
     if address is None or address.latitude is None or address.longitude is None:
         return None
-    return geo.distance_km(address.latitude, address.longitude, row.latitude, row.longitude)
+    return address.latitude, address.longitude

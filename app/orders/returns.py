@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import structlog
-
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus, merge_lines, returnable
@@ -22,8 +20,6 @@ from app.platform.access import Permission, Principal
 from app.platform.errors import BusinessRuleViolation, InvalidTransition
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
-
-log = structlog.get_logger("omnistock.orders")
 
 
 # Returns ------------------------------------------------------------------------------------
@@ -42,13 +38,10 @@ async def return_order(
         loc = await CatalogueRepository.of(uow).location(location)
         refund, sku_ids = await take_back(uow, order, lines)
         changes = [
-            Change(
-                key=LevelKey(loc.id, sku_ids[sku]),
-                delta=rules.restock(quantity),
-                kind=MovementKind.RETURN.value,
-                guard=Guard.NONE,
-                channel=principal.channel.value,
-                actor=principal.actor,
+            Change.restock(
+                LevelKey(loc.id, sku_ids[sku]),
+                quantity,
+                principal,
                 sku=sku,
                 location=loc.code,
                 reference=f"order:{order_id}",
@@ -86,7 +79,7 @@ async def return_order(
             body=f"We received your return at {loc.name} and refunded {refund / 100:.2f} "
             f"{order.currency}.",
         )
-        order.updated_at = utcnow()
+        order.touch(utcnow())
         await uow.commit()
     await run_payment_actions(ctx, order_id)
     return await get_order(ctx, principal, order_id)

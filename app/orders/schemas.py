@@ -14,7 +14,6 @@ Email = Annotated[
     str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$", max_length=320)
 ]
 
-
 Text = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
 
 

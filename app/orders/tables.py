@@ -20,6 +20,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.orders.model import (
+    TooManyAttempts,
+    after_failed_attempt,
+    code_attempt_allowed,
+    next_status,
+    pickup_code_matches,
+)
+from app.orders.ports import CAPTURED
 from app.platform.tables import Base, BigId, utcnow
 
 
@@ -36,6 +44,13 @@ class Customer(Base):
 
 
 class Order(Base):
+    """An order. Use cases change it only through the methods below, never by assigning its
+    fields: each method asks a pure rule of `app.orders.model` whether the change may happen
+    (`next_status`, `after_failed_attempt`, ...) and sets together every field that changes
+    with it (a closed order keeps no pickup code; a confirmed one knows when). The methods
+    touch no database, so unit tests call them on a plain `Order(...)`; the event that
+    records a status change is the use case's (`app.orders.transitions`)."""
+
     __tablename__ = "orders"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -76,6 +91,113 @@ class Order(Base):
         Index("ix_orders_payment_intent_id", "payment_intent_id"),
         UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
     )
+
+    # Status ------------------------------------------------------------------------------
+    def confirm(self, now: datetime) -> None:
+        """Paid, or nothing to pay: the reserved units are the customer's."""
+        self._move("confirm", now)
+        self.confirmed_at = now
+
+    def mark_ready(self, code_hash: str, now: datetime) -> None:
+        """Picked and waiting at the counter behind a new pickup code, with fresh attempts."""
+        self._move("ready", now)
+        self.ready_at = now
+        self.pickup_code_hash = code_hash
+        self.clear_code_attempts()
+
+    def hand_over(self, now: datetime) -> None:
+        """Collected at the counter: the payment is captured and the order closed."""
+        self._fulfil("pickup", now)
+
+    def ship(self, now: datetime) -> None:
+        """Shipped: the payment is captured and the order closed."""
+        self._fulfil("ship", now)
+
+    def cancel(self, now: datetime) -> None:
+        self._move("cancel", now)
+        self._close(now)
+
+    def expire(self, now: datetime) -> None:
+        """Not paid or not collected in time (`model.is_expired` decides when)."""
+        self._move("expire", now)
+        self._close(now)
+
+    def _move(self, action: str, now: datetime) -> None:
+        self.status = next_status(action, self.status, self.fulfilment_type).value
+        self.updated_at = now
+
+    def _fulfil(self, action: str, now: datetime) -> None:
+        self._move(action, now)
+        if self.payment_intent_id:
+            self.payment_status = CAPTURED
+        self._close(now)
+
+    def _close(self, now: datetime) -> None:
+        self.closed_at = now
+        self.pickup_code_hash = None
+
+    # Pickup codes ------------------------------------------------------------------------
+    def check_pickup_code(self, code: str, now: datetime) -> bool:
+        """Whether `code` opens this order for handover. A wrong code counts as a failed
+        attempt (`record_failed_code_attempt`); while locked out, no code is even tried."""
+        next_status("pickup", self.status, self.fulfilment_type)
+        if not code_attempt_allowed(self.code_locked_until, now):
+            raise TooManyAttempts(
+                "too many wrong pickup codes; try again later",
+                {
+                    "retry_after": self.code_locked_until.isoformat()
+                    if self.code_locked_until
+                    else None
+                },
+            )
+        if pickup_code_matches(code, self.pickup_code_hash):
+            return True
+        self.record_failed_code_attempt(now)
+        return False
+
+    def record_failed_code_attempt(self, now: datetime) -> None:
+        self.failed_code_attempts, self.code_locked_until = after_failed_attempt(
+            self.failed_code_attempts or 0, now
+        )
+
+    def clear_code_attempts(self) -> None:
+        self.failed_code_attempts = 0
+        self.code_locked_until = None
+
+    # Risk and payment --------------------------------------------------------------------
+    def flag_at_risk(self, now: datetime) -> bool:
+        """The order may not be fulfilled as promised; True if it was not flagged before."""
+        newly = not self.at_risk
+        self.at_risk = True
+        self.updated_at = now
+        return newly
+
+    def clear_at_risk(self, now: datetime) -> None:
+        """The promise can be kept again (the units were found elsewhere)."""
+        self.at_risk = False
+        self.updated_at = now
+
+    def attach_payment(
+        self, intent_id: str | None, client_secret: str | None, status: str, now: datetime
+    ) -> None:
+        """The provider's authorisation opened for this order."""
+        self.payment_intent_id = intent_id
+        self.payment_client_secret = client_secret
+        self.record_payment_status(status, now)
+
+    def record_payment_status(self, status: str, now: datetime) -> None:
+        """What the provider says of the payment now (authorised, cancelled, refunded)."""
+        self.payment_status = status
+        self.updated_at = now
+
+    def mark_paid_externally(self, provider: str, now: datetime) -> None:
+        """Taken and paid on an external storefront, which is its payment provider."""
+        self.payment_provider = provider
+        self.record_payment_status("paid_externally", now)
+
+    def touch(self, now: datetime) -> None:
+        """Something of the order other than its own fields changed (its lines, on a return)."""
+        self.updated_at = now
 
 
 class OrderLine(Base):
@@ -159,6 +281,10 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), nullable=True
+    )
+    """A sender took it until then (it sends outside any transaction); then another may."""
 
     __table_args__ = (
         Index("ix_notifications_order_id", "order_id"),

@@ -1,38 +1,27 @@
-"""Moving an order to its next status, with its event."""
+"""The events and messages that go with an order's status changes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
-from app.orders.model import OrderStatus, next_status
 from app.orders.repository import OrderRepository
 from app.orders.tables import Order
-from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
-
-log = structlog.get_logger("omnistock.orders")
 
 
 # Helpers ------------------------------------------------------------------------------------
-def _transition(
+def _record_transition(
     uow: UnitOfWork,
     order: Order,
-    action: str,
     channel: str,
     actor: str,
     summary: str,
     location_id: int | None = None,
 ) -> None:
-    target = next_status(action, order.status, order.fulfilment_type)
-    order.status = target.value
-    now = utcnow()
-    order.updated_at = now
-    if target is OrderStatus.CONFIRMED:
-        order.confirmed_at = now
+    """The event of the status change an order method just made (`order.confirm(now)`, ...):
+    who, which channel, where, and why."""
     OrderRepository.of(uow).add_event(
-        event=target.value,
+        event=order.status,
         channel=channel,
         actor=actor,
         order_id=order.id,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-
-import structlog
+from typing import Any
 
 from app.inventory.repository import CatalogueRepository
 from app.orders.context import OrderContext
@@ -16,16 +15,35 @@ from app.orders.tables import Order
 from app.platform.access import Permission, Principal, Role
 from app.platform.errors import NotFound
 from app.platform.uow import UnitOfWork
-
-log = structlog.get_logger("omnistock.orders")
+from app.platform.views import view_of
 
 
 @dataclass(frozen=True, slots=True)
 class OrderView:
-    order: Order
+    """An order as callers see it: plain data, built inside the transaction that read the
+    order (`order_view`), never an ORM row. `show_client_secret` is the use case's word on
+    whether the payment's client secret may be shown to this caller."""
+
+    id: uuid.UUID
+    number: str
+    channel: str
+    status: str
+    at_risk: bool
+    customer_id: uuid.UUID
+    fulfilment_type: str
+    pickup_location: str | None
+    ship_address: dict[str, Any] | None
+    notes: str | None
+    total_minor: int
+    currency: str
+    payment_provider: str
+    payment_intent_id: str | None
+    payment_client_secret: str | None
+    payment_status: str
+    created_at: datetime
+    updated_at: datetime
     lines: list[LineRow]
     allocations: list[AllocationRow]
-    pickup_location: str | None
     show_client_secret: bool = False
 
 
@@ -42,7 +60,7 @@ class AtRiskOrder:
 async def get_order(
     ctx: OrderContext, principal: Principal, order_id: uuid.UUID, show_client_secret: bool = False
 ) -> OrderView:
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         order = await OrderRepository.of(uow).order(order_id)
         if not principal.may_see_order(order.channel):
             raise NotFound(f"order {order_id} not found", {"order_id": str(order_id)})
@@ -64,7 +82,7 @@ async def list_orders(
         if channel not in (None, principal.channel.value):
             return []
         channel = principal.channel.value
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         location_id = (
             (await CatalogueRepository.of(uow).location(location)).id if location else None
         )
@@ -89,22 +107,43 @@ async def pickup_queue(
     ctx: OrderContext, principal: Principal, location: str, statuses: list[str]
 ) -> list[OrderView]:
     principal.require(Permission.WORK_PICKUPS, at_location=location)
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         loc = await CatalogueRepository.of(uow).location(location)
         orders = await OrderRepository.of(uow).pickup_queue(loc.id, statuses)
         return [await _view(uow, o, False) for o in orders]
 
 
 async def _view(uow: UnitOfWork, order: Order, show_client_secret: bool) -> OrderView:
+    """The order with its lines, allocations and pickup location, read in `uow`: call it
+    before the commit."""
     pickup = None
     if order.pickup_location_id is not None:
         pickup = (await CatalogueRepository.of(uow).locations_by_id([order.pickup_location_id]))[
             order.pickup_location_id
         ].code
-    return OrderView(
+    return order_view(
         order,
         await OrderRepository.of(uow).lines(order.id),
         await OrderRepository.of(uow).allocations(order.id),
         pickup,
         show_client_secret,
+    )
+
+
+def order_view(
+    order: Order,
+    lines: list[LineRow],
+    allocations: list[AllocationRow],
+    pickup_location: str | None,
+    show_client_secret: bool = False,
+) -> OrderView:
+    """The view of an order whose lines, allocations and pickup location are known."""
+    return view_of(
+        OrderView,
+        order,
+        pickup_location=pickup_location,
+        ship_address=dict(order.ship_address) if order.ship_address is not None else None,
+        lines=list(lines),
+        allocations=list(allocations),
+        show_client_secret=show_client_secret,
     )

@@ -59,12 +59,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.READONLY: frozenset({Permission.READ}),
 }
 
-
 LOCATION_BOUND = frozenset(
     {Permission.MOVE_STOCK, Permission.WORK_PICKUPS, Permission.SELL_AT_COUNTER}
 )
-
-
 """What a POS key may do only at its own location."""
 
 

@@ -1,4 +1,4 @@
-"""Forgetting old Idempotency-Keys."""
+"""Housekeeping use cases of the platform: forgetting old Idempotency-Keys."""
 
 from __future__ import annotations
 

@@ -13,13 +13,11 @@ STOCK_MOVEMENTS = Counter(
     ["kind"],
 )
 
-
 LEDGER_TRANSACTIONS = Histogram(
     "omnistock_ledger_transaction_seconds",
-    "Time from the start of a transaction that moved stock to its commit.",
+    "Time from the ledger's first use in a transaction that moved stock to its commit.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-
 
 INSUFFICIENT_STOCK = Counter(
     "omnistock_insufficient_stock_total",

@@ -14,7 +14,6 @@ from sqlalchemy.sql import ClauseElement, Executable
 
 Params = Mapping[str, Any]
 
-
 _DISCONNECT_SQLSTATES = ("08", "57P")  # connection exceptions, admin shutdown / crash
 
 

@@ -6,8 +6,10 @@ import uuid
 from typing import Any
 
 from app.inventory import rules, sourcing
-from app.inventory.ledger import Change, Ledger
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.changes import SYSTEM, Change
+from app.inventory.ledger import Ledger
+from app.inventory.queries import StockQueries
+from app.inventory.rules import LevelKey
 from app.orders.context import OrderContext
 from app.orders.model import OPEN_STATUSES, Fulfilment
 from app.orders.repository import OrderRepository
@@ -20,7 +22,7 @@ from app.platform.uow import UnitOfWork
 async def resolve_shortage(ctx: OrderContext, location_id: int, sku_id: int) -> list[AtRiskOrder]:
     """Units promised at this location are no longer on the shelf. Flag the newest promises
     that cannot be kept; move ship orders to another location that has the units."""
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         level = await _level(uow, location_id, sku_id)
         missing = level.reserved - max(0, level.on_hand)
         if missing <= 0:
@@ -55,7 +57,7 @@ async def _handle_at_risk(
         if order.fulfilment_type == Fulfilment.SHIP:
             moved = await _resource_shipment(uow, order.id, held, ctx.warehouses_first)
             if moved:
-                order.at_risk = False
+                order.clear_at_risk(utcnow())
                 OrderRepository.of(uow).add_event(
                     event="resourced",
                     channel="system",
@@ -65,12 +67,12 @@ async def _handle_at_risk(
                     summary=f"{order.number}: {held.quantity} x {held.sku} "
                     f"moved from {held.location} to {moved}",
                 )
-                await uow.commit()
-                return AtRiskOrder(
+                resourced = AtRiskOrder(
                     order.id, order.number, order.fulfilment_type, True, f"re-sourced from {moved}"
                 )
-        if not order.at_risk:
-            order.at_risk = True
+                await uow.commit()
+                return resourced
+        if order.flag_at_risk(utcnow()):
             OrderRepository.of(uow).add_event(
                 event="at_risk",
                 channel="system",
@@ -80,14 +82,14 @@ async def _handle_at_risk(
                 location_id=location_id,
                 summary=f"{order.number}: {held.sku} at {held.location} was sold at the counter",
             )
-        order.updated_at = utcnow()
-        await uow.commit()
         detail = (
             "the pickup store no longer has the units"
             if order.fulfilment_type == Fulfilment.PICKUP
             else "no other location can ship the units"
         )
-        return AtRiskOrder(order.id, order.number, order.fulfilment_type, False, detail)
+        flagged = AtRiskOrder(order.id, order.number, order.fulfilment_type, False, detail)
+        await uow.commit()
+    return flagged
 
 
 async def _resource_shipment(
@@ -101,7 +103,7 @@ async def _resource_shipment(
     ]
     plan = sourcing.source_shipment(
         [(held.sku, held.quantity)],
-        [sourcing.Candidate(r.location, r.kind, None, {held.sku: r.available}) for r in rows],
+        sourcing.candidates_from(rows, {held.sku_id: held.sku}),
         warehouses_first,
     )
     if plan is None:
@@ -110,26 +112,20 @@ async def _resource_shipment(
     parts = [(ids[loc], loc, qty) for loc, qty in plan[held.sku]]
     reference = f"order:{order_id}"
     changes = [
-        Change(
-            key=LevelKey(held.location_id, held.sku_id),
-            delta=rules.release(held.quantity),
-            kind=MovementKind.RELEASE.value,
-            guard=Guard.NONE,
-            channel="system",
-            actor="system",
+        Change.release(
+            LevelKey(held.location_id, held.sku_id),
+            held.quantity,
+            SYSTEM,
             sku=held.sku,
             location=held.location,
             reference=reference,
         )
     ]
     changes += [
-        Change(
-            key=LevelKey(location_id, held.sku_id),
-            delta=rules.reservation(qty),
-            kind=MovementKind.RESERVATION.value,
-            guard=Guard.AVAILABLE,
-            channel="system",
-            actor="system",
+        Change.reserve(
+            LevelKey(location_id, held.sku_id),
+            qty,
+            SYSTEM,
             sku=held.sku,
             location=code,
             reference=reference,
@@ -153,13 +149,9 @@ async def _resource_shipment(
 
 async def short_levels(ctx: OrderContext) -> list[tuple[int, int]]:
     """(location_id, sku_id) of every level with fewer units on hand than promised."""
-    from app.inventory.queries import StockQueries
-
-    async with ctx.uow() as uow:
+    async with ctx.uow(readonly=True) as uow:
         return await StockQueries.of(uow).short_levels()
 
 
 async def _level(uow: UnitOfWork, location_id: int, sku_id: int) -> rules.Quantities:
-    from app.inventory.queries import StockQueries
-
     return await StockQueries.of(uow).level(sku_id, location_id)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.inventory import rules
-from app.inventory.ledger import Change, Ledger
-from app.inventory.repository import CatalogueRepository, SkuRef
-from app.inventory.rules import Guard, LevelKey, MovementKind
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger, RecordedMovement
+from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import LevelKey
 from app.inventory.tables import Location
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
@@ -71,23 +71,14 @@ def _fingerprint(kind: str, payload: dict[str, Any]) -> str:
 async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale) -> PosResult:
     """Rule 2: the counter always wins. The sale is recorded even if it takes stock below
     what is promised to orders; those orders are then flagged and, if they ship, re-sourced."""
-    principal.require(Permission.SELL_AT_COUNTER, at_location=sale.location)
-    if not sale.lines:
-        raise BusinessRuleViolation("a sale needs at least one line")
     payload = {
         "location": sale.location,
         "occurred_at": sale.occurred_at.isoformat(),
         "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in sale.lines],
         "customer": sale.customer_email,
     }
-    fingerprint = _fingerprint("sale", payload)
-    async with ctx.uow() as uow:
-        loc = await CatalogueRepository.of(uow).location(sale.location)
-        replay = await _replay(uow, loc.id, sale.client_txn_id, fingerprint)
-        if replay is not None:
-            return replay
-        quantities = merge_lines([(x.sku, x.quantity) for x in sale.lines])
-        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in quantities])
+
+    async def settle(uow: UnitOfWork, loc: Location, quantities: list[tuple[str, int]]) -> _Settled:
         for sku, quantity in quantities:
             if quantity <= 0:
                 raise BusinessRuleViolation(f"{sku}: quantity must be positive")
@@ -96,68 +87,32 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             if sale.customer_email
             else None
         )
-        txn_id = uuid.uuid4()
-        recorded = await Ledger.of(uow).apply(
-            _counter_changes(
-                principal,
-                loc,
-                skus,
-                quantities,
-                rules.counter_sale,
-                MovementKind.POS_SALE,
-                sale.client_txn_id,
-            )
-        )
         total = sum(x.quantity * x.unit_price_minor for x in sale.lines)
-        body = {
-            "id": str(txn_id),
-            "client_txn_id": sale.client_txn_id,
-            "kind": "sale",
-            "location": loc.code,
-            "occurred_at": sale.occurred_at.isoformat(),
-            "customer_id": str(customer.id) if customer else None,
-            "total_minor": total,
-            "lines": [
-                {"sku": x.sku, "quantity": x.quantity, "unit_price_minor": x.unit_price_minor}
-                for x in sale.lines
-            ],
-            "at_risk_orders": [],
-        }
-        row = PosTransaction(
-            id=txn_id,
-            kind="sale",
-            location_id=loc.id,
-            client_txn_id=sale.client_txn_id,
-            request_hash=fingerprint,
+        return _Settled(
+            {
+                "occurred_at": sale.occurred_at.isoformat(),
+                "customer_id": str(customer.id) if customer else None,
+                "total_minor": total,
+                "lines": _lines_out(sale.lines),
+                "at_risk_orders": [],
+            },
             customer_id=customer.id if customer else None,
-            lines=body["lines"],
             total_minor=total,
             occurred_at=sale.occurred_at,
-            recorded_at=utcnow(),
-            actor=principal.actor,
-            result=body,
-        )
-        if not await TillRepository.of(uow).add_pos_transaction(row):
-            raise AlreadyExists("this till transaction is being recorded concurrently; retry")
-        OrderRepository.of(uow).add_event(
-            event="pos_sale",
-            channel=principal.channel.value,
-            actor=principal.actor,
-            customer_id=customer.id if customer else None,
-            location_id=loc.id,
-            pos_transaction_id=txn_id,
             summary=f"bought {sum(q for _, q in quantities)} item(s) at {loc.name} for {total}",
         )
-        short = [
-            (m.change.key, m.change.sku)
-            for m in recorded
-            if m.level_after.on_hand < m.level_after.reserved
-        ]
-        await uow.commit()
+
+    till = await _record(ctx, principal, _SALE, sale, payload, settle)
+    if till.result.replayed:
+        return till.result
     at_risk: list[AtRiskOrder] = []
-    for key, _sku in short:
-        at_risk.extend(await resolve_shortage(ctx, key.location_id, key.sku_id))
+    for m in till.movements:
+        if m.level_after.on_hand < m.level_after.reserved:
+            at_risk.extend(
+                await resolve_shortage(ctx, m.change.key.location_id, m.change.key.sku_id)
+            )
     if at_risk:
+        body = till.result.body
         body["at_risk_orders"] = [
             {
                 "order_id": str(o.order_id),
@@ -169,11 +124,13 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             for o in at_risk
         ]
         async with ctx.uow() as uow:
-            stored = await TillRepository.of(uow).pos_transaction(loc.id, sale.client_txn_id)
+            stored = await TillRepository.of(uow).pos_transaction(
+                till.location_id, sale.client_txn_id
+            )
             if stored is not None:
                 stored.result = body
             await uow.commit()
-    return PosResult(body, replayed=False)
+    return till.result
 
 
 async def record_sales(
@@ -191,63 +148,125 @@ async def record_sales(
 
 async def record_return(ctx: OrderContext, principal: Principal, data: CounterReturn) -> PosResult:
     """Units come back over the counter: restock here; refund the order they came from."""
-    principal.require(Permission.SELL_AT_COUNTER, at_location=data.location)
-    if not data.lines:
-        raise BusinessRuleViolation("a return needs at least one line")
     payload = {
         "location": data.location,
         "order": str(data.original_order_id),
         "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in data.lines],
     }
-    fingerprint = _fingerprint("return", payload)
-    async with ctx.uow() as uow:
-        loc = await CatalogueRepository.of(uow).location(data.location)
-        replay = await _replay(uow, loc.id, data.client_txn_id, fingerprint)
-        if replay is not None:
-            return replay
-        quantities = merge_lines([(x.sku, x.quantity) for x in data.lines])
-        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in quantities])
+
+    async def settle(uow: UnitOfWork, loc: Location, quantities: list[tuple[str, int]]) -> _Settled:
         refund = sum(x.quantity * x.unit_price_minor for x in data.lines)
         customer_id = None
         if data.original_order_id is not None:
             order = await OrderRepository.of(uow).order(data.original_order_id, for_update=True)
             refund, _ = await take_back(uow, order, quantities)
             customer_id = order.customer_id
-        await Ledger.of(uow).apply(
-            _counter_changes(
-                principal,
-                loc,
-                skus,
-                quantities,
-                rules.restock,
-                MovementKind.POS_RETURN,
-                data.client_txn_id,
-            )
+        order_id = data.original_order_id
+        return _Settled(
+            {
+                "original_order_id": str(order_id) if order_id else None,
+                "refund_minor": refund,
+                "lines": _lines_out(data.lines),
+            },
+            customer_id=customer_id,
+            total_minor=-refund,
+            occurred_at=data.occurred_at or utcnow(),
+            summary=f"{sum(q for _, q in quantities)} item(s) returned at "
+            f"{loc.name}; refund {refund}",
+            original_order_id=order_id,
         )
+
+    till = await _record(ctx, principal, _RETURN, data, payload, settle)
+    if not till.result.replayed and data.original_order_id is not None:
+        await run_payment_actions(ctx, data.original_order_id)
+    return till.result
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    name: str  # of the till transaction
+    event: str  # of the customer's history
+    change: Callable[..., Change]  # what it does to the level of each line
+
+
+_SALE = _Kind("sale", "pos_sale", Change.sell)
+
+_RETURN = _Kind("return", "returned", Change.counter_return)
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """What a sale or a return adds to the record every till transaction gets."""
+
+    body: dict[str, Any]  # of the response, after the fields every kind has; with "lines"
+    customer_id: uuid.UUID | None
+    total_minor: int
+    occurred_at: datetime
+    summary: str  # of the event
+    original_order_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Till:
+    result: PosResult
+    location_id: int
+    movements: list[RecordedMovement]  # none on a replay
+
+
+async def _record(
+    ctx: OrderContext,
+    principal: Principal,
+    kind: _Kind,
+    txn: CounterSale | CounterReturn,
+    payload: dict[str, Any],
+    settle: Callable[[UnitOfWork, Location, list[tuple[str, int]]], Awaitable[_Settled]],
+) -> _Till:
+    """Record a till transaction once per `client_txn_id` (a repeat gets the first answer):
+    `settle` does what is particular to its kind; then its lines move stock, unguarded, for
+    they happened, and the transaction and an event of the customer's history are written."""
+    principal.require(Permission.SELL_AT_COUNTER, at_location=txn.location)
+    if not txn.lines:
+        raise BusinessRuleViolation(f"a {kind.name} needs at least one line")
+    fingerprint = _fingerprint(kind.name, payload)
+    async with ctx.uow() as uow:
+        loc = await CatalogueRepository.of(uow).location(txn.location)
+        replay = await _replay(uow, loc.id, txn.client_txn_id, fingerprint)
+        if replay is not None:
+            return _Till(replay, loc.id, [])
+        quantities = merge_lines([(x.sku, x.quantity) for x in txn.lines])
+        skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in quantities])
+        settled = await settle(uow, loc, quantities)
+        changes = [
+            kind.change(
+                LevelKey(loc.id, skus[sku].id),
+                quantity,
+                principal,
+                sku=sku,
+                location=loc.code,
+                reference=f"pos:{txn.client_txn_id}",
+            )
+            for sku, quantity in quantities
+        ]
+        movements = await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
         txn_id = uuid.uuid4()
         body = {
             "id": str(txn_id),
-            "client_txn_id": data.client_txn_id,
-            "kind": "return",
+            "client_txn_id": txn.client_txn_id,
+            "kind": kind.name,
             "location": loc.code,
-            "original_order_id": str(data.original_order_id) if data.original_order_id else None,
-            "refund_minor": refund,
-            "lines": [
-                {"sku": x.sku, "quantity": x.quantity, "unit_price_minor": x.unit_price_minor}
-                for x in data.lines
-            ],
+            **settled.body,
         }
         row = PosTransaction(
             id=txn_id,
-            kind="return",
+            kind=kind.name,
             location_id=loc.id,
-            client_txn_id=data.client_txn_id,
+            client_txn_id=txn.client_txn_id,
             request_hash=fingerprint,
-            customer_id=customer_id,
-            original_order_id=data.original_order_id,
+            customer_id=settled.customer_id,
+            original_order_id=settled.original_order_id,
             lines=body["lines"],
-            total_minor=-refund,
-            occurred_at=data.occurred_at or utcnow(),
+            total_minor=settled.total_minor,
+            occurred_at=settled.occurred_at,
             recorded_at=utcnow(),
             actor=principal.actor,
             result=body,
@@ -255,49 +274,24 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
         if not await TillRepository.of(uow).add_pos_transaction(row):
             raise AlreadyExists("this till transaction is being recorded concurrently; retry")
         OrderRepository.of(uow).add_event(
-            event="returned",
+            event=kind.event,
             channel=principal.channel.value,
             actor=principal.actor,
-            customer_id=customer_id,
-            order_id=data.original_order_id,
+            customer_id=settled.customer_id,
+            order_id=settled.original_order_id,
             location_id=loc.id,
             pos_transaction_id=txn_id,
-            summary=f"{sum(q for _, q in quantities)} item(s) returned at "
-            f"{loc.name}; refund {refund}",
+            summary=settled.summary,
         )
         await uow.commit()
-    if data.original_order_id is not None:
-        await run_payment_actions(ctx, data.original_order_id)
-    return PosResult(body, replayed=False)
+    return _Till(PosResult(body, replayed=False), loc.id, movements)
 
 
-def _counter_changes(
-    principal: Principal,
-    loc: Location,
-    skus: dict[str, SkuRef],
-    quantities: list[tuple[str, int]],
-    delta: Callable[[int], rules.Delta],
-    kind: MovementKind,
-    client_txn_id: str,
-) -> list[Change]:
-    """Movements of a till transaction: they happened, so nothing guards them."""
-    return sorted(
-        (
-            Change(
-                key=LevelKey(loc.id, skus[sku].id),
-                delta=delta(quantity),
-                kind=kind.value,
-                guard=Guard.NONE,
-                channel=principal.channel.value,
-                actor=principal.actor,
-                sku=sku,
-                location=loc.code,
-                reference=f"pos:{client_txn_id}",
-            )
-            for sku, quantity in quantities
-        ),
-        key=lambda c: c.key,
-    )
+def _lines_out(lines: list[CounterLine]) -> list[dict[str, Any]]:
+    return [
+        {"sku": x.sku, "quantity": x.quantity, "unit_price_minor": x.unit_price_minor}
+        for x in lines
+    ]
 
 
 async def _replay(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import structlog
 from prometheus_client import Gauge
 
 from app.platform.tables import utcnow
@@ -14,15 +13,11 @@ from app.storefronts.rules import (
     sync_lag_seconds,
 )
 
-log = structlog.get_logger("omnistock.storefronts")
-
-
 SYNC_LAG = Gauge(
     "omnistock_storefront_sync_lag_seconds",
     "Age of the oldest stock change not yet on the storefront (0 when in step).",
     ["storefront"],
 )
-
 
 PENDING = Gauge(
     "omnistock_storefront_pending",

@@ -118,12 +118,9 @@ def _record_changes(dialect: str, pairs: ColumnElement[bool]) -> Any:
 
 _portable_pairs, _postgresql_pairs = pairs_in(StorefrontLocation.location_id, StorefrontItem.sku_id)
 
-
 _RECORD_CHANGES = Prepared(
     _record_changes("sqlite", _portable_pairs),
     postgresql=_record_changes("postgresql", _postgresql_pairs),
     postgresql_params=pair_arrays,
 )
-
-
 """Built once: it runs in every stock transaction that changes what can be sold."""

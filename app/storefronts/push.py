@@ -23,12 +23,9 @@ from app.storefronts.tables import Storefront
 
 log = structlog.get_logger("omnistock.storefronts")
 
-
 READ_BATCH = 2000
 
-
 MAX_ROUNDS = 20
-
 
 MAX_FLUSH_SECONDS = 60.0
 

@@ -10,8 +10,6 @@ from datetime import datetime
 from app.inventory.rules import Quantities
 
 MAX_QUANTITIES_PER_CALL = 250
-
-
 """Shopify rejects any input array longer than this."""
 
 

@@ -19,12 +19,9 @@ ShopDomain = Annotated[
     ),
 ]
 
-
 ApiVersion = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
-
 Secret = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"^[\x21-\x7e]+$")]
-
 
 ExternalId = Annotated[
     str,
@@ -33,7 +30,6 @@ ExternalId = Annotated[
         description="Shopify gid (gid://shopify/Type/123) or numeric id",
     ),
 ]
-
 
 BaseUrl = Annotated[
     str,

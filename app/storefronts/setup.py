@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from app.inventory.repository import CatalogueRepository
 from app.platform.access import Permission, Principal, Role
 from app.platform.errors import BusinessRuleViolation, Forbidden
@@ -22,9 +20,6 @@ from app.storefronts.rules import (
 )
 from app.storefronts.shopify_formats import shopify_gid
 from app.storefronts.tables import Storefront, StorefrontLocation
-
-log = structlog.get_logger("omnistock.storefronts")
-
 
 """Pending levels read per round; pushed 250 to a call, each call acknowledged on its own."""
 

@@ -27,7 +27,6 @@ from app.storefronts.webhook_repository import WebhookRepository
 
 log = structlog.get_logger("omnistock.storefronts")
 
-
 WEBHOOK_TOPICS = frozenset({"orders/create", "orders/cancelled", "inventory_levels/update"})
 
 
@@ -187,7 +186,7 @@ def _order_service_call(
             customer_name=name or None,
             currency=payload.get("currency"),
         )
-        risk = " (at risk: short or unknown stock)" if view.order.at_risk else ""
-        return f"recorded order {view.order.number} for {external_id}{risk}"
+        risk = " (at risk: short or unknown stock)" if view.at_risk else ""
+        return f"recorded order {view.number} for {external_id}{risk}"
 
     return cancel if topic == "orders/cancelled" else record

@@ -104,7 +104,7 @@ async def read_books(database_url: str) -> Books:
 
 # -- the rules of the ledger -----------------------------------------------------------------
 def levels_not_matching_their_movements(books: Books) -> list[str]:
-    """Replaying the ledger gives the levels, always (PRODUCT.md)."""
+    """Replaying the ledger gives the levels, always (docs/product.md)."""
     deltas: dict[Level, list[Delta]] = defaultdict(list)
     for m in books.movements:
         deltas[(m["location"], m["sku"])].append(

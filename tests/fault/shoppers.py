@@ -1,6 +1,6 @@
 """The clients of the load: web shoppers placing pickup and ship orders, tills recording
 counter sales, and the back office receiving stock, all over HTTP against several API
-processes. Each behaves as API.md tells a client to: on a lost connection or a 5xx it retries
+processes. Each behaves as docs/api.md tells a client to: on a lost connection or a 5xx it retries
 the SAME request (same Idempotency-Key, same client_txn_id), on another API process, a few
 times. Every request and how it ended is kept, so the test can check the ledger against
 what the clients were told.

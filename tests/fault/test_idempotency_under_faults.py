@@ -1,5 +1,5 @@
 """A retry with the same Idempotency-Key after the database connection was lost at the
-worst moment: after the work committed. API.md promises "clients retry freely"; these pin
+worst moment: after the work committed. docs/api.md promises "clients retry freely"; these pin
 the two places where a retry cannot get the order the client paid for. The cut is injected
 in process at exactly that moment (the load test only hits it by chance).
 

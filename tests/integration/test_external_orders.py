@@ -42,9 +42,9 @@ async def test_a_shopify_order_reserves_at_its_location_once(
         customer_email="eve@example.com",
         location="STORE-A",
     )
-    assert again.order.id == view.order.id
-    assert view.order.channel == "shopify" and view.order.status == "confirmed"
-    assert view.order.payment_status == "paid_externally"
+    assert again.id == view.id
+    assert view.channel == "shopify" and view.status == "confirmed"
+    assert view.payment_status == "paid_externally"
     assert [(a.location, a.quantity) for a in view.allocations] == [("STORE-A", 2)]
     level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 2
@@ -52,7 +52,7 @@ async def test_a_shopify_order_reserves_at_its_location_once(
     cancelled = await external.cancel_external_order(
         orders_ctx, channel="shopify", external_id="gid://shopify/Order/1"
     )
-    assert cancelled is not None and cancelled.order.status == "cancelled"
+    assert cancelled is not None and cancelled.status == "cancelled"
     level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 0
     assert (
@@ -75,11 +75,11 @@ async def test_short_stock_is_recorded_and_reported_not_dropped(
         customer_email=None,
         location="STORE-A",
     )
-    assert view.order.at_risk is True
+    assert view.at_risk is True
     assert view.allocations == []
     assert [line.sku for line in view.lines] == ["TEE-1"]
     async with context_for(world.db).uow(readonly=True) as uow:
-        summaries = [e.summary for e, _ in await OrderRepository.of(uow).events(view.order.id)]
+        summaries = [e.summary for e, _ in await OrderRepository.of(uow).events(view.id)]
     assert any("unknown SKU GHOST" in s and "not enough stock" in s for s in summaries)
     level = await availability.stock_level(context_for(world.db), "TEE-1", "STORE-A")
     assert level.reserved == 0

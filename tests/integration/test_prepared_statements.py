@@ -1,4 +1,4 @@
-"""The hot paths run their statements straight on asyncpg on PostgreSQL (app/db/prepared.py).
+"""The hot paths run their statements straight on asyncpg on PostgreSQL (app/platform/prepared.py).
 They must behave as SQLAlchemy would: the same rows, the same exceptions, a lost connection
 never pooled again; and the checkout must really take that path."""
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.inventory import sourcing
+from app.inventory.queries import StockAt
 from app.inventory.sourcing import Candidate
 from app.orders.model import (
     CODE_LOCKOUT,
@@ -139,3 +140,19 @@ def test_short_everywhere_is_none_with_the_shortage_named() -> None:
     candidates = [store("S1", 1, A=1)]
     assert sourcing.source_shipment([("A", 2)], candidates) is None
     assert sourcing.shortages([("A", 2)], candidates) == [sourcing.Shortage("A", 2, 1)]
+
+
+def test_candidates_are_one_per_location_with_each_sku_it_has() -> None:
+    rows = [
+        StockAt(1, "S1", "store", 51.5, -0.1, sku_id=1, available=3),
+        StockAt(2, "W", "warehouse", 51.5, -0.3, sku_id=1, available=9),
+        StockAt(1, "S1", "store", 51.5, -0.1, sku_id=2, available=0),
+    ]
+    codes = {1: "A", 2: "B"}
+    assert sourcing.candidates_from(rows, codes) == [
+        store("S1", None, A=3, B=0),
+        warehouse("W", None, A=9),
+    ]
+    near, far = sourcing.candidates_from(rows, codes, origin=(51.5, -0.1))
+    assert near.distance_km == 0
+    assert far.distance_km is not None and 13 < far.distance_km < 15

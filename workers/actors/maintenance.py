@@ -7,7 +7,7 @@ from datetime import timedelta
 import dramatiq
 import structlog
 
-from app.platform.idempotency.purge import purge_idempotency_records as purge
+from app.platform.maintenance import purge_idempotency_records as purge
 from workers.runtime import current
 
 log = structlog.get_logger("omnistock.worker")

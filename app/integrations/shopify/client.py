@@ -24,21 +24,15 @@ from app.storefronts.ports import QuantityToSet, ShopifyConnection, UserError
 
 log = structlog.get_logger("omnistock.shopify")
 
-
 MUTATION_COST_GUESS = 10
-
 
 READ_COST_PER_LEVEL = 3
 
-
 MAX_QUERY_COST = 1000
-
 
 READS_PER_QUERY = 100  # 3 points each: well under the 1,000-point cap of one query
 
-
 MAX_THROTTLE_RETRIES = 20
-
 
 SHOPIFY_CALLS = Counter(
     "omnistock_shopify_calls_total",
@@ -47,12 +41,10 @@ SHOPIFY_CALLS = Counter(
     ["outcome"],
 )
 
-
 SHOPIFY_THROTTLED = Counter(
     "omnistock_shopify_throttled_total",
     "Shopify answers that said slow down (THROTTLED or HTTP 429).",
 )
-
 
 SET_AVAILABLE = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
@@ -63,7 +55,6 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!, $key: String!) {
 }
 """
 
-
 SET_AVAILABLE_LEGACY = """
 mutation SetAvailable($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
@@ -72,8 +63,6 @@ mutation SetAvailable($input: InventorySetQuantitiesInput!) {
   }
 }
 """
-
-
 """For API versions before 2026-01, which know neither @idempotent nor changeFromQuantity."""
 
 

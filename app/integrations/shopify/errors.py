@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 
-import structlog
-
 from app.storefronts.ports import GatewayError
-
-log = structlog.get_logger("omnistock.shopify")
 
 
 class ShopifyError(GatewayError):

@@ -5,10 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import structlog
-
-log = structlog.get_logger("omnistock.shopify")
-
 
 # ---- the leaky bucket as we see it -------------------------------------------------------
 class BucketView:
@@ -51,7 +47,6 @@ class BucketView:
 
 
 _buckets: dict[str, BucketView] = {}
-
 
 _buckets_lock = threading.Lock()
 

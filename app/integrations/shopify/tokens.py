@@ -17,13 +17,11 @@ from app.storefronts.ports import ShopifyConnection
 
 log = structlog.get_logger("omnistock.shopify")
 
-
 TOKEN_REFRESH_MARGIN_SECONDS = 300.0
 
 
 # ---- tokens ----------------------------------------------------------------------------
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
-
 
 _tokens_lock = threading.Lock()
 

@@ -12,59 +12,42 @@ from msgspec import Meta
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
-
 CODE_RULE = "letters, digits, '.', '_' or '-'; at most 64 characters"
-
 
 Code = Annotated[str, Meta(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)]
 
-
 CodePath = Annotated[str, PathParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)]
-
 
 CodeQuery = Annotated[
     str | None, QueryParameter(pattern=CODE_PATTERN, max_length=64, description=CODE_RULE)
 ]
-
 
 CursorQuery = Annotated[
     str | None,
     QueryParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="next_cursor of the last page"),
 ]
 
-
 PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
-
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=PLAIN_TEXT)]
 
-
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
-
 
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 
-
 Quantity = Annotated[int, Meta(ge=1, le=1_000_000_000)]
-
 
 NonNegative = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 
-
 SignedQuantity = Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
-
 
 Currency = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")]
 
-
 Money = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units")]
-
 
 Reason = Annotated[str, Meta(max_length=500, pattern=PLAIN_TEXT)]
 
-
 Reference = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
-
 
 Barcode = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 

@@ -47,7 +47,6 @@ class IdempotencyRecord(Base):
 
 APPLIED = "applied"  # the work is committed; the response is not stored yet
 
-
 COMPLETED = "completed"  # the response is stored and is replayed as is
 
 
@@ -83,9 +82,7 @@ def end_request(token: object) -> None:
 
 _RECORDS = table_of(IdempotencyRecord)
 
-
 _INSERT_RECORD = Prepared(insert(_RECORDS))
-
 
 _STORE_RESPONSE = Prepared(
     update(_RECORDS)
