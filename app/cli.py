@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 
 import click
 
-from app.access.keys import IssuedKey, create_api_key
+from app.access.keys import IssuedKey, KeyView, create_api_key, list_api_keys, revoke_api_key
 from app.bootstrap import build_context
 from app.config import Settings
 from app.platform import migrate
@@ -53,6 +54,37 @@ async def _create_key(
         )
     finally:
         await ctx.db.dispose()
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """Every key (never a secret): id, role, location, name, created, revoked."""
+
+    async def listed() -> list[KeyView]:
+        ctx = build_context(Settings.from_env())
+        try:
+            return await list_api_keys(ctx, None)
+        finally:
+            await ctx.db.dispose()
+
+    for key in asyncio.run(listed()):
+        revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.role:<10} {key.location or '-':<10} {revoked:<24} {key.name}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=click.UUID)
+def revoke_key(key_id: uuid.UUID) -> None:
+    """Revoke a key; every API process refuses it within a second."""
+
+    async def revoked() -> KeyView:
+        ctx = build_context(Settings.from_env())
+        try:
+            return await revoke_api_key(ctx, None, key_id)
+        finally:
+            await ctx.db.dispose()
+
+    click.echo(f"revoked {asyncio.run(revoked()).id}")
 
 
 @main.command("seed-demo")

@@ -12,9 +12,9 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
-from app.access.api import create_key
+from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.bootstrap import build_context
 from app.config import Settings
@@ -24,13 +24,13 @@ from app.inventory.stock_api import StockController, TransferController, availab
 from app.orders.api import OrderController, pickup_queue
 from app.orders.customers_api import CustomerController, list_notifications
 from app.orders.payments_api import stripe_webhook
-from app.platform.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
+from app.platform.http.auth import PUBLIC_PATHS, ApiKeyAuthentication, require_metrics_token
 from app.platform.http.deps import DEPENDENCIES
 from app.platform.http.errors import EXCEPTION_HANDLERS
 from app.platform.http.health import live, ready
-from app.platform.http.request_context import RequestContextMiddleware
-from app.platform.http.request_metrics import RequestMetricsMiddleware
-from app.platform.idempotency.middleware import IdempotencyMiddleware
+from app.platform.http.idempotency import IdempotencyMiddleware
+from app.platform.http.limits import BodyLimitMiddleware
+from app.platform.http.observability import ObservabilityMiddleware
 from app.platform.logging import configure_logging
 from app.pos.api import PosController
 from app.storefronts.api import StorefrontController
@@ -40,18 +40,12 @@ from app.storefronts.webhooks_api import receive_shopify_webhook
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    guards = [require_metrics_token]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
-    prometheus = PrometheusConfig(
-        app_name="omnistock",
-        prefix="omnistock",
-        group_path=True,
-        exclude=["/metrics", "/health"],
-        middleware_class=RequestMetricsMiddleware,
-    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -81,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StockController,
             TransferController,
             availability,
-            create_key,
+            ApiKeyController,
             StorefrontController,
             receive_shopify_webhook,
             OrderController,
@@ -98,8 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            RequestContextMiddleware(),
-            prometheus.middleware,
+            ObservabilityMiddleware(),
+            BodyLimitMiddleware(settings.max_body_bytes, settings.max_webhook_body_bytes),
             DefineMiddleware(
                 ApiKeyAuthentication,
                 exclude=PUBLIC_PATHS,

@@ -1,4 +1,5 @@
-"""API keys: the table, issuing a key (shown once, stored as a hash) and authenticating one."""
+"""API keys: the table, issuing a key (shown once, stored as a hash), listing and revoking keys,
+and authenticating one."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.inventory.repository import CatalogueRepository
 from app.inventory.tables import Location
 from app.platform.access import Permission, Principal, Role, validate_key_binding
 from app.platform.context import Context
+from app.platform.errors import NotFound
 from app.platform.tables import Base, utcnow
 from app.platform.uow import Repository
 
@@ -55,6 +57,26 @@ class ApiKeyRepository(Repository):
         )
         row = result.one_or_none()
         return None if row is None else (row[0], row[1])
+
+    async def all_keys(self) -> list[tuple[ApiKey, str | None]]:
+        result = await self.session.execute(
+            select(ApiKey, Location.code)
+            .outerjoin(Location, Location.id == ApiKey.location_id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+        return [(key, code) for key, code in result]
+
+    async def key_for_update(self, key_id: uuid.UUID) -> tuple[ApiKey, str | None]:
+        result = await self.session.execute(
+            select(ApiKey, Location.code)
+            .outerjoin(Location, Location.id == ApiKey.location_id)
+            .where(ApiKey.id == key_id)
+            .with_for_update(of=ApiKey)
+        )
+        row = result.one_or_none()
+        if row is None:
+            raise NotFound(f"API key {key_id} not found", {"id": str(key_id)})
+        return row[0], row[1]
 
 
 KEY_PREFIX = "osk_"
@@ -95,14 +117,57 @@ async def create_api_key(
             key_hash=hash_key(secret),
             prefix=secret[: len(KEY_PREFIX) + 6],
         )
+        issued = IssuedKey(Principal(str(key.id), name, role, location), secret)
         await uow.commit()
-        return IssuedKey(Principal(str(key.id), name, role, location), secret)
+    return issued
+
+
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """A key as listed: never its secret."""
+
+    id: str
+    name: str
+    role: str
+    location: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _view(key: ApiKey, location: str | None) -> KeyView:
+    return KeyView(str(key.id), key.name, key.role, location, key.created_at, key.revoked_at)
+
+
+async def list_api_keys(ctx: Context, principal: Principal | None) -> list[KeyView]:
+    """Every key, revoked ones included. `principal` is None only for the operator's CLI."""
+    if principal is not None:
+        principal.require(Permission.MANAGE_CATALOGUE)
+    async with ctx.uow(readonly=True) as uow:
+        return [_view(key, code) for key, code in await ApiKeyRepository.of(uow).all_keys()]
+
+
+async def revoke_api_key(ctx: Context, principal: Principal | None, key_id: uuid.UUID) -> KeyView:
+    """Revoke a key (again: a no-op). Every API process refuses it within `CACHE_SECONDS`."""
+    if principal is not None:
+        principal.require(Permission.MANAGE_CATALOGUE)
+    async with ctx.uow() as uow:
+        key, code = await ApiKeyRepository.of(uow).key_for_update(key_id)
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+        view = _view(key, code)
+        await uow.commit()
+    return view
+
+
+CACHE_SECONDS = 1.0
+"""How long an API process trusts its last answer for a key: a revocation is honoured by every
+replica within this time, at the cost of one indexed read per key per process per second."""
 
 
 class KeyAuthenticator:
     """Resolves bearer keys to principals, remembering answers briefly to spare the database."""
 
-    def __init__(self, ctx: Context, ttl_seconds: float = 10.0, max_entries: int = 10_000):
+    def __init__(self, ctx: Context, ttl_seconds: float = CACHE_SECONDS, max_entries: int = 10_000):
         self._ctx = ctx
         self._ttl = ttl_seconds
         self._max = max_entries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -31,3 +32,15 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
                 "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
             )
         return AuthenticationResult(user=principal, auth=secret)
+
+
+def require_metrics_token(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
+    """`/metrics` wants `Authorization: Bearer $METRICS_TOKEN` when that token is set."""
+    token: str | None = connection.app.state.settings.metrics_token
+    if token is None:
+        return
+    scheme, _space, given = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+        raise NotAuthorizedException(
+            "/metrics needs the METRICS_TOKEN", headers={"WWW-Authenticate": "Bearer"}
+        )

@@ -18,7 +18,6 @@ from app.platform.metrics import INSUFFICIENT_STOCK
 
 log = structlog.get_logger("omnistock.errors")
 
-
 STATUS_OF_CODE = {
     "not_found": 404,
     "conflict": 409,
@@ -32,7 +31,6 @@ STATUS_OF_CODE = {
     "payment_failed": 402,
     "payment_unavailable": 503,
 }
-
 
 CODE_OF_STATUS = {
     400: "validation_error",
@@ -157,3 +155,13 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OSError: _unavailable_connection,
     Exception: _unexpected,
 }
+
+
+def response_for(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """What the handlers above answer for `exc` (the most specific one), for an exception that
+    escaped a middleware, outside Litestar's own handling."""
+    for kind in type(exc).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            return handler(request, exc)
+    return _unexpected(request, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -38,21 +39,15 @@ from app.platform.tables import utcnow
 
 log = structlog.get_logger("omnistock.idempotency")
 
-
 HEADER = b"idempotency-key"
-
 
 MAX_KEY_LENGTH = 255
 
-
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
 
 WAIT_FOR_IN_FLIGHT_SECONDS = 5.0
 
-
 LOST_RESPONSE_AFTER_SECONDS = 60.0
-
 
 STORE_ATTEMPTS = 3
 
@@ -62,7 +57,7 @@ def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> st
     whitespace do not make a faithful retry look like a different request."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), query, canonical):
@@ -138,7 +133,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
             if await _replay_if_known(ctx, request, send, wait=True):
                 return
         elif captured.status < 500 or (request.claimed and not resumable):
-            await _store_response(ctx, request, captured)
+            secret_fields = handler.opt.get("idempotency_secret_fields", ()) if handler else ()
+            await _store_response(ctx, request, captured.without(secret_fields))
         await captured.forward(send)
 
 
@@ -252,6 +248,24 @@ class _CapturedResponse:
     @property
     def body(self) -> bytes:
         return b"".join(self.chunks)
+
+    def without(self, secret_fields: Sequence[str]) -> _CapturedResponse:
+        """This response as it may be kept: the named top-level JSON fields (a new API key)
+        are nulled, so a replay under the same key never reveals them from a stored copy."""
+        if not secret_fields:
+            return self
+        kept = _CapturedResponse()
+        kept.status, kept.headers = self.status, self.headers
+        try:
+            document = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            document = None
+        if isinstance(document, dict):
+            document.update({name: None for name in secret_fields if name in document})
+            kept.chunks = [json.dumps(document, separators=(",", ":")).encode()]
+        else:  # not the JSON object expected (e.g. compressed): keep nothing of it
+            kept.chunks = [b"{}"]
+        return kept
 
     @property
     def content_type(self) -> str | None:
