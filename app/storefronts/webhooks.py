@@ -28,6 +28,11 @@ from app.storefronts.webhook_repository import WebhookRepository
 log = structlog.get_logger("omnistock.storefronts")
 
 WEBHOOK_TOPICS = frozenset({"orders/create", "orders/cancelled", "inventory_levels/update"})
+ORDER_TOPICS = frozenset({"orders/create", "orders/cancelled"})
+
+
+class MalformedWebhook(Exception):
+    """A signed body that does not say what its topic needs (recorded as failed, not retried)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,10 @@ async def process_pending_webhooks(ctx: StorefrontContext, limit: int = 100) -> 
     async with ctx.uow(readonly=True) as uow:
         ids = await WebhookRepository.of(uow).unprocessed_webhooks(limit)
     for webhook_id in ids:
-        await process_webhook(ctx, webhook_id)
+        try:
+            await process_webhook(ctx, webhook_id)
+        except Exception:  # one that cannot be processed now must not hold up the others
+            log.exception("stored webhook not processed", webhook_id=webhook_id)
     return len(ids)
 
 
@@ -98,10 +106,13 @@ async def process_webhook(ctx: StorefrontContext, webhook_id: int) -> str:
         order_call: Callable[[], Awaitable[str]] | None = None
         if webhook.topic == "inventory_levels/update":
             outcome = await _note_inventory_update(repo, storefront, payload)
-        elif webhook.topic in ("orders/create", "orders/cancelled"):
+        elif webhook.topic in ORDER_TOPICS:
             locations = {gid: code for code, gid in await repo.locations(storefront.id)}
-            order_call = _order_service_call(ctx, webhook.topic, payload, locations)
-            outcome = "handing to orders"
+            try:
+                order_call = _order_service_call(ctx, webhook.topic, payload, locations)
+                outcome = "handing to orders"
+            except MalformedWebhook as error:
+                outcome = f"failed: {error}"
         else:
             outcome = f"ignored: topic {webhook.topic} is not used"
         if order_call is None:
@@ -156,15 +167,25 @@ def _order_service_call(
     locations: dict[str, str],
 ) -> Callable[[], Awaitable[str]]:
     """A Shopify order becomes a `shopify` channel order that reserves stock; its
-    cancellation releases it. Both are idempotent by the Shopify order id."""
-    external_id = str(payload.get("admin_graphql_api_id") or payload.get("id") or "")
-    context = ctx
+    cancellation releases it. Both are idempotent by the Shopify order id.
 
-    async def cancel() -> str:
-        await external.cancel_external_order(
-            context, channel="shopify", external_id=external_id, reason=payload.get("cancel_reason")
-        )
-        return f"cancelled order {external_id}"
+    The HMAC covers the body, not the topic header, so the body decides: only a body that is
+    a cancelled order (`cancelled_at` set) cancels one, whatever the header says."""
+    external_id = str(payload.get("admin_graphql_api_id") or payload.get("id") or "")
+    if not external_id:
+        raise MalformedWebhook("the order has no id")
+    if payload.get("cancelled_at"):
+
+        async def cancel() -> str:
+            await external.cancel_external_order(
+                ctx, channel="shopify", external_id=external_id, reason=payload.get("cancel_reason")
+            )
+            return f"cancelled order {external_id}"
+
+        return cancel
+    if topic == "orders/cancelled":
+        raise MalformedWebhook("the body is not a cancelled order")
+    lines = _order_lines(payload)
 
     async def record() -> str:
         customer = payload.get("customer") or {}
@@ -173,15 +194,11 @@ def _order_service_call(
             str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part
         )
         view = await external.record_external_order(
-            context,
+            ctx,
             channel="shopify",
             external_id=external_id,
             location=locations.get(location_gid or ""),
-            lines=[
-                (str(line["sku"]), int(line.get("quantity") or 0))
-                for line in payload.get("line_items") or []
-                if isinstance(line, dict) and line.get("sku") and int(line.get("quantity") or 0)
-            ],
+            lines=lines,
             customer_email=payload.get("email") or customer.get("email"),
             customer_name=name or None,
             currency=payload.get("currency"),
@@ -189,4 +206,26 @@ def _order_service_call(
         risk = " (at risk: short or unknown stock)" if view.at_risk else ""
         return f"recorded order {view.number} for {external_id}{risk}"
 
-    return cancel if topic == "orders/cancelled" else record
+    return record
+
+
+def _order_lines(payload: dict[str, Any]) -> list[tuple[str, int]]:
+    """(sku, quantity) of the order's lines with a SKU; a quantity that is not a whole number
+    from 0 to 10,000 makes the webhook malformed rather than an error further in."""
+    items = payload.get("line_items") or []
+    if not isinstance(items, list):
+        raise MalformedWebhook("line_items is not a list")
+    lines = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("sku"):
+            continue
+        quantity = item.get("quantity", 0)
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not 0 <= quantity <= 10_000
+        ):
+            raise MalformedWebhook(f"line {item.get('sku')!r} has quantity {quantity!r}")
+        if quantity:
+            lines.append((str(item["sku"])[:100], quantity))
+    return lines
