@@ -42,6 +42,7 @@ from app.platform.http.schemas import (
     CursorQuery,
     decode_cursor,
     encode_cursor,
+    with_offset,
 )
 
 
@@ -138,6 +139,7 @@ class StockController(Controller):
     async def list_movements(
         self,
         ctx: ContextDep,
+        principal: CallerDep,
         sku: CodeQuery = None,
         location: CodeQuery = None,
         since: FromQuery[datetime | None] = None,
@@ -146,9 +148,10 @@ class StockController(Controller):
     ) -> MovementPage:
         rows = await stock_reads.movements(
             ctx,
+            principal,
             sku=sku,
             location=location,
-            since=since,
+            since=with_offset(since, "since"),
             after_id=decode_cursor(cursor),
             limit=limit,
         )

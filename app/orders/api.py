@@ -88,9 +88,12 @@ def _decode_order_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, order_id = raw.partition("|")
-        return datetime.fromisoformat(at), UUID(order_id)
+        after = datetime.fromisoformat(at), UUID(order_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationException("cursor is not valid") from None
+    if after[0].utcoffset() is None:  # not one this service issued
+        raise ValidationException("cursor is not valid")
+    return after
 
 
 class OrderController(Controller):
@@ -213,6 +216,7 @@ class OrderController(Controller):
         "/{order_id:uuid}/returns",
         status_code=200,
         summary="Return at any store: restock there and refund",
+        opt={"idempotency_required": True},
     )
     async def return_items(
         self,

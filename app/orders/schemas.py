@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from app.platform.http.schemas import PLAIN_TEXT, Code, Quantity
+from app.platform.http.schemas import PLAIN_TEXT, Code, LineQuantity
 
 Email = Annotated[
     str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$", max_length=320)
@@ -25,7 +25,7 @@ class CustomerIn(Struct, forbid_unknown_fields=True):
 
 class OrderLineIn(Struct, forbid_unknown_fields=True):
     sku: Code
-    quantity: Quantity
+    quantity: LineQuantity
 
 
 class AddressIn(Struct, forbid_unknown_fields=True):

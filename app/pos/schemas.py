@@ -9,12 +9,12 @@ from uuid import UUID
 from msgspec import Meta, Struct
 
 from app.orders.schemas import Email
-from app.platform.http.schemas import Code, Money, Quantity
+from app.platform.http.schemas import Code, LineQuantity, Money
 
 
 class PosLineIn(Struct, forbid_unknown_fields=True):
     sku: Code
-    quantity: Quantity
+    quantity: LineQuantity
     unit_price_minor: Money
 
 

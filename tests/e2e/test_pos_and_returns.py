@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -223,7 +224,7 @@ async def test_return_anywhere_restocks_there_and_refunds(
 
     returned = await shop.post(
         f"/v1/orders/{order['id']}/returns",
-        headers=keys.pos,
+        headers={**keys.pos, "Idempotency-Key": str(uuid.uuid4())},
         json={"location": "STORE-A", "lines": [{"sku": "TEE-1", "quantity": 1}]},
     )
     assert returned.status_code == 200, returned.text
@@ -233,7 +234,7 @@ async def test_return_anywhere_restocks_there_and_refunds(
     assert returned.json()["payment"]["status"] == "refunded"
     too_many = await shop.post(
         f"/v1/orders/{order['id']}/returns",
-        headers=keys.pos,
+        headers={**keys.pos, "Idempotency-Key": str(uuid.uuid4())},
         json={"location": "STORE-A", "lines": [{"sku": "TEE-1", "quantity": 2}]},
     )
     assert too_many.status_code == 422

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated
 
 from litestar.exceptions import ValidationException
@@ -37,6 +38,13 @@ Longitude = Annotated[float, Meta(ge=-180, le=180)]
 
 Quantity = Annotated[int, Meta(ge=1, le=1_000_000_000)]
 
+MAX_LINE_QUANTITY = 10_000
+LineQuantity = Annotated[
+    int, Meta(ge=1, le=MAX_LINE_QUANTITY, description="Units on one order or till line")
+]
+"""What one line of an order, a return or a till transaction may ask for: more is a typo or an
+attack (a counter sale of 1,000,000,000 units), never a sale."""
+
 NonNegative = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 
 SignedQuantity = Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
@@ -65,6 +73,13 @@ def decode_cursor(cursor: str | None) -> int:
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationException("cursor is not valid") from None
-    if value < 0:
+    if not 0 <= value < 2**63:
         raise ValidationException("cursor is not valid")
+    return value
+
+
+def with_offset(value: datetime | None, name: str) -> datetime | None:
+    """A client's date-time must say its UTC offset: a time without one is ambiguous (400)."""
+    if value is not None and value.utcoffset() is None:
+        raise ValidationException(f"{name} must carry a UTC offset, e.g. 2026-11-30T09:00:00Z")
     return value

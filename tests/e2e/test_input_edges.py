@@ -1,0 +1,104 @@
+"""Ordinary input a till or client sends gets a clear 4xx, never a 5xx, and absurd amounts are
+refused (issue: offset-less times and cursors were 500s, a huge cursor overflowed, a counter sale
+of 1,000,000,000 units was accepted, a return sent twice without a key refunded twice)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Keys, World
+
+Client = AsyncTestClient[Litestar]
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+async def test_times_and_cursors_without_an_offset_are_400(
+    client: Client, keys: Keys, world: World
+) -> None:
+    since = await client.get(
+        "/v1/stock/movements",
+        params={"sku": "TEE-1", "since": "2026-11-30T09:00:00"},
+        headers=keys.admin,
+    )
+    assert since.status_code == 400
+    assert "offset" in since.json()["error"]["message"]
+    assert (
+        await client.get(
+            "/v1/stock/movements",
+            params={"sku": "TEE-1", "since": "2026-11-30T09:00:00+01:00"},
+            headers=keys.admin,
+        )
+    ).status_code == 200
+
+    naive = _cursor(f"2026-11-30T09:00:00|{uuid.uuid4()}")
+    orders = await client.get("/v1/orders", params={"cursor": naive}, headers=keys.admin)
+    assert orders.status_code == 400
+    huge = await client.get(
+        "/v1/stock/movements",
+        params={"sku": "TEE-1", "cursor": _cursor(str(10**30))},
+        headers=keys.admin,
+    )
+    assert huge.status_code == 400
+
+
+async def test_a_till_in_local_time_is_not_refused(
+    client: Client, keys: Keys, world: World
+) -> None:
+    await world.receive("STORE-A", "TEE-1", 3)
+    sale = await client.post(
+        "/v1/pos/sales",
+        headers=keys.pos,
+        json={
+            "client_txn_id": "till-1:1",
+            "location": "STORE-A",
+            "occurred_at": "2026-11-30T09:15:00",
+            "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price_minor": 900}],
+        },
+    )
+    assert sale.status_code == 201, sale.text
+
+
+async def test_absurd_quantities_are_refused_and_move_nothing(
+    client: Client, keys: Keys, world: World
+) -> None:
+    await world.receive("STORE-A", "TEE-1", 3)
+    sale = await client.post(
+        "/v1/pos/sales",
+        headers=keys.pos,
+        json={
+            "client_txn_id": "till-1:2",
+            "location": "STORE-A",
+            "occurred_at": "2026-11-30T09:15:00Z",
+            "lines": [{"sku": "TEE-1", "quantity": 1_000_000_000, "unit_price_minor": 900}],
+        },
+    )
+    assert sale.status_code == 400
+    order = await client.post(
+        "/v1/orders",
+        headers={**keys.storefront, "Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "customer": {"email": "ann@example.com"},
+            "lines": [{"sku": "TEE-1", "quantity": 10_001}],
+            "fulfilment": {"type": "pickup", "location": "STORE-A"},
+        },
+    )
+    assert order.status_code == 400
+    level = (await client.get("/v1/stock/TEE-1/STORE-A", headers=keys.admin)).json()
+    assert level["on_hand"] == 3 and level["reserved"] == 0
+
+
+async def test_an_order_return_needs_an_idempotency_key(client: Client, keys: Keys) -> None:
+    response = await client.post(
+        f"/v1/orders/{uuid.uuid4()}/returns",
+        headers=keys.pos,
+        json={"location": "STORE-A", "lines": [{"sku": "TEE-1", "quantity": 1}]},
+    )
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["message"]
