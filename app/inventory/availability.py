@@ -9,6 +9,7 @@ from app.inventory import geo
 from app.inventory.queries import LevelRow, MovementRow, StockQueries
 from app.inventory.repository import CatalogueRepository
 from app.inventory.rules import Quantities
+from app.platform.access import Permission, Principal
 from app.platform.context import Context
 
 
@@ -46,6 +47,7 @@ async def stock_level(ctx: Context, sku: str, location: str) -> Quantities:
 
 async def movements(
     ctx: Context,
+    principal: Principal,
     *,
     sku: str | None,
     location: str | None,
@@ -53,6 +55,9 @@ async def movements(
     after_id: int,
     limit: int,
 ) -> list[MovementRow]:
+    """The ledger names who moved what and references tills and other channels' orders: for
+    staff and operations (a POS key at its own location), not for storefront or app keys."""
+    principal.require(Permission.READ_LEDGER, at_location=location)
     async with ctx.uow(readonly=True) as uow:
         sku_id = (await CatalogueRepository.of(uow).sku(sku)).id if sku else None
         location_id = (

@@ -74,6 +74,17 @@ class CustomerRepository(Repository):
             )
         ).scalar_one_or_none()
 
+    async def seen_at(self, customer_id: uuid.UUID, location_code: str) -> bool:
+        """Whether anything of this customer's happened at that location (an order event, a
+        till transaction there)."""
+        found = await self.session.execute(
+            select(Event.id)
+            .join(Location, Location.id == Event.location_id)
+            .where(Event.customer_id == customer_id, Location.code == location_code)
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def timeline(self, customer_id: uuid.UUID) -> list[tuple[Event, str | None]]:
         rows = await self.session.execute(
             select(Event, Location.code)

@@ -38,19 +38,35 @@ def _require_staff(principal: Principal) -> None:
         raise Forbidden("customer profiles are for staff keys")
 
 
+async def _require_seen_here(
+    customers: CustomerRepository, principal: Principal, customer_id: uuid.UUID
+) -> None:
+    """A POS key reads the customers of its own store only: those with an order or a till
+    transaction there. Others are not found, as if they did not exist."""
+    if principal.role is Role.POS and not (
+        principal.location and await customers.seen_at(customer_id, principal.location)
+    ):
+        raise NotFound(f"customer {customer_id} not found")
+
+
 async def find_by_email(ctx: Context, principal: Principal, email: str) -> CustomerView:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        customer = await CustomerRepository.of(uow).customer_by_email(email)
+        customers = CustomerRepository.of(uow)
+        customer = await customers.customer_by_email(email)
         if customer is None:
             raise NotFound(f"no customer with email {email}")
+        await _require_seen_here(customers, principal, customer.id)
         return view_of(CustomerView, customer)
 
 
 async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> CustomerView:
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
-        return view_of(CustomerView, await CustomerRepository.of(uow).customer(customer_id))
+        customers = CustomerRepository.of(uow)
+        customer = await customers.customer(customer_id)
+        await _require_seen_here(customers, principal, customer_id)
+        return view_of(CustomerView, customer)
 
 
 async def timeline(
@@ -59,6 +75,7 @@ async def timeline(
     _require_staff(principal)
     async with ctx.uow(readonly=True) as uow:
         await CustomerRepository.of(uow).customer(customer_id)
+        await _require_seen_here(CustomerRepository.of(uow), principal, customer_id)
         return [
             TimelineEntry(e.at, e.channel, code, e.order_id, e.event, e.summary)
             for e, code in await CustomerRepository.of(uow).timeline(customer_id)

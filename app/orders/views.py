@@ -13,7 +13,7 @@ from app.orders.customer_repository import CustomerRepository
 from app.orders.repository import AllocationRow, LineRow, OrderRepository
 from app.orders.tables import Order
 from app.platform.access import Permission, Principal, Role
-from app.platform.errors import NotFound
+from app.platform.errors import Forbidden, NotFound
 from app.platform.uow import UnitOfWork
 from app.platform.views import view_of
 
@@ -61,10 +61,23 @@ async def get_order(
     ctx: OrderContext, principal: Principal, order_id: uuid.UUID, show_client_secret: bool = False
 ) -> OrderView:
     async with ctx.uow(readonly=True) as uow:
-        order = await OrderRepository.of(uow).order(order_id)
-        if not principal.may_see_order(order.channel):
-            raise NotFound(f"order {order_id} not found", {"order_id": str(order_id)})
-        return await _view(uow, order, show_client_secret or principal.role is not Role.POS)
+        orders = OrderRepository.of(uow)
+        order = await orders.order(order_id)
+        view = await _view(uow, order, show_client_secret or principal.placed(order.channel))
+        involved = _locations(view)
+        if principal.role is Role.POS and principal.location not in involved:
+            # a store that took a return of it is involved too ("return anywhere")
+            involved |= {code for _, code in await orders.events(order_id) if code}
+    if not principal.may_see_order(view.channel, involved):
+        raise NotFound(f"order {order_id} not found", {"order_id": str(order_id)})
+    return view
+
+
+def _locations(view: OrderView) -> set[str]:
+    """Where an order involves a store: its pickup location and its allocations."""
+    return {a.location for a in view.allocations} | (
+        {view.pickup_location} if view.pickup_location else set()
+    )
 
 
 async def list_orders(
@@ -82,6 +95,13 @@ async def list_orders(
         if channel not in (None, principal.channel.value):
             return []
         channel = principal.channel.value
+    if principal.role is Role.POS:  # a till sees its own store's orders only
+        if location not in (None, principal.location):
+            raise Forbidden(
+                f"this POS key sees orders at {principal.location} only",
+                {"key_location": principal.location, "requested_location": location},
+            )
+        location = principal.location
     async with ctx.uow(readonly=True) as uow:
         location_id = (
             (await CatalogueRepository.of(uow).location(location)).id if location else None

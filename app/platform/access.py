@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -42,6 +43,7 @@ class Permission(StrEnum):
     WORK_PICKUPS = "work_pickups"  # pickup queue, mark ready, hand over, ship
     SELL_AT_COUNTER = "sell_at_counter"  # POS sales and returns, order returns
     READ_NOTIFICATIONS = "read_notifications"
+    READ_LEDGER = "read_ledger"  # the movements: who moved what, with till and order references
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -51,16 +53,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.POS: frozenset(
         {
             Permission.READ,
+            Permission.READ_LEDGER,
             Permission.MOVE_STOCK,
             Permission.WORK_PICKUPS,
             Permission.SELL_AT_COUNTER,
         }
     ),
-    Role.READONLY: frozenset({Permission.READ}),
+    Role.READONLY: frozenset({Permission.READ, Permission.READ_LEDGER}),
 }
 
 LOCATION_BOUND = frozenset(
-    {Permission.MOVE_STOCK, Permission.WORK_PICKUPS, Permission.SELL_AT_COUNTER}
+    {
+        Permission.MOVE_STOCK,
+        Permission.WORK_PICKUPS,
+        Permission.SELL_AT_COUNTER,
+        Permission.READ_LEDGER,
+    }
 )
 """What a POS key may do only at its own location."""
 
@@ -93,11 +101,18 @@ class Principal:
                 {"key_location": self.location, "requested_location": at_location},
             )
 
-    def may_see_order(self, order_channel: str) -> bool:
-        """Storefront and mobile keys see their own channel's orders; staff see all."""
+    def may_see_order(self, order_channel: str, order_locations: Iterable[str] = ()) -> bool:
+        """Storefront and mobile keys see their own channel's orders; a POS key the orders
+        that involve its location (pickup there, or units allocated there); others all."""
         if self.role in (Role.STOREFRONT, Role.MOBILE):
             return order_channel == self.channel.value
+        if self.role is Role.POS:
+            return self.location in set(order_locations)
         return True
+
+    def placed(self, order_channel: str) -> bool:
+        """This caller is the channel that placed the order (it may see its payment secret)."""
+        return self.role in (Role.STOREFRONT, Role.MOBILE) and order_channel == self.channel.value
 
     def order_channel(self, requested: str | None) -> Channel:
         """The channel a new order belongs to: the key's own; admins may name one."""
