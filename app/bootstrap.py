@@ -26,6 +26,7 @@ AppContext = StorefrontContext
 
 
 def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+    settings.check_for_production()
     return AppContext(
         db=db or Database(settings.database_url, settings.database_pool_size),
         listeners={AVAILABLE_CHANGED: (publish_available_changes,)},

@@ -179,7 +179,8 @@ async def _demo_keys(settings: Settings) -> list[IssuedKey]:
 @click.option("--threads", default=4, show_default=True)
 @click.argument("dramatiq_args", nargs=-1, type=click.UNPROCESSED)
 def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None:
-    """Run Dramatiq worker processes (needs REDIS_URL); extra arguments go to dramatiq."""
+    """Run Dramatiq worker processes (needs REDIS_URL); each also runs the schedule, so the
+    API and workers are a whole system. Extra arguments go to dramatiq."""
     if not Settings.from_env().redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the API runs the workers itself")
     os.execvp(
@@ -200,13 +201,14 @@ def worker(processes: int, threads: int, dramatiq_args: tuple[str, ...]) -> None
 
 @main.command("scheduler")
 def scheduler() -> None:
-    """Enqueue the periodic jobs (any number may run; each job runs once per interval)."""
+    """Enqueue the periodic jobs without working them (optional: workers run the schedule)."""
+    from workers.actors import broker
     from workers.scheduler import Scheduler, periodic_jobs
 
     settings = Settings.from_env()
     if not settings.redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the API runs the scheduler itself")
-    Scheduler(periodic_jobs(), settings.redis_url).run_forever()
+    Scheduler(periodic_jobs(broker, settings), settings.redis_url).run_forever()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     secret_key: str | None = None  # OMNISTOCK_SECRET_KEY: encrypts storefront credentials
+    environment: str = "development"  # OMNISTOCK_ENV; production when the database is PostgreSQL
     shopify_api_version: str = "2026-10"
     shopify_timeout_seconds: float = 10.0
     storefront_flush_seconds: float = 1.0
@@ -56,6 +57,16 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def check_for_production(self) -> None:
+        """Refuse to run production without what production needs: fail loudly at start, not
+        on the first storefront token encrypted with the published development key."""
+        if self.environment == "production" and not self.secret_key:
+            raise SystemExit(
+                "OMNISTOCK_SECRET_KEY is not set: in production (OMNISTOCK_ENV=production, the "
+                "default with PostgreSQL) storefront secrets must be encrypted with a key of "
+                "your own. Set it, or OMNISTOCK_ENV=development for a trial."
+            )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,6 +92,8 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD") or None,
             smtp_starttls=env.get("SMTP_STARTTLS", "0") in ("1", "true"),
             secret_key=env.get("OMNISTOCK_SECRET_KEY") or None,
+            environment=env.get("OMNISTOCK_ENV")
+            or ("development" if database_url.startswith("sqlite") else "production"),
             shopify_api_version=env.get("SHOPIFY_API_VERSION") or "2026-10",
             shopify_timeout_seconds=float(env.get("SHOPIFY_TIMEOUT_SECONDS") or 10.0),
             storefront_flush_seconds=float(env.get("STOREFRONT_FLUSH_SECONDS") or 1.0),

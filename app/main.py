@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -18,7 +19,7 @@ from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.bootstrap import build_context
 from app.config import Settings
-from app.integrations.redis import ping_redis
+from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
 from app.inventory.stock_api import StockController, TransferController, availability
 from app.orders.api import OrderController, pickup_queue
@@ -35,6 +36,8 @@ from app.platform.logging import configure_logging
 from app.pos.api import PosController
 from app.storefronts.api import StorefrontController
 from app.storefronts.webhooks_api import receive_shopify_webhook
+from workers.schedule import intervals, stalled
+from workers.sweeps import SWEEPS_KEY, sweeps_in_this_process
 
 
 class MetricsController(PrometheusController):
@@ -43,8 +46,31 @@ class MetricsController(PrometheusController):
     guards = [require_metrics_token]
 
 
+def readiness_checks(settings: Settings) -> dict[str, Callable[[], None]]:
+    """What `/health/ready` checks besides the database: Redis, and that the periodic jobs run
+    (whoever runs them: the workers, or this process when there is no Redis)."""
+    started = time.time()
+    every = intervals(settings)
+    if settings.redis_url:
+        redis_url = settings.redis_url
+        last_runs: Callable[[], dict[str, float]] = partial(last_sweeps, redis_url, SWEEPS_KEY)
+        checks = {"redis": partial(ping_redis, redis_url)}
+    elif settings.in_process_workers:
+        last_runs, checks = sweeps_in_this_process, {}
+    else:
+        return {}  # nothing here runs the schedule (tests, benchmarks)
+
+    def schedule() -> None:
+        late = stalled(last_runs(), every, started, time.time())
+        if late:
+            raise RuntimeError(f"no completed run for 5 intervals: {', '.join(late)}")
+
+    return {**checks, "schedule": schedule}
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    settings.check_for_production()
     configure_logging(settings.log_level)
 
     @asynccontextmanager
@@ -53,8 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.ctx = ctx
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(ctx)
-        redis_url = settings.redis_url
-        app.state.ping_broker = partial(ping_redis, redis_url) if redis_url else None
+        app.state.readiness_checks = readiness_checks(settings)
         workers = None
         if settings.redis_url is None and settings.in_process_workers:
             from workers.in_process import InProcessWorkers

@@ -121,6 +121,7 @@ def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "OMNISTOCK_SECRET_KEY": os.environ.get("OMNISTOCK_SECRET_KEY") or "bench-secret",
         "IN_PROCESS_WORKERS": "0",
         "LOG_LEVEL": "WARNING",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,10 @@ from app.platform.access import Principal, Role
 from app.platform.database import Database
 from tests.support.context import context_for
 from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
+
+# The tests run on PostgreSQL with the built-in development key, as a trial would: production
+# (the default with PostgreSQL) would refuse to start without OMNISTOCK_SECRET_KEY.
+os.environ.setdefault("OMNISTOCK_ENV", "development")
 
 pytest_plugins = ["tests.support.shopify"]  # the Shopify emulator fixtures
 

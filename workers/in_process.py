@@ -7,13 +7,14 @@ import threading
 import dramatiq
 
 from workers.actors import broker
+from workers.runtime import current
 from workers.scheduler import Scheduler, periodic_jobs
 
 
 class InProcessWorkers:
     def __init__(self, worker_threads: int = 2) -> None:
         self.worker = dramatiq.Worker(broker, worker_threads=worker_threads, worker_timeout=200)
-        self.scheduler = Scheduler(periodic_jobs(), redis_url=None)
+        self.scheduler = Scheduler(periodic_jobs(broker, current().settings), redis_url=None)
         self._thread = threading.Thread(
             target=self.scheduler.run_forever, name="omnistock-scheduler", daemon=True
         )

@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import dramatiq
 import redis
 import structlog
 
-from workers.actors import maintenance, orders, storefronts
+from app.config import Settings
+from workers.schedule import intervals
 
 log = structlog.get_logger("omnistock.scheduler")
 
@@ -23,17 +25,12 @@ class PeriodicJob:
     enqueue: Callable[[], object]
 
 
-def periodic_jobs() -> list[PeriodicJob]:
-    jobs = [
-        PeriodicJob("purge_idempotency_records", 3600, maintenance.purge_idempotency_records.send),
-        PeriodicJob("expire_orders", 30, orders.expire_orders.send),
-        PeriodicJob("run_payment_actions", 30, orders.run_payment_actions.send),
-        PeriodicJob("send_notifications", 5, orders.send_notifications.send),
-        PeriodicJob("resolve_shortages", 60, orders.resolve_shortages.send),
+def periodic_jobs(broker: dramatiq.Broker, settings: Settings) -> list[PeriodicJob]:
+    """Each job of `workers/schedule.py`, enqueued through its actor on `broker`."""
+    return [
+        PeriodicJob(name, every, broker.get_actor(name).send)
+        for name, every in intervals(settings).items()
     ]
-    for name, every_seconds, actor in storefronts.PERIODIC:
-        jobs.append(PeriodicJob(name, every_seconds, actor.send))  # type: ignore[attr-defined]
-    return jobs
 
 
 class Scheduler:
@@ -76,3 +73,23 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+class ScheduleInWorkers(dramatiq.Middleware):
+    """Every worker process also runs the schedule, so a deployment of the API and workers is
+    whole (`omnistock scheduler` is optional). Any number may run: each slot is claimed in
+    Redis, so a job is enqueued once per interval."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._scheduler: Scheduler | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: object) -> None:
+        self._scheduler = Scheduler(periodic_jobs(broker, self._settings), self._settings.redis_url)
+        threading.Thread(
+            target=self._scheduler.run_forever, name="omnistock-scheduler", daemon=True
+        ).start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: object) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()

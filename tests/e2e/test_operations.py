@@ -54,7 +54,7 @@ async def test_ready_reports_an_unreachable_redis_as_503(client: Client, app: Li
 
     from app.integrations.redis import ping_redis
 
-    app.state.ping_broker = partial(ping_redis, "redis://127.0.0.1:1/0")
+    app.state.readiness_checks = {"redis": partial(ping_redis, "redis://127.0.0.1:1/0")}
     response = await client.get("/health/ready")
     assert response.status_code == 503
     body = response.json()

@@ -1,4 +1,5 @@
-"""Proof under load: two API processes, two Dramatiq workers and the scheduler take a mixed
+"""Proof under load: two API processes and two Dramatiq workers (deployed as the contract says:
+the workers run the schedule, there is no scheduler process) take a mixed
 load of web orders, counter sales and receipts while a worker is SIGKILLed, Redis crashes and
 restarts, and the API processes' PostgreSQL connections are cut twice. Afterwards the books
 balance: every level is the fold of its movements, `reserved` is what open orders hold, every
@@ -37,8 +38,8 @@ SHOPIFY_CONVERGES_SECONDS = 45.0  # a worker killed mid-push leaves its 30 s lea
 @dataclass
 class Deployment:
     """Omnistock as deployed: API processes behind a load balancer (the shoppers spread their
-    requests), workers, a scheduler, Redis; the API processes reach PostgreSQL through
-    `proxy`, the workers directly."""
+    requests), workers (which run the schedule too), Redis; the API processes reach PostgreSQL
+    through `proxy`, the workers directly."""
 
     fleet: Fleet
     redis: RedisServer
@@ -46,7 +47,6 @@ class Deployment:
     worker_env: dict[str, str]
     apis: list[ApiProcess]
     workers: list[Process]
-    scheduler: Process
     timeline: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
@@ -79,7 +79,6 @@ async def deployment(
         worker_env,
         list(apis),
         list(workers),
-        fleet.scheduler(worker_env),
     )
     yield system
     print("\n" + "\n".join(system.timeline))
@@ -177,7 +176,7 @@ async def test_the_books_balance_after_workers_redis_and_database_fail_under_loa
         for api in system.apis:
             assert api.process.alive, system.report()
             assert (await client.get(f"{api.base_url}/health/ready")).status_code == 200
-    assert all(w.alive for w in system.workers) and system.scheduler.alive, system.report()
+    assert all(w.alive for w in system.workers), system.report()
 
     # Every client got an answer it can act on; none was ever a 500.
     unanswered = [r.describe() for r in shoppers.unsettled()]

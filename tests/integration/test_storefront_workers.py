@@ -32,7 +32,8 @@ async def test_in_process_workers_run_the_scheduled_flush(
     from workers.actors import storefronts as sync_actors
     from workers.scheduler import periodic_jobs
 
-    assert "flush_due_storefronts" in [job.name for job in periodic_jobs()]
+    jobs = periodic_jobs(broker, Settings.from_env())
+    assert "flush_due_storefronts" in [job.name for job in jobs]
     shop = await connect_shop(db, emulator, sku_count=50)
     await shop.count("STORE-A", [(sku, 5) for sku in shop.skus])
 

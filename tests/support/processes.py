@@ -74,7 +74,13 @@ def service_env(database_url: str, redis_url: str | None, **extra: str) -> dict[
         }
     }
     env.update(
-        {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **extra}
+        {
+            "DATABASE_URL": database_url,
+            "OMNISTOCK_ENV": "development",  # the development key, like the tests themselves
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        }
     )
     if redis_url:
         env["REDIS_URL"] = redis_url

@@ -64,11 +64,3 @@ async def reconcile_storefronts() -> None:
 async def process_stored_webhooks() -> None:
     """Webhooks stored but not yet acted on (a crash, or orders waiting for their service)."""
     await webhooks.process_pending_webhooks(current().context())
-
-
-PERIODIC: list[tuple[str, float, object]] = [
-    ("flush_due_storefronts", current().settings.storefront_flush_seconds, flush_due_storefronts),
-    ("process_stored_webhooks", 30.0, process_stored_webhooks),
-    ("reconcile_storefronts", 900.0, reconcile_storefronts),
-]
-"""(name, every_seconds, actor) the scheduler enqueues."""

@@ -1,4 +1,6 @@
-"""Liveness and readiness (the broker's ping is given by app/main.py: `state.ping_broker`)."""
+"""Liveness and readiness. Readiness pings the database, then runs the checks app/main.py
+puts in `state.readiness_checks` (Redis reachable, the schedule not stalled), each a callable
+that raises when its dependency is not ready."""
 
 from __future__ import annotations
 
@@ -32,14 +34,14 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         checks["database"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["database"] = f"error: {type(exc).__name__}"
-    ping_broker: Callable[[], None] | None = state.ping_broker
-    if ping_broker is not None:
+    readiness: dict[str, Callable[[], None]] = state.readiness_checks
+    for name, check in readiness.items():
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping_broker), READY_TIMEOUT_SECONDS)
-            checks["redis"] = "ok"
+            await asyncio.wait_for(asyncio.to_thread(check), READY_TIMEOUT_SECONDS)
+            checks[name] = "ok"
         except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-    else:
+            checks[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+    if "redis" not in readiness:
         checks["broker"] = "in-process"
     healthy = all(v in ("ok", "in-process") for v in checks.values())
     if healthy:
