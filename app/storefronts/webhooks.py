@@ -186,9 +186,17 @@ def _order_service_call(
     if topic == "orders/cancelled":
         raise MalformedWebhook("the body is not a cancelled order")
     lines = _order_lines(payload)
+    customer = payload.get("customer") or {}
+    if not isinstance(customer, dict):
+        raise MalformedWebhook("customer is not an object")
+    texts = (payload.get("email"), customer.get("email"), payload.get("currency"))
+    names = (customer.get("first_name"), customer.get("last_name"), payload.get("location_id"))
+    if any(v is not None and not isinstance(v, str) for v in texts) or any(
+        v is not None and not isinstance(v, str | int) for v in names
+    ):
+        raise MalformedWebhook("an email, name, currency or location is not text")
 
     async def record() -> str:
-        customer = payload.get("customer") or {}
         location_gid = shopify_gid(str(payload.get("location_id") or ""), "Location")
         name = " ".join(
             str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part

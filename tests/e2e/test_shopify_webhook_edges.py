@@ -93,3 +93,15 @@ async def test_a_malformed_order_is_recorded_as_failed_and_holds_up_nothing(
     assert outcomes[0] == ("orders/create", "failed: line 'SKU-0000' has quantity 'two'")
     assert outcomes[1][1] is not None and outcomes[1][1].startswith("recorded order")
     assert await webhooks.process_pending_webhooks(context_for(db)) == 0  # nothing left stuck
+
+
+async def test_an_order_whose_customer_is_not_an_object_is_recorded_as_failed(
+    client: Client, db: Database, emulator: RunningEmulator
+) -> None:
+    shop = await connect_shop(db, emulator, sku_count=1, locations=("STORE-A",))
+    for odd in ({"customer": "bob"}, {"email": 7}):
+        body = _order(9100 + len(odd), 1, **odd)
+        response = await _deliver(client, shop.storefront_id, "orders/create", body)
+        assert response.status_code == 200
+    outcomes = [outcome for _, outcome in await _outcomes(db)]
+    assert all(o is not None and o.startswith("failed: ") for o in outcomes), outcomes

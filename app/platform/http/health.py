@@ -24,7 +24,7 @@ async def live() -> dict[str, str | int]:
 @get(
     "/health/ready",
     tags=["operations"],
-    summary="The database and broker are reachable",
+    summary="The database, Redis and the schedule are healthy",
     exclude_from_auth=True,
 )
 async def ready(state: State) -> Response[dict[str, Any]]:
