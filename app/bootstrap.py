@@ -54,6 +54,7 @@ def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
         "secrets": secret_box(settings.secret_key),
         "timeout_seconds": settings.shopify_timeout_seconds,
         "default_api_version": settings.shopify_api_version,
+        "allowed_api_base_urls": settings.shopify_api_base_urls,
     }
     values.update(overrides)
     return SyncConfig(**values)  # type: ignore[arg-type]

@@ -115,6 +115,7 @@ def serve(host: str, port: int, workers: int) -> None:
     bench/). A worker that dies is started again."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     Granian(
@@ -125,6 +126,9 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level=LogLevels.warning,
         respawn_failed_workers=True,
+        # a client that has not sent its headers within 10 s is dropped (bodies: 30 s, see
+        # app/platform/http/limits.py)
+        http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
 
 

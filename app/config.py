@@ -9,6 +9,15 @@ from pathlib import Path
 DEFAULT_SQLITE_PATH = Path.cwd() / "omnistock.db"
 
 
+LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
+
+
+def _prefixes(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    if raw is None:
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return default if raw in (None, "") else int(raw)
@@ -53,6 +62,7 @@ class Settings:
     max_body_bytes: int = 1_048_576  # MAX_BODY_BYTES: larger request bodies are 413
     max_webhook_body_bytes: int = 5_242_880  # MAX_WEBHOOK_BODY_BYTES: the same for /webhooks/*
     metrics_token: str | None = None  # METRICS_TOKEN: when set, /metrics wants it as a bearer
+    shopify_api_base_urls: tuple[str, ...] = ()  # SHOPIFY_API_BASE_URLS: allowed api_base_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -72,6 +82,9 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         database_url = env.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+        environment = env.get("OMNISTOCK_ENV") or (
+            "development" if database_url.startswith("sqlite") else "production"
+        )
         return cls(
             database_url=normalise_database_url(database_url),
             redis_url=env.get("REDIS_URL") or None,
@@ -92,12 +105,16 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD") or None,
             smtp_starttls=env.get("SMTP_STARTTLS", "0") in ("1", "true"),
             secret_key=env.get("OMNISTOCK_SECRET_KEY") or None,
-            environment=env.get("OMNISTOCK_ENV")
-            or ("development" if database_url.startswith("sqlite") else "production"),
+            environment=environment,
             shopify_api_version=env.get("SHOPIFY_API_VERSION") or "2026-10",
             shopify_timeout_seconds=float(env.get("SHOPIFY_TIMEOUT_SECONDS") or 10.0),
             storefront_flush_seconds=float(env.get("STOREFRONT_FLUSH_SECONDS") or 1.0),
             max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
             max_webhook_body_bytes=_int("MAX_WEBHOOK_BODY_BYTES", 5_242_880),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            shopify_api_base_urls=_prefixes(
+                env.get("SHOPIFY_API_BASE_URLS"),
+                # a trial may point a storefront at the local emulator; production at nothing
+                default=LOOPBACK if environment == "development" else (),
+            ),
         )

@@ -20,6 +20,9 @@ class SyncConfig:
     timeout_seconds: float = 10.0
     default_api_version: str = "2026-10"
     lease_seconds: float = 30.0
+    allowed_api_base_urls: tuple[str, ...] = ()
+    """Prefixes an admin may give as a storefront's `api_base_url` (a proxy, the emulator):
+    the service calls that URL, so it must not be any address an admin types."""
     after_push: Callable[[list[LevelPush]], None] | None = None
     """Called after Shopify accepted a batch and before it is acknowledged (tests use it
     to kill a worker at the worst moment)."""

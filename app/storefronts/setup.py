@@ -86,6 +86,11 @@ async def connect_storefront(
     has_client = bool(new.client_id and new.client_secret)
     if has_token == has_client:
         raise BusinessRuleViolation("give either access_token or both client_id and client_secret")
+    if new.api_base_url and not new.api_base_url.startswith(ctx.sync.allowed_api_base_urls):
+        raise BusinessRuleViolation(
+            "api_base_url is not one this service may call (SHOPIFY_API_BASE_URLS)",
+            {"allowed": list(ctx.sync.allowed_api_base_urls)},
+        )
     gids: list[tuple[str, str]] = []
     for code, external in new.locations:
         gid = shopify_gid(external, "Location")

@@ -3,6 +3,7 @@ an Idempotency-Key was read whole before the 413; nested JSON was a 500)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,7 +15,12 @@ from litestar.testing import AsyncTestClient
 from app.config import Settings
 from app.main import create_app
 from app.platform.database import Database
-from app.platform.http.limits import BodyLimitMiddleware, PayloadTooLarge, json_too_deep
+from app.platform.http.limits import (
+    BodyLimitMiddleware,
+    BodyTooSlow,
+    PayloadTooLarge,
+    json_too_deep,
+)
 from tests.conftest import Keys
 
 LIMIT = 2_000
@@ -113,3 +119,20 @@ async def test_the_middleware_stops_reading_at_the_limit() -> None:
     with pytest.raises(PayloadTooLarge):
         await middleware.handle(scope, endless, never_called, never_called)  # type: ignore[arg-type]
     assert reads == 11
+
+
+async def test_a_trickled_body_is_cut_off() -> None:
+    """A client that sends its body slower than the deadline is answered 408 (issue: idle or
+    trickling connections stayed open for minutes)."""
+
+    async def trickle() -> dict[str, object]:
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    async def never_called(*_: object) -> None:
+        raise AssertionError("the app must not be reached")
+
+    middleware = BodyLimitMiddleware(10_000, 10_000, body_seconds=0.5)
+    scope = {"type": "http", "method": "POST", "path": "/v1/orders", "headers": []}
+    with pytest.raises(BodyTooSlow):
+        await middleware.handle(scope, trickle, never_called, never_called)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
@@ -225,3 +226,25 @@ async def test_shopify_orders_reserve_and_release_through_the_order_book(
     async with db.sessionmaker() as session:
         channels = (await session.execute(select(Order.channel, Order.status))).all()
     assert [tuple(row) for row in channels] == [("shopify", "cancelled")]
+
+
+async def test_api_base_url_only_where_allowed(
+    client: Client, keys: Keys, emulator: RunningEmulator
+) -> None:
+    """An admin cannot make the service call any URL it types (issue: api_base_url let an admin
+    reach internal addresses and read their answers back)."""
+    for url in ("http://169.254.169.254", "http://10.0.0.7:8080", "https://example.internal"):
+        body = storefront_body(emulator, api_base_url=url)
+        response = await client.post("/v1/storefronts", headers=keys.admin, json=body)
+        assert response.status_code == 422, url
+        assert "SHOPIFY_API_BASE_URLS" in response.json()["error"]["message"]
+    local = await client.post("/v1/storefronts", headers=keys.admin, json=storefront_body(emulator))
+    assert local.status_code == 201  # the emulator on loopback: allowed in development
+
+
+def test_production_allows_no_api_base_url_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISTOCK_ENV", "production")
+    monkeypatch.delenv("SHOPIFY_API_BASE_URLS", raising=False)
+    assert Settings.from_env().shopify_api_base_urls == ()
+    monkeypatch.setenv("SHOPIFY_API_BASE_URLS", "https://proxy.example.com/")
+    assert Settings.from_env().shopify_api_base_urls == ("https://proxy.example.com/",)

@@ -8,6 +8,7 @@ after it ever holds more than the limit.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from litestar.enums import ScopeType
@@ -25,6 +26,15 @@ class PayloadTooLarge(HTTPException):
     status_code = 413
 
 
+class BodyTooSlow(HTTPException):
+    status_code = 408
+
+
+BODY_SECONDS = 30.0
+"""A body trickled slower than this is cut off (408): a slow client must not hold a worker's
+connection for minutes. Headers have their own deadline in the server (`omnistock serve`)."""
+
+
 def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when arrays and objects nest deeper than `limit` (brackets in strings don't count)."""
     if body.count(b"[") + body.count(b"{") <= limit:
@@ -40,9 +50,12 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 class BodyLimitMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, max_body_bytes: int, max_webhook_body_bytes: int) -> None:
+    def __init__(
+        self, max_body_bytes: int, max_webhook_body_bytes: int, body_seconds: float = BODY_SECONDS
+    ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_webhook_body_bytes = max_webhook_body_bytes
+        self.body_seconds = body_seconds
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") not in BODY_METHODS:
@@ -58,7 +71,11 @@ class BodyLimitMiddleware(ASGIMiddleware):
             raise ClientException("Content-Length is not a number")
         if declared and int(declared) > limit:
             raise PayloadTooLarge(f"the request body is over {limit} bytes")
-        body = await _read_at_most(receive, limit)
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                body = await _read_at_most(receive, limit)
+        except TimeoutError:
+            raise BodyTooSlow(f"the body did not arrive within {self.body_seconds:.0f} s") from None
         if b"json" in headers.get(b"content-type", b"json").lower() and json_too_deep(body):
             raise ClientException(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         await next_app(scope, _replay(body, receive), send)
