@@ -3,6 +3,10 @@ written in the source encrypted Shopify tokens, and the service started anyway).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -31,3 +35,25 @@ def test_production_without_a_secret_key_does_not_start() -> None:
     with pytest.raises(SystemExit, match="OMNISTOCK_SECRET_KEY"):
         create_app(production)
     create_app(replace(production, secret_key="a key of our own"))  # starts
+
+
+def test_a_worker_process_logs_json_lines() -> None:
+    """Worker and scheduler logs are JSON like the API's (issue: they were plain text)."""
+    code = (
+        "import logging, structlog, workers.actors\n"
+        "logging.getLogger('dramatiq.worker').warning('from the standard library')\n"
+        "structlog.get_logger('omnistock.worker').warning('from structlog')\n"
+    )
+    env = {**os.environ, "OMNISTOCK_ENV": "development", "DATABASE_URL": "sqlite:///:memory:"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    events = {line["event"] for line in lines}
+    assert {"from the standard library", "from structlog"} <= events, done.stderr

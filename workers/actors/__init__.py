@@ -5,6 +5,7 @@ actor is declared; then each module of actors is imported by name. With Redis, e
 process also runs the schedule; without it the API runs actors and schedule itself.
 """
 
+from app.platform.logging import configure_logging
 from workers.broker import install_broker
 from workers.runtime import current
 from workers.schedule import intervals
@@ -12,6 +13,7 @@ from workers.scheduler import ScheduleInWorkers
 from workers.sweeps import SweepRecorder
 
 settings = current().settings
+configure_logging(settings.log_level)  # JSON, like the API's
 broker = install_broker(settings.redis_url)
 
 from workers.actors import maintenance, orders, storefronts  # noqa: E402
