@@ -32,6 +32,7 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         listeners={AVAILABLE_CHANGED: (publish_available_changes,)},
         payments=payment_provider(settings),
         sender=notification_sender(settings),
+        secrets=secret_box(settings.secret_key),
         payment_timeout=timedelta(seconds=settings.order_payment_timeout_seconds),
         pickup_hold=timedelta(hours=settings.pickup_hold_hours),
         warehouses_first=settings.warehouses_first,

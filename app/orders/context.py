@@ -7,12 +7,15 @@ from datetime import timedelta
 
 from app.orders.ports import PaymentProvider, Sender
 from app.platform.context import Context
+from app.platform.secrets import Secrets
 
 
 @dataclass(frozen=True, kw_only=True)
 class OrderContext(Context):
     payments: PaymentProvider
     sender: Sender
+    secrets: Secrets
+    """Seals what waits at rest in clear otherwise (the pickup code in its notification)."""
     payment_timeout: timedelta = timedelta(seconds=900)
     pickup_hold: timedelta = timedelta(hours=168)
     warehouses_first: bool = True

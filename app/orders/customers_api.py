@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 from app.orders import customers, notifications
+from app.orders.api import OrderContextDep
 from app.orders.customers import CustomerView
 from app.orders.schemas import (
     CustomerOut,
@@ -53,7 +54,7 @@ class CustomerController(Controller):
 
 @get("/v1/notifications", summary="Messages sent to customers (admin)", tags=["orders"])
 async def list_notifications(
-    ctx: ContextDep,
+    ctx: OrderContextDep,
     principal: CallerDep,
     order_id: Annotated[UUID | None, QueryParameter()] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,

@@ -24,6 +24,7 @@ from app.orders.transitions import _record_transition
 from app.orders.views import OrderView, _view
 from app.platform.access import Permission, Principal, Role
 from app.platform.errors import BusinessRuleViolation, Forbidden
+from app.platform.secrets import seal
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
@@ -51,9 +52,10 @@ async def mark_ready(ctx: OrderContext, principal: Principal, order_id: uuid.UUI
             kind="ready_for_pickup",
             to=customer.email,
             subject=f"Order {order.number} is ready for pickup",
-            body=(
+            body=seal(
+                ctx.secrets,
                 f"Your order {order.number} is ready at {location.name}. "
-                f"Show this pickup code at the counter: {code}"
+                f"Show this pickup code at the counter: {code}",
             ),
         )
         view = await _view(uow, order, False)

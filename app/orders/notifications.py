@@ -13,7 +13,7 @@ from app.orders.context import OrderContext
 from app.orders.outbox_repository import OutboxRepository
 from app.orders.ports import SendFailed
 from app.platform.access import Permission, Principal
-from app.platform.context import Context
+from app.platform.secrets import unseal
 from app.platform.tables import utcnow
 from app.platform.views import view_of
 
@@ -33,12 +33,13 @@ class NotificationView:
 
 
 async def list_notifications(
-    ctx: Context, principal: Principal, order_id: uuid.UUID | None, limit: int
+    ctx: OrderContext, principal: Principal, order_id: uuid.UUID | None, limit: int
 ) -> list[NotificationView]:
+    """The outbox as an admin sees it, pickup codes included (they are sealed at rest)."""
     principal.require(Permission.READ_NOTIFICATIONS)
     async with ctx.uow(readonly=True) as uow:
         return [
-            view_of(NotificationView, n)
+            view_of(NotificationView, n, body=unseal(ctx.secrets, n.body))
             for n in await OutboxRepository.of(uow).notifications(order_id, limit)
         ]
 
@@ -59,7 +60,8 @@ async def send_pending(ctx: OrderContext, limit: int = 100) -> int:
             )
             if message is None:
                 break
-            message_id, to, subject, body = message.id, message.to, message.subject, message.body
+            message_id, to, subject = message.id, message.to, message.subject
+            body = unseal(ctx.secrets, message.body)
             await uow.commit()
         error: str | None = None
         try:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.platform.errors import DomainError
+from app.platform.secrets import Secrets
+
+__all__ = ["Secrets"]
 
 DEFAULT_API_VERSION = "2026-10"
 
@@ -80,14 +83,6 @@ class ShopifyGateway(Protocol):
 
 
 GatewayFactory = Callable[[ShopifyConnection], ShopifyGateway]
-
-
-class Secrets(Protocol):
-    """Encrypts the storefront's tokens and secrets at rest."""
-
-    def seal(self, plaintext: str) -> str: ...
-
-    def open(self, token: str) -> str: ...
 
 
 class ShopifyUnreachable(DomainError):

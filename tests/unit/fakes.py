@@ -270,8 +270,21 @@ class FakeOrderContext(OrderContext):
 
 def order_context(payments: FakePayments | None = None) -> FakeOrderContext:
     return FakeOrderContext(
-        db=NO_DATABASE, payments=payments or FakePayments(), sender=FakeSender()
+        db=NO_DATABASE,
+        payments=payments or FakePayments(),
+        sender=FakeSender(),
+        secrets=PlainSecrets(),
     )
+
+
+class PlainSecrets:
+    """Seals by marking only: the unit tests look at what was sealed, not at cryptography."""
+
+    def seal(self, plaintext: str) -> str:
+        return f"<{plaintext}>"
+
+    def open(self, token: str) -> str:
+        return token[1:-1]
 
 
 # Factories ---------------------------------------------------------------------------------

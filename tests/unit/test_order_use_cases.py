@@ -33,7 +33,8 @@ async def test_a_confirmed_pickup_order_is_ready_and_the_customer_gets_a_code() 
     assert event["location_id"] == store.id and "Covent Garden" in event["summary"]
     [message] = ctx.orders.notifications
     assert message["kind"] == "ready_for_pickup" and message["to"] == "ada@example.com"
-    code = message["body"].rsplit(" ", 1)[-1]
+    assert message["body"].startswith("sealed:<")  # the code waits sealed in the outbox
+    code = message["body"].removesuffix(">").rsplit(" ", 1)[-1]
     assert pickup_code_matches(code, order.pickup_code_hash)
     assert len(ctx.committed) == 1
 
