@@ -32,6 +32,7 @@ from app.platform.http.health import live, ready
 from app.platform.http.idempotency import IdempotencyMiddleware
 from app.platform.http.limits import BodyLimitMiddleware
 from app.platform.http.observability import ObservabilityMiddleware
+from app.platform.http.query import refuse_unknown_query
 from app.platform.logging import configure_logging
 from app.pos.api import PosController
 from app.storefronts.api import StorefrontController
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_unknown_query,
         middleware=[
             ObservabilityMiddleware(),
             BodyLimitMiddleware(settings.max_body_bytes, settings.max_webhook_body_bytes),

@@ -102,3 +102,21 @@ async def test_an_order_return_needs_an_idempotency_key(client: Client, keys: Ke
     )
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["error"]["message"]
+
+
+async def test_unknown_query_parameters_are_400_naming_them(client: Client, keys: Keys) -> None:
+    """A filter that does not exist is refused, not ignored (issue: ?at_risk=, ?q= and ?number=
+    returned unfiltered data)."""
+    for path, params in (
+        ("/v1/orders", {"at_risk": "true", "status": "confirmed"}),
+        ("/v1/skus", {"q": "tee"}),
+        ("/v1/orders", {"number": "W-N7N56JGT"}),
+    ):
+        response = await client.get(path, params=params, headers=keys.admin)
+        assert response.status_code == 400, (path, params)
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        unknown = sorted(set(params) - {"status"})
+        assert ", ".join(unknown) in error["message"]
+    known = await client.get("/v1/orders", params={"status": "confirmed"}, headers=keys.admin)
+    assert known.status_code == 200
