@@ -1,4 +1,4 @@
-"""Till transactions and returns."""
+"""Till transactions: what a POS terminal recorded, once per client transaction id."""
 
 from __future__ import annotations
 
