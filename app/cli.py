@@ -38,10 +38,28 @@ def keys() -> None:
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--location", default=None, help="Location code (pos keys only).")
 @click.option("--name", default=None, help="A label for the key; defaults to the role.")
-def create_key(role: str, location: str | None, name: str | None) -> None:
+@click.option(
+    "--first",
+    is_flag=True,
+    help="Only if no active key of this role exists (a deployment's first admin key).",
+)
+def create_key(role: str, location: str | None, name: str | None, first: bool) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    issued = asyncio.run(_create_key(Settings.from_env(), Role(role), location, name))
+    settings = Settings.from_env()
+    if first and asyncio.run(_has_active_key(settings, Role(role))):
+        click.echo(f"an active {role} key exists already: none created", err=True)
+        return
+    issued = asyncio.run(_create_key(settings, Role(role), location, name))
     click.echo(issued.secret)
+
+
+async def _has_active_key(settings: Settings, role: Role) -> bool:
+    ctx = build_context(settings)
+    try:
+        keys = await list_api_keys(ctx, None)
+    finally:
+        await ctx.db.dispose()
+    return any(k.role == role.value and k.revoked_at is None for k in keys)
 
 
 async def _create_key(

@@ -1,0 +1,39 @@
+"""The operator's commands (issue: compose created no admin key; no command listed or revoked
+keys)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.platform import migrate
+
+
+@pytest.fixture
+def database(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OMNISTOCK_ENV", "development")
+    migrate.upgrade(url)
+    return url
+
+
+def test_a_first_admin_key_is_made_once_then_listed_and_revoked(database: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["keys", "create", "--role", "admin", "--first"])
+    assert first.exit_code == 0, first.output
+    secret = first.stdout.strip()
+    assert secret.startswith("osk_")
+    again = runner.invoke(main, ["keys", "create", "--role", "admin", "--first"])
+    assert again.exit_code == 0 and "osk_" not in again.stdout
+
+    listed = runner.invoke(main, ["keys", "list"])
+    [line] = listed.stdout.strip().splitlines()
+    key_id = line.split()[0]
+    assert "admin" in line and "active" in line and secret not in listed.stdout
+    revoked = runner.invoke(main, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0 and key_id in revoked.stdout
+    assert "revoked" in runner.invoke(main, ["keys", "list"]).stdout
+    after = runner.invoke(main, ["keys", "create", "--role", "admin", "--first"])
+    assert after.stdout.strip().startswith("osk_")  # none active any more: a new first key
