@@ -18,12 +18,14 @@ from litestar.params import (
     PathParameter,
 )
 
-_declared: dict[int, frozenset[str]] = {}
+CACHE_KEY = "omnistock_declared_query"
 
 
 def declared_query(handler: HTTPRouteHandler) -> frozenset[str]:
-    """The query parameter names (aliases included) a handler's signature declares."""
-    found = _declared.get(id(handler))
+    """The query parameter names (aliases included) a handler's signature declares, worked out
+    once and kept in the handler's own `opt` (not by `id()`: handlers of apps that are gone
+    would hand their ids on to others)."""
+    found: frozenset[str] | None = handler.opt.get(CACHE_KEY)
     if found is None:
         dependencies = set(handler.resolve_dependencies())
         names = set()
@@ -39,7 +41,7 @@ def declared_query(handler: HTTPRouteHandler) -> frozenset[str]:
                 names.add(kind.query or name)
             elif kind is None and not any(f"{{{name}:" in path for path in handler.paths):
                 names.add(name)
-        found = _declared[id(handler)] = frozenset(names)
+        found = handler.opt[CACHE_KEY] = frozenset(names)
     return found
 
 
