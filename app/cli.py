@@ -6,19 +6,26 @@ import asyncio
 import os
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import click
 
-from app.access.keys import IssuedKey, KeyView, create_api_key, list_api_keys, revoke_api_key
-from app.bootstrap import build_context
+from app.access.keys import IssuedKey, create_api_key, list_api_keys, revoke_api_key
+from app.bootstrap import AppContext, build_context
 from app.config import Settings
+from app.demo import seed_demo
 from app.platform import migrate
 from app.platform.access import Role
+from app.platform.logging import configure_logging
+
+T = TypeVar("T")
 
 
 @click.group()
 def main() -> None:
     """Omnistock: one inventory and order ledger for every sales channel."""
+    configure_logging(Settings.from_env().log_level)  # JSON on stderr: stdout is the answer
 
 
 @main.command("migrate")
@@ -34,6 +41,20 @@ def keys() -> None:
     """API keys."""
 
 
+def run_with_context(use: Callable[[AppContext], Awaitable[T]], settings: Settings) -> T:
+    """Run a use case as the processes do: over a context built from the settings, whose
+    database pool is closed afterwards."""
+
+    async def run() -> T:
+        ctx = build_context(settings)
+        try:
+            return await use(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(run())
+
+
 @keys.command("create")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--location", default=None, help="Location code (pos keys only).")
@@ -45,47 +66,26 @@ def keys() -> None:
 )
 def create_key(role: str, location: str | None, name: str | None, first: bool) -> None:
     """Create an API key and print it once (only its hash is stored)."""
-    settings = Settings.from_env()
-    if first and asyncio.run(_has_active_key(settings, Role(role))):
+    settings, wanted = Settings.from_env(), Role(role)
+    if first and any(
+        k.role == wanted.value and k.revoked_at is None
+        for k in run_with_context(lambda ctx: list_api_keys(ctx, None), settings)
+    ):
         click.echo(f"an active {role} key exists already: none created", err=True)
         return
-    issued = asyncio.run(_create_key(settings, Role(role), location, name))
+    issued = run_with_context(
+        lambda ctx: create_api_key(
+            ctx, None, name=name or wanted.value, role=wanted, location=location
+        ),
+        settings,
+    )
     click.echo(issued.secret)
-
-
-async def _has_active_key(settings: Settings, role: Role) -> bool:
-    ctx = build_context(settings)
-    try:
-        keys = await list_api_keys(ctx, None)
-    finally:
-        await ctx.db.dispose()
-    return any(k.role == role.value and k.revoked_at is None for k in keys)
-
-
-async def _create_key(
-    settings: Settings, role: Role, location: str | None, name: str | None
-) -> IssuedKey:
-    ctx = build_context(settings)
-    try:
-        return await create_api_key(
-            ctx, None, name=name or role.value, role=role, location=location
-        )
-    finally:
-        await ctx.db.dispose()
 
 
 @keys.command("list")
 def list_keys() -> None:
     """Every key (never a secret): id, role, location, name, created, revoked."""
-
-    async def listed() -> list[KeyView]:
-        ctx = build_context(Settings.from_env())
-        try:
-            return await list_api_keys(ctx, None)
-        finally:
-            await ctx.db.dispose()
-
-    for key in asyncio.run(listed()):
+    for key in run_with_context(lambda ctx: list_api_keys(ctx, None), Settings.from_env()):
         revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         click.echo(f"{key.id}  {key.role:<10} {key.location or '-':<10} {revoked:<24} {key.name}")
 
@@ -94,33 +94,15 @@ def list_keys() -> None:
 @click.argument("key_id", type=click.UUID)
 def revoke_key(key_id: uuid.UUID) -> None:
     """Revoke a key; every API process refuses it within a second."""
-
-    async def revoked() -> KeyView:
-        ctx = build_context(Settings.from_env())
-        try:
-            return await revoke_api_key(ctx, None, key_id)
-        finally:
-            await ctx.db.dispose()
-
-    click.echo(f"revoked {asyncio.run(revoked()).id}")
+    revoked = run_with_context(lambda ctx: revoke_api_key(ctx, None, key_id), Settings.from_env())
+    click.echo(f"revoked {revoked.id}")
 
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Load the demo stores, warehouse and catalogue (once)."""
-    settings = Settings.from_env()
-    seeded = asyncio.run(_seed(settings))
+    seeded = run_with_context(seed_demo, Settings.from_env())
     click.echo("demo data loaded" if seeded else "demo data already present")
-
-
-async def _seed(settings: Settings) -> bool:
-    from app.demo import seed_demo
-
-    ctx = build_context(settings)
-    try:
-        return await seed_demo(ctx)
-    finally:
-        await ctx.db.dispose()
 
 
 @main.command("serve")
@@ -157,8 +139,8 @@ def demo(host: str, port: int) -> None:
     """Migrate, load demo data, print demo API keys and serve the API."""
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
-    asyncio.run(_seed(settings))
-    issued = asyncio.run(_demo_keys(settings))
+    run_with_context(seed_demo, settings)
+    issued = run_with_context(_demo_keys, settings)
     base = f"http://{host}:{port}"
     click.echo(f"\nOmnistock is running on {base}")
     click.echo(f"  OpenAPI UI: {base}/schema   (Swagger: {base}/schema/swagger)")
@@ -179,21 +161,17 @@ def demo(host: str, port: int) -> None:
     serve.callback(host=host, port=port, workers=1)  # type: ignore[misc]
 
 
-async def _demo_keys(settings: Settings) -> list[IssuedKey]:
-    ctx = build_context(settings)
-    try:
-        return [
-            await create_api_key(ctx, None, name=f"demo-{role.value}", role=role, location=location)
-            for role, location in [
-                (Role.ADMIN, None),
-                (Role.STOREFRONT, None),
-                (Role.MOBILE, None),
-                (Role.POS, "LDN-OXF"),
-                (Role.READONLY, None),
-            ]
+async def _demo_keys(ctx: AppContext) -> list[IssuedKey]:
+    return [
+        await create_api_key(ctx, None, name=f"demo-{role.value}", role=role, location=location)
+        for role, location in [
+            (Role.ADMIN, None),
+            (Role.STOREFRONT, None),
+            (Role.MOBILE, None),
+            (Role.POS, "LDN-OXF"),
+            (Role.READONLY, None),
         ]
-    finally:
-        await ctx.db.dispose()
+    ]
 
 
 @main.command("worker", context_settings={"ignore_unknown_options": True})
