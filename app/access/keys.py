@@ -42,6 +42,11 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
+def _with_location_code() -> Any:
+    """Keys with the code of the location a POS key is bound to."""
+    return select(ApiKey, Location.code).outerjoin(Location, Location.id == ApiKey.location_id)
+
+
 class ApiKeyRepository(Repository):
     async def add_api_key(self, **values: Any) -> ApiKey:
         key = ApiKey(**values)
@@ -51,27 +56,20 @@ class ApiKeyRepository(Repository):
 
     async def api_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str | None] | None:
         result = await self.session.execute(
-            select(ApiKey, Location.code)
-            .outerjoin(Location, Location.id == ApiKey.location_id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            _with_location_code().where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         )
         row = result.one_or_none()
         return None if row is None else (row[0], row[1])
 
     async def all_keys(self) -> list[tuple[ApiKey, str | None]]:
         result = await self.session.execute(
-            select(ApiKey, Location.code)
-            .outerjoin(Location, Location.id == ApiKey.location_id)
-            .order_by(ApiKey.created_at, ApiKey.id)
+            _with_location_code().order_by(ApiKey.created_at, ApiKey.id)
         )
         return [(key, code) for key, code in result]
 
     async def key_for_update(self, key_id: uuid.UUID) -> tuple[ApiKey, str | None]:
         result = await self.session.execute(
-            select(ApiKey, Location.code)
-            .outerjoin(Location, Location.id == ApiKey.location_id)
-            .where(ApiKey.id == key_id)
-            .with_for_update(of=ApiKey)
+            _with_location_code().where(ApiKey.id == key_id).with_for_update(of=ApiKey)
         )
         row = result.one_or_none()
         if row is None:
@@ -80,6 +78,12 @@ class ApiKeyRepository(Repository):
 
 
 KEY_PREFIX = "osk_"
+
+
+def _require_key_manager(principal: Principal | None) -> None:
+    """Keys are managed by admin keys; `principal` is None only for the operator's CLI."""
+    if principal is not None:
+        principal.require(Permission.MANAGE_CATALOGUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +106,7 @@ async def create_api_key(
     location: str | None = None,
 ) -> IssuedKey:
     """Issue a key. `principal` is None only for the operator's own CLI."""
-    if principal is not None:
-        principal.require(Permission.MANAGE_CATALOGUE)
+    _require_key_manager(principal)
     validate_key_binding(role, location)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     async with ctx.uow() as uow:
@@ -140,16 +143,14 @@ def _view(key: ApiKey, location: str | None) -> KeyView:
 
 async def list_api_keys(ctx: Context, principal: Principal | None) -> list[KeyView]:
     """Every key, revoked ones included. `principal` is None only for the operator's CLI."""
-    if principal is not None:
-        principal.require(Permission.MANAGE_CATALOGUE)
+    _require_key_manager(principal)
     async with ctx.uow(readonly=True) as uow:
         return [_view(key, code) for key, code in await ApiKeyRepository.of(uow).all_keys()]
 
 
 async def revoke_api_key(ctx: Context, principal: Principal | None, key_id: uuid.UUID) -> KeyView:
     """Revoke a key (again: a no-op). Every API process refuses it within `CACHE_SECONDS`."""
-    if principal is not None:
-        principal.require(Permission.MANAGE_CATALOGUE)
+    _require_key_manager(principal)
     async with ctx.uow() as uow:
         key, code = await ApiKeyRepository.of(uow).key_for_update(key_id)
         if key.revoked_at is None:
