@@ -13,6 +13,7 @@ import structlog
 
 from app.orders import external
 from app.platform.errors import DomainError
+from app.platform.http.schemas import MAX_LINE_QUANTITY
 from app.platform.tables import utcnow
 from app.storefronts.config import StorefrontContext
 from app.storefronts.ports import WebhookSignatureInvalid
@@ -219,7 +220,8 @@ def _order_service_call(
 
 def _order_lines(payload: dict[str, Any]) -> list[tuple[str, int]]:
     """(sku, quantity) of the order's lines with a SKU; a quantity that is not a whole number
-    from 0 to 10,000 makes the webhook malformed rather than an error further in."""
+    from 0 to MAX_LINE_QUANTITY (what any channel's line may ask for) makes the webhook
+    malformed rather than an error further in."""
     items = payload.get("line_items") or []
     if not isinstance(items, list):
         raise MalformedWebhook("line_items is not a list")
@@ -231,7 +233,7 @@ def _order_lines(payload: dict[str, Any]) -> list[tuple[str, int]]:
         if (
             isinstance(quantity, bool)
             or not isinstance(quantity, int)
-            or not 0 <= quantity <= 10_000
+            or not 0 <= quantity <= MAX_LINE_QUANTITY
         ):
             raise MalformedWebhook(f"line {item.get('sku')!r} has quantity {quantity!r}")
         if quantity:
