@@ -36,17 +36,20 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         payment_timeout=timedelta(seconds=settings.order_payment_timeout_seconds),
         pickup_hold=timedelta(hours=settings.pickup_hold_hours),
         warehouses_first=settings.warehouses_first,
+        max_order_units=settings.max_order_units,
+        max_open_unpaid_orders=settings.max_open_unpaid_orders,
         sync=sync_config(settings),
     )
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
-    """Stripe when a key is configured; otherwise orders are paid at the counter."""
+    """Stripe when a key is configured; otherwise payment in person only, plus web and app
+    pickup orders paid when collected if PAYMENTS=at_counter says so."""
     if settings.stripe_api_key:
         return StripePayments(
             settings.stripe_api_key, settings.stripe_webhook_secret, settings.stripe_api_base
         )
-    return OfflinePayments()
+    return OfflinePayments(at_counter=settings.payment_mode == "at_counter")
 
 
 def sync_config(settings: Settings, **overrides: object) -> SyncConfig:

@@ -137,6 +137,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8000, show_default=True)
 def demo(host: str, port: int) -> None:
     """Migrate, load demo data, print demo API keys and serve the API."""
+    # Without Stripe, the demo's web and app orders are pickup orders paid when collected.
+    os.environ.setdefault("PAYMENTS", "at_counter")
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
     run_with_context(seed_demo, settings)
@@ -145,6 +147,7 @@ def demo(host: str, port: int) -> None:
     click.echo(f"\nOmnistock is running on {base}")
     click.echo(f"  OpenAPI UI: {base}/schema   (Swagger: {base}/schema/swagger)")
     click.echo(f"  database:   {settings.database_url}")
+    click.echo(f"  payments:   {settings.payment_mode}")
     click.echo("\nDemo API keys (shown once; new ones are made at every start):")
     for key in issued:
         where = f" @ {key.principal.location}" if key.principal.location else ""

@@ -11,6 +11,8 @@ DEFAULT_SQLITE_PATH = Path.cwd() / "omnistock.db"
 
 LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
 
+PAYMENT_MODES = ("stripe", "at_counter", "none")
+
 
 def _prefixes(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if raw is None:
@@ -63,15 +65,31 @@ class Settings:
     max_webhook_body_bytes: int = 5_242_880  # MAX_WEBHOOK_BODY_BYTES: the same for /webhooks/*
     metrics_token: str | None = None  # METRICS_TOKEN: when set, /metrics wants it as a bearer
     shopify_api_base_urls: tuple[str, ...] = ()  # SHOPIFY_API_BASE_URLS: allowed api_base_url
+    payments: str | None = None  # PAYMENTS: at_counter | none; Stripe when STRIPE_API_KEY is set
+    max_order_units: int = 10_000  # MAX_ORDER_UNITS: units in one order
+    max_open_unpaid_orders: int = 3  # MAX_OPEN_UNPAID_ORDERS: per customer email, web and app
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def payment_mode(self) -> str:
+        """`stripe` when a key is set; otherwise what PAYMENTS says, `none` when unset."""
+        return "stripe" if self.stripe_api_key else (self.payments or "none")
+
     def check_for_production(self) -> None:
-        """Refuse to run production without what production needs: fail loudly at start, not
-        on the first storefront token encrypted with the published development key."""
-        if self.environment == "production" and not self.secret_key:
+        """Refuse to run without what the deployment needs, or with settings that make no
+        sense: fail loudly at start, not on the first storefront token encrypted with the
+        published development key. (No payment provider is a legal choice: web and app orders
+        are then refused, and `build_context`'s caller logs it.)"""
+        if self.payments not in (None, *PAYMENT_MODES):
+            raise SystemExit(f"PAYMENTS={self.payments!r} is not one of {', '.join(PAYMENT_MODES)}")
+        if self.payments == "stripe" and not self.stripe_api_key:
+            raise SystemExit("PAYMENTS=stripe needs STRIPE_API_KEY")
+        if self.environment != "production":
+            return
+        if not self.secret_key:
             raise SystemExit(
                 "OMNISTOCK_SECRET_KEY is not set: in production (OMNISTOCK_ENV=production, the "
                 "default with PostgreSQL) storefront secrets must be encrypted with a key of "
@@ -112,6 +130,9 @@ class Settings:
             max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
             max_webhook_body_bytes=_int("MAX_WEBHOOK_BODY_BYTES", 5_242_880),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            payments=(env.get("PAYMENTS") or "").strip().lower() or None,
+            max_order_units=_int("MAX_ORDER_UNITS", 10_000),
+            max_open_unpaid_orders=_int("MAX_OPEN_UNPAID_ORDERS", 3),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 
+import structlog
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
@@ -78,6 +79,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx = build_context(settings)
         app.state.ctx = ctx
+        if settings.payment_mode != "stripe":
+            structlog.get_logger("omnistock.startup").warning(
+                "no payment provider (STRIPE_API_KEY)",
+                payments=settings.payment_mode,
+                web_and_app_orders="pickup only, paid when collected"
+                if settings.payment_mode == "at_counter"
+                else "refused",
+            )
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(ctx)
         app.state.readiness_checks = readiness_checks(settings)

@@ -124,6 +124,7 @@ def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
         "OMNISTOCK_SECRET_KEY": os.environ.get("OMNISTOCK_SECRET_KEY") or "bench-secret",
         "IN_PROCESS_WORKERS": "0",
         "LOG_LEVEL": "WARNING",
+        "PAYMENTS": "at_counter",  # no Stripe: web pickup orders are paid when collected
     }
     env.pop("REDIS_URL", None)
     command = [

@@ -28,6 +28,9 @@ from tests.support.database import is_postgres, reset_schema, test_database_url,
 # The tests run on PostgreSQL with the built-in development key, as a trial would: production
 # (the default with PostgreSQL) would refuse to start without OMNISTOCK_SECRET_KEY.
 os.environ.setdefault("OMNISTOCK_ENV", "development")
+# Web and app pickup orders without Stripe are paid at the counter (payments fail closed
+# otherwise); the tests of payments use localstripe (`paid_settings`, `shop`).
+os.environ.setdefault("PAYMENTS", "at_counter")
 
 pytest_plugins = ["tests.support.shopify"]  # the Shopify emulator fixtures
 

@@ -1,17 +1,23 @@
-"""Payment at the counter: no provider."""
+"""No payment provider: orders are paid at the counter, or remote orders are refused."""
 
 from __future__ import annotations
 
 from app.orders import ports
+from app.orders.model import Fulfilment
 from app.orders.ports import Authorization, PaymentEvent
 from app.platform.errors import NotFound
 
 
 class OfflinePayments:
-    """No Stripe key configured: orders are paid at the counter, nothing to authorise."""
+    """No Stripe key configured: nothing to authorise. Tills and admins take payment in
+    person; web and app orders are refused unless `at_counter` (PAYMENTS=at_counter) lets
+    them through for pickup, to be paid when collected."""
 
     name = "offline"
     requires_authorisation = False
+
+    def __init__(self, *, at_counter: bool = False) -> None:
+        self.remote_fulfilments = frozenset({Fulfilment.PICKUP}) if at_counter else frozenset()
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         return Authorization(self.name, None, None, ports.NOT_REQUIRED)

@@ -9,6 +9,7 @@ import stripe
 import structlog
 
 from app.orders import ports
+from app.orders.model import Fulfilment
 from app.orders.ports import (
     Authorization,
     PaymentEvent,
@@ -39,6 +40,7 @@ def payment_state(intent_status: str) -> str:
 class StripePayments:
     name = "stripe"
     requires_authorisation = True
+    remote_fulfilments = frozenset(Fulfilment)
 
     def __init__(self, api_key: str, webhook_secret: str | None, api_base: str | None = None):
         options: dict[str, Any] = {"max_network_retries": 2}

@@ -19,3 +19,8 @@ class OrderContext(Context):
     payment_timeout: timedelta = timedelta(seconds=900)
     pickup_hold: timedelta = timedelta(hours=168)
     warehouses_first: bool = True
+    max_order_units: int = 10_000
+    """Units in one order, every channel (MAX_ORDER_UNITS)."""
+    max_open_unpaid_orders: int = 3
+    """Open unpaid orders one customer email may have from the web and the app
+    (MAX_OPEN_UNPAID_ORDERS)."""

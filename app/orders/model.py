@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from app.platform.access import Channel
 from app.platform.errors import BusinessRuleViolation, DomainError, InvalidTransition
 
 
@@ -59,6 +60,70 @@ def next_status(
     if action == "ship" and fulfilment != Fulfilment.SHIP:
         raise InvalidTransition("a pickup order is handed over, not shipped", {"action": action})
     return target
+
+
+# Who pays, and how much may wait unpaid ------------------------------------------------------
+REMOTE_CHANNELS = frozenset({Channel.WEB, Channel.MOBILE})
+"""Channels whose customers are not in front of staff: their orders must be paid through a
+provider, or explicitly at the counter (pickup only). A till or an admin takes payment in
+person; a Shopify order was paid on Shopify."""
+
+UNPAID_PAYMENT_STATES = ("pending", "awaiting_payment", "not_required")
+"""Payment states of an open order nobody has paid for yet (`not_required`: at the counter)."""
+
+
+class PaymentsNotConfigured(BusinessRuleViolation):
+    """No payment provider can take this order's payment (HTTP 422)."""
+
+    code = "payments_not_configured"
+
+
+class TooManyUnpaidOrders(BusinessRuleViolation):
+    """The customer already has as many open unpaid orders as one may (HTTP 422)."""
+
+    code = "too_many_unpaid_orders"
+
+
+def check_payable(
+    channel: Channel, fulfilment: Fulfilment, remote_fulfilments: frozenset[Fulfilment]
+) -> None:
+    """Payments fail closed: a remote order is taken only if someone can take its payment."""
+    if channel not in REMOTE_CHANNELS or fulfilment in remote_fulfilments:
+        return
+    if remote_fulfilments:
+        message = (
+            f"{fulfilment.value} orders need a payment provider; orders paid at the counter "
+            f"(PAYMENTS=at_counter) can only be {', '.join(sorted(remote_fulfilments))}"
+        )
+    else:
+        message = (
+            "no payment provider is configured: set STRIPE_API_KEY, or PAYMENTS=at_counter "
+            "to take pickup orders paid at the counter"
+        )
+    raise PaymentsNotConfigured(
+        message,
+        {"fulfilment": fulfilment.value, "accepted": sorted(f.value for f in remote_fulfilments)},
+    )
+
+
+def check_unpaid_limit(open_unpaid: int, limit: int) -> None:
+    """One email may hold at most `limit` open unpaid orders, so nobody can take a SKU's whole
+    stock with orders they never pay for."""
+    if open_unpaid >= limit:
+        raise TooManyUnpaidOrders(
+            f"this customer already has {open_unpaid} open unpaid order(s); pay for, collect "
+            f"or cancel one first (at most {limit})",
+            {"open_unpaid_orders": open_unpaid, "limit": limit},
+        )
+
+
+def check_order_size(lines: Sequence[tuple[str, int]], max_units: int) -> None:
+    units = sum(quantity for _, quantity in lines)
+    if units > max_units:
+        raise BusinessRuleViolation(
+            f"an order may hold at most {max_units} units ({units} asked)",
+            {"units": units, "limit": max_units},
+        )
 
 
 @dataclass(frozen=True, slots=True)

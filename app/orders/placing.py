@@ -12,9 +12,13 @@ from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import (
+    REMOTE_CHANNELS,
     Fulfilment,
     OrderStatus,
     PricedLine,
+    check_order_size,
+    check_payable,
+    check_unpaid_limit,
     merge_lines,
     order_total,
 )
@@ -42,6 +46,8 @@ async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -
     lines = merge_lines(data.lines)
     if data.fulfilment is Fulfilment.PICKUP and not data.pickup_location:
         raise BusinessRuleViolation("a pickup order needs a location")
+    check_order_size(lines, ctx.max_order_units)
+    check_payable(channel, data.fulfilment, ctx.payments.remote_fulfilments)
     resumed = store.resuming()
     if resumed is not None and resumed.startswith("order:"):
         return await _finish_placing(ctx, principal, uuid.UUID(resumed.removeprefix("order:")))
@@ -98,6 +104,7 @@ async def _reserve_and_record(
             pickup,
             ctx.payments.name,
             confirm_now=confirm_now,
+            unpaid_limit=ctx.max_open_unpaid_orders if channel in REMOTE_CHANNELS else None,
         )
         view = order_view(order, order_lines, allocations, pickup.code if pickup else None, True)
         await uow.commit()
@@ -116,11 +123,14 @@ async def _insert_order(
     payment_provider: str = "offline",
     *,
     confirm_now: bool = False,
+    unpaid_limit: int | None = None,
 ) -> tuple[Order, list[LineRow], list[AllocationRow]]:
     """The order, its lines and allocations (returned as written, allocations in location
     then SKU order), and its first event; prices from the catalogue.
     `confirm_now` (no payment to authorise) confirms it before anything is written, so the
-    order is inserted once rather than inserted and then updated."""
+    order is inserted once rather than inserted and then updated. `unpaid_limit`: refuse it
+    when the customer already has that many open unpaid orders (counted under the customer
+    row's lock, which the upsert takes, so two racing orders of one email cannot both pass)."""
     priced = [
         PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
         for sku, qty in merge_lines(data.lines)
@@ -129,6 +139,9 @@ async def _insert_order(
     customer = await CustomerRepository.of(uow).customer_for_email(
         data.email, data.name, data.phone
     )
+    if unpaid_limit is not None:
+        open_unpaid = await OrderRepository.of(uow).open_unpaid_orders(customer.id)
+        check_unpaid_limit(open_unpaid, unpaid_limit)
     now = utcnow()
     order = Order(
         id=order_id,

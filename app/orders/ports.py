@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.orders.model import Fulfilment
 from app.platform.errors import DomainError
 
 # The states of a payment as orders see them, whatever the provider calls them (the provider's
@@ -50,6 +51,9 @@ class PaymentProvider(Protocol):
     name: str
     requires_authorisation: bool
     """False when orders are paid at the counter: they are confirmed as they are placed."""
+    remote_fulfilments: frozenset[Fulfilment]
+    """What web and app orders this provider can take payment for: every kind with a real
+    provider, pickup only at the counter, none when nothing is configured."""
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         """Open a manual-capture authorisation; the customer confirms it client-side."""

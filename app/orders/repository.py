@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from app.inventory.queries import StockAt, _stock_at
 from app.inventory.tables import Location, Sku
-from app.orders.model import OPEN_STATUSES
+from app.orders.model import OPEN_STATUSES, UNPAID_PAYMENT_STATES
 from app.orders.tables import (
     Allocation,
     Event,
@@ -62,6 +62,16 @@ _ALLOCATIONS = Prepared(insert(table_of(Allocation)))
 _EVENTS = Prepared(insert(table_of(Event)))
 
 _NOTIFICATIONS = Prepared(insert(table_of(Notification)))
+
+_OPEN_UNPAID = Prepared(
+    select(func.count())
+    .select_from(table_of(Order))
+    .where(
+        Order.customer_id == bindparam("customer_id"),
+        or_(*(Order.status == status.value for status in sorted(OPEN_STATUSES))),
+        or_(*(Order.payment_status == state for state in UNPAID_PAYMENT_STATES)),
+    )
+)
 
 
 class OrderRepository(Repository):
@@ -251,6 +261,11 @@ class OrderRepository(Repository):
                 )
             ).scalars()
         )
+
+    async def open_unpaid_orders(self, customer_id: uuid.UUID) -> int:
+        """Open orders of this customer nobody has paid for yet (on the hot path of placing)."""
+        [(count,)] = await self.statements.rows(_OPEN_UNPAID, {"customer_id": customer_id})
+        return int(count)
 
     async def expiry_candidates(
         self, unpaid_before: datetime, uncollected_before: datetime, limit: int

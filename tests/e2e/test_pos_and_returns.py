@@ -85,8 +85,9 @@ async def test_a_ship_order_that_lost_its_units_is_sourced_again(
     order = (
         await place(
             client,
-            keys.storefront,
+            keys.admin,
             {
+                "channel": "admin",
                 "customer": {"email": "bo@example.com"},
                 "lines": [{"sku": "TEE-1", "quantity": 1}],
                 "fulfilment": {
@@ -165,8 +166,9 @@ async def test_ship_orders_take_the_fewest_locations_warehouses_first(
     await stock(client, keys, "WH-1", "TEE-1", 5)
     both = await place(
         client,
-        keys.storefront,
+        keys.admin,
         {
+            "channel": "admin",
             "customer": {"email": "cy@example.com"},
             "lines": [{"sku": "TEE-1", "quantity": 2}, {"sku": "TEE-2", "quantity": 1}],
             "fulfilment": {
@@ -182,8 +184,9 @@ async def test_ship_orders_take_the_fewest_locations_warehouses_first(
     } == {("TEE-1", "STORE-S"), ("TEE-2", "STORE-S")}
     single = await place(
         client,
-        keys.storefront,
+        keys.admin,
         {
+            "channel": "admin",
             "customer": {"email": "cy@example.com"},
             "lines": [{"sku": "TEE-1", "quantity": 1}],
             "fulfilment": {
@@ -347,6 +350,7 @@ async def test_a_counter_return_of_an_online_order_restocks_and_refunds(
             "/v1/orders",
             headers={**keys.admin, "Idempotency-Key": "s1"},
             json={
+                "channel": "admin",
                 "customer": {"email": "hal@example.com"},
                 "lines": [{"sku": "TEE-1", "quantity": 2}],
                 "fulfilment": {

@@ -31,7 +31,7 @@ from app.inventory.rules import Delta, MovementKind, fold
 from app.inventory.tables import StockLevel, StockMovement
 from app.orders import closing, fulfilment, placing, returns, views
 from app.orders.commands import NewOrder, ShipAddress
-from app.orders.model import OPEN_STATUSES, Fulfilment
+from app.orders.model import OPEN_STATUSES, Fulfilment, TooManyUnpaidOrders
 from app.orders.tables import Allocation, Notification, Order
 from app.platform.access import Principal, Role
 from app.platform.database import Database
@@ -129,10 +129,12 @@ class OrderBookMachine(RuleBasedStateMachine):
             fulfilment=Fulfilment.SHIP if ship else Fulfilment.PICKUP,
             pickup_location=None if ship else store,
             address=ADDRESS if ship else None,
+            # without Stripe, web orders are pickup only: ship orders come from the back office
+            channel="admin" if ship else None,
         )
         try:
-            view = self.run(placing.place_order(self.ctx, WEB, data))
-        except InsufficientStock:
+            view = self.run(placing.place_order(self.ctx, ADMIN if ship else WEB, data))
+        except (InsufficientStock, TooManyUnpaidOrders):
             return
         self.orders.append(view.id)
         # Accepted only with stock: no level it reserved at went below available zero.

@@ -154,6 +154,7 @@ class FakePayments:
 
     name: str = "stripe"
     requires_authorisation: bool = True
+    remote_fulfilments: frozenset[Fulfilment] = frozenset(Fulfilment)
     statuses: dict[str, str] = field(default_factory=dict)
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:

@@ -37,6 +37,18 @@ def test_production_without_a_secret_key_does_not_start() -> None:
     create_app(replace(production, secret_key="a key of our own"))  # starts
 
 
+def test_payment_settings_that_make_no_sense_do_not_start() -> None:
+    production = replace(Settings(), environment="production", secret_key="ours")
+    with pytest.raises(SystemExit, match="PAYMENTS='cash' is not one of"):
+        create_app(replace(production, payments="cash"))
+    with pytest.raises(SystemExit, match="PAYMENTS=stripe needs STRIPE_API_KEY"):
+        create_app(replace(production, payments="stripe"))
+    for choice in (None, "at_counter", "none"):
+        assert create_app(replace(production, payments=choice))
+    assert replace(production, payments=None).payment_mode == "none"
+    assert replace(production, stripe_api_key="sk_test_x").payment_mode == "stripe"
+
+
 def test_a_worker_process_logs_json_lines() -> None:
     """Worker and scheduler logs are JSON like the API's (issue: they were plain text)."""
     code = (

@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from app.platform.errors import DomainError, InsufficientStock
+from app.platform.errors import BusinessRuleViolation, DomainError, InsufficientStock
 from app.platform.idempotency.store import KeyAlreadyUsed
 from app.platform.metrics import INSUFFICIENT_STOCK
 
@@ -78,7 +78,10 @@ def _code_for_status(status: int) -> str:
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
     if isinstance(exc, InsufficientStock):
         INSUFFICIENT_STOCK.inc()
-    return error_response(STATUS_OF_CODE.get(exc.code, 409), exc.code, exc.message, exc.details)
+    # a rule's own code (e.g. too_many_unpaid_orders) keeps the status of the kind it is
+    default = 422 if isinstance(exc, BusinessRuleViolation) else 409
+    status = STATUS_OF_CODE.get(exc.code, default)
+    return error_response(status, exc.code, exc.message, exc.details)
 
 
 def _validation_error(
