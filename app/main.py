@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
@@ -31,9 +30,11 @@ from app.platform.http.deps import DEPENDENCIES
 from app.platform.http.errors import EXCEPTION_HANDLERS
 from app.platform.http.health import live, ready
 from app.platform.http.idempotency import IdempotencyMiddleware
+from app.platform.http.input_checks import check_input
 from app.platform.http.limits import BodyLimitMiddleware
 from app.platform.http.observability import ObservabilityMiddleware
-from app.platform.http.query import refuse_unknown_query
+from app.platform.http.openapi import OpenAPIContract
+from app.platform.http.openapi_ui import asset_routers, render_plugins
 from app.platform.logging import configure_logging
 from app.pos.api import PosController
 from app.storefronts.api import StorefrontController
@@ -78,7 +79,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx = build_context(settings)
-        app.state.ctx = ctx
         if settings.payment_mode != "stripe":
             structlog.get_logger("omnistock.startup").warning(
                 "no payment provider (STRIPE_API_KEY)",
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 if settings.payment_mode == "at_counter"
                 else "refused",
             )
+        app.state.ctx = ctx
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(ctx)
         app.state.readiness_checks = readiness_checks(settings)
@@ -122,11 +123,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             live,
             ready,
             MetricsController,
+            *asset_routers(),
         ],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_unknown_query,
+        before_request=check_input,
         middleware=[
             ObservabilityMiddleware(),
             BodyLimitMiddleware(settings.max_body_bytes, settings.max_webhook_body_bytes),
@@ -137,13 +139,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             IdempotencyMiddleware(),
         ],
+        plugins=[OpenAPIContract()],
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         openapi_config=OpenAPIConfig(
             title="Omnistock",
             version="1.0.0",
             description="One inventory and order ledger for every sales channel.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=render_plugins(),
             components=Components(
                 security_schemes={
                     "ApiKey": SecurityScheme(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta, Struct
@@ -21,10 +21,17 @@ from app.platform.http.schemas import (
     Quantity,
     Reason,
     Reference,
+    RequestExample,
     SignedQuantity,
 )
 
-"""Free text without control characters (NUL cannot be stored in PostgreSQL text)."""
+SKU_EXAMPLE: RequestExample = {
+    "sku": "TEE-BLK-M",
+    "name": "Classic tee, black, M",
+    "price_minor": 1800,
+    "currency": "GBP",
+    "barcode": "5012345678900",
+}
 
 
 # locations ----------------------------------------------------------------------------------
@@ -37,6 +44,17 @@ class LocationIn(Struct, forbid_unknown_fields=True):
     pickup_enabled: bool = False
     ship_enabled: bool = False
     default_safety_stock: NonNegative = 0
+
+    example: ClassVar[RequestExample] = {
+        "code": "LDN-OXF",
+        "name": "Oxford Street",
+        "kind": "store",
+        "latitude": 51.5152,
+        "longitude": -0.1419,
+        "pickup_enabled": True,
+        "ship_enabled": False,
+        "default_safety_stock": 1,
+    }
 
 
 class LocationOut(Struct):
@@ -59,6 +77,8 @@ class SkuIn(Struct, forbid_unknown_fields=True):
     currency: Currency
     barcode: Barcode | None = None
 
+    example: ClassVar[RequestExample] = SKU_EXAMPLE
+
 
 class SkuOut(Struct):
     sku: str
@@ -77,6 +97,10 @@ class SkuPage(Struct):
 
 class SkuBulkIn(Struct, forbid_unknown_fields=True):
     items: Annotated[list[SkuIn], Meta(min_length=1, max_length=1000)]
+
+    example: ClassVar[RequestExample] = {
+        "items": [SKU_EXAMPLE, {**SKU_EXAMPLE, "sku": "TEE-BLK-L", "barcode": "5012345678917"}]
+    }
 
 
 class SkuBulkOut(Struct):
@@ -117,6 +141,14 @@ class MovementIn(Struct, forbid_unknown_fields=True):
     reason: Reason | None = None
     reference: Reference | None = None
 
+    example: ClassVar[RequestExample] = {
+        "location": "LDN-OXF",
+        "sku": "TEE-BLK-M",
+        "kind": "receipt",
+        "quantity": 24,
+        "reference": "PO-1042",
+    }
+
 
 class MovementOut(Struct):
     id: int
@@ -154,6 +186,12 @@ class CountsIn(Struct, forbid_unknown_fields=True):
     counts: Annotated[list[CountLineIn], Meta(min_length=1, max_length=1000)]
     reference: Reference | None = None
 
+    example: ClassVar[RequestExample] = {
+        "location": "LDN-OXF",
+        "counts": [{"sku": "TEE-BLK-M", "counted": 12}],
+        "reference": "cycle count, week 48",
+    }
+
 
 class CountsOut(Struct):
     location: str
@@ -162,6 +200,8 @@ class CountsOut(Struct):
 
 class SafetyStockIn(Struct, forbid_unknown_fields=True):
     safety_stock: NonNegative
+
+    example: ClassVar[RequestExample] = {"safety_stock": 2}
 
 
 class NearbyStoreOut(Struct):
@@ -186,6 +226,12 @@ class TransferIn(Struct, forbid_unknown_fields=True):
     from_location: Code
     to_location: Code
     lines: Annotated[list[TransferLineIn], Meta(min_length=1, max_length=500)]
+
+    example: ClassVar[RequestExample] = {
+        "from_location": "WH-PRK",
+        "to_location": "LDN-OXF",
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 10}],
+    }
 
 
 class TransferLineOut(Struct):

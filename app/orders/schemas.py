@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from app.platform.http.schemas import PLAIN_TEXT, Code, LineQuantity
+from app.platform.http.schemas import PLAIN_TEXT, Code, LineQuantity, RequestExample
+
+NOT_IN_EMAIL = r"@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+r"""`@`, control characters and every space: spelled out, because `\s` means other characters
+in Python's `re` (what checks it) and in ECMA-262 (what the OpenAPI document is read with)."""
 
 Email = Annotated[
-    str, Meta(pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,255}$", max_length=320)
+    str,
+    Meta(
+        pattern=rf"^[^{NOT_IN_EMAIL}]{{1,64}}@[^{NOT_IN_EMAIL}]{{1,255}}\Z",
+        max_length=320,
+        description="An email address: no spaces or control characters",
+    ),
 ]
 
 Text = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
@@ -32,7 +41,7 @@ class AddressIn(Struct, forbid_unknown_fields=True):
     line1: Text
     city: Text
     postal_code: Annotated[str, Meta(max_length=20, pattern=PLAIN_TEXT)]
-    country: Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$")]
+    country: Annotated[str, Meta(pattern=r"^[A-Za-z]{2}\Z")]
     latitude: Annotated[float, Meta(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Meta(ge=-180, le=180)] | None = None
 
@@ -51,6 +60,17 @@ class OrderIn(Struct, forbid_unknown_fields=True):
     fulfilment: PickupIn | ShipIn
     notes: Annotated[str, Meta(max_length=2000, pattern=PLAIN_TEXT)] | None = None
     channel: Literal["web", "mobile", "pos", "shopify", "admin"] | None = None
+
+    example: ClassVar[RequestExample] = {
+        "customer": {
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "phone": "+44 20 7946 0000",
+        },
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 1}],
+        "fulfilment": {"type": "pickup", "location": "LDN-OXF"},
+        "notes": "gift wrap, please",
+    }
 
 
 class AllocationOut(Struct):
@@ -96,12 +116,19 @@ class OrderPage(Struct):
 
 
 class PickupCodeIn(Struct, forbid_unknown_fields=True):
-    pickup_code: Annotated[str, Meta(pattern=r"^[0-9]{6}$")]
+    pickup_code: Annotated[str, Meta(pattern=r"^[0-9]{6}\Z")]
+
+    example: ClassVar[RequestExample] = {"pickup_code": "493817"}
 
 
 class ReturnIn(Struct, forbid_unknown_fields=True):
     location: Code
     lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)]
+
+    example: ClassVar[RequestExample] = {
+        "location": "LDN-COV",
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 1}],
+    }
 
 
 class CustomerOut(Struct):

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from app.platform.http.schemas import Code, Name, NonNegative
+from app.platform.http.schemas import Code, Name, NonNegative, RequestExample
 
 ShopDomain = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9-]{1,63}){1,4}$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9-]{1,63}){1,4}\Z",
         max_length=255,
         description="e.g. my-shop.myshopify.com",
     ),
 ]
 
-ApiVersion = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+ApiVersion = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])\Z", description="YYYY-MM")]
 
-Secret = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"^[\x21-\x7e]+$")]
+Secret = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"^[\x21-\x7e]+\Z")]
 
 ExternalId = Annotated[
     str,
     Meta(
-        pattern=r"^(gid://shopify/[A-Za-z]+/)?[0-9]{1,20}$",
+        pattern=r"^(gid://shopify/[A-Za-z]+/)?[0-9]{1,20}\Z",
         description="Shopify gid (gid://shopify/Type/123) or numeric id",
     ),
 ]
@@ -34,7 +34,7 @@ ExternalId = Annotated[
 BaseUrl = Annotated[
     str,
     Meta(
-        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?$",
+        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?\Z",
         max_length=500,
         description="overrides https://{shop_domain}, e.g. http://127.0.0.1:8899",
     ),
@@ -58,6 +58,42 @@ class StorefrontIn(Struct, forbid_unknown_fields=True):
     client_secret: Secret | None = None
     buffer: NonNegative = 0
     api_base_url: BaseUrl | None = None
+
+    schema_rules: ClassVar[RequestExample] = {
+        "description": "Give either access_token, or client_id and client_secret (400 otherwise)",
+        "anyOf": [
+            {
+                "required": ["access_token"],
+                "properties": {
+                    "access_token": {"type": "string"},
+                    "client_id": {"type": "null"},
+                    "client_secret": {"type": "null"},
+                },
+            },
+            {
+                "required": ["client_id", "client_secret"],
+                "properties": {
+                    "access_token": {"type": "null"},
+                    "client_id": {"type": "string"},
+                    "client_secret": {"type": "string"},
+                },
+            },
+        ],
+    }
+    """What one field's type cannot say: the OpenAPI document adds it to this body's schema."""
+
+    example: ClassVar[RequestExample] = {
+        "kind": "shopify",
+        "name": "UK web shop",
+        "shop_domain": "omnistock-uk.myshopify.com",
+        "api_version": "2025-01",
+        "webhook_secret": "shopify-webhook-signing-secret",
+        "access_token": "shpat_0123456789abcdef",
+        "locations": [
+            {"location": "LDN-OXF", "external_location_id": "gid://shopify/Location/1001"}
+        ],
+        "buffer": 1,
+    }
 
 
 class StorefrontLocationOut(Struct):
@@ -90,6 +126,12 @@ class MappingIn(Struct, forbid_unknown_fields=True):
 
 class MappingsIn(Struct, forbid_unknown_fields=True):
     items: Annotated[list[MappingIn], Meta(min_length=1, max_length=1000)]
+
+    example: ClassVar[RequestExample] = {
+        "items": [
+            {"sku": "TEE-BLK-M", "external_inventory_item_id": "gid://shopify/InventoryItem/2001"}
+        ]
+    }
 
 
 class MappingsOut(Struct):

@@ -120,3 +120,65 @@ async def test_unknown_query_parameters_are_400_naming_them(client: Client, keys
         assert ", ".join(unknown) in error["message"]
     known = await client.get("/v1/orders", params={"status": "confirmed"}, headers=keys.admin)
     assert known.status_code == 200
+
+
+async def test_money_and_quantities_are_json_integers(
+    client: Client, keys: Keys, world: World
+) -> None:
+    """A price sent as `9.00` or `"9.00"` (or `"9"`) was recorded as 9; a quantity `"2"` as 2."""
+    await world.receive("STORE-A", "TEE-1", 5)
+    loose = [
+        ("unit_price_minor", 9.0),
+        ("unit_price_minor", "9.00"),
+        ("unit_price_minor", "9"),
+        ("quantity", "1"),
+        ("quantity", 1.0),
+    ]
+    for n, (field, value) in enumerate(loose):
+        line = {"sku": "TEE-1", "quantity": 1, "unit_price_minor": 900, field: value}
+        sale = await client.post(
+            "/v1/pos/sales",
+            headers=keys.pos,
+            json={
+                "client_txn_id": f"till-1:loose-{n}",
+                "location": "STORE-A",
+                "occurred_at": "2026-11-30T09:15:00Z",
+                "lines": [line],
+            },
+        )
+        assert sale.status_code == 400, (field, value, sale.text)
+        error = sale.json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["details"]["errors"][0]["key"] == f"lines[0].{field}", error
+
+    sku = await client.post(
+        "/v1/skus",
+        headers=keys.admin,
+        json={"sku": "CAP-1", "name": "Cap", "price_minor": "1200", "currency": "GBP"},
+    )
+    assert sku.status_code == 400, sku.text
+    order = await client.post(
+        "/v1/orders",
+        headers={**keys.storefront, "Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "customer": {"email": "ann@example.com"},
+            "lines": [{"sku": "TEE-1", "quantity": "2"}],
+            "fulfilment": {"type": "pickup", "location": "STORE-A"},
+        },
+    )
+    assert order.status_code == 400, order.text
+    level = (await client.get("/v1/stock/TEE-1/STORE-A", headers=keys.admin)).json()
+    assert level["on_hand"] == 5 and level["reserved"] == 0
+    assert (await client.get("/v1/skus/CAP-1", headers=keys.admin)).status_code == 404
+
+    exact = await client.post(
+        "/v1/pos/sales",
+        headers=keys.pos,
+        json={
+            "client_txn_id": "till-1:exact",
+            "location": "STORE-A",
+            "occurred_at": "2026-11-30T09:15:00Z",
+            "lines": [{"sku": "TEE-1", "quantity": 1, "unit_price_minor": 900}],
+        },
+    )
+    assert exact.status_code == 201, exact.text

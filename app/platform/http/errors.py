@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -94,10 +95,21 @@ def _validation_error(
     return error_response(400, "validation_error", message, details)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     details = exc.extra if isinstance(exc.extra, dict) else {}
-    return error_response(status, _code_for_status(status), exc.detail, details, exc.headers)
+    headers = {**(exc.headers or {}), **_unrouted_headers(request)}
+    return error_response(status, _code_for_status(status), exc.detail, details, headers or None)
+
+
+def _unrouted_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """A path no route matches (404) or a method it does not take (405) is refused before any
+    route's middleware runs, so the X-Request-ID every answer carries is added here."""
+    if "route_handler" in request.scope:
+        return {}  # the observability middleware adds it
+    incoming = request.headers.get("x-request-id", "")
+    printable = incoming.isascii() and incoming.isprintable()
+    return {"X-Request-ID": incoming[:100] if incoming and printable else uuid.uuid4().hex}
 
 
 def _key_already_used(_: Request[Any, Any, Any], __: KeyAlreadyUsed) -> Response[dict[str, Any]]:

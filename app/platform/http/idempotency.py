@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,10 @@ log = structlog.get_logger("omnistock.idempotency")
 HEADER = b"idempotency-key"
 
 MAX_KEY_LENGTH = 255
+
+KEY_PATTERN = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
+"""A key is visible ASCII without spaces (a UUID, a ULID, `order-42-retry`): what every HTTP
+client sends unchanged, and what the OpenAPI document declares."""
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -90,12 +95,13 @@ class IdempotencyMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
+        if not KEY_PATTERN.fullmatch(key):
             await _send_json(
                 send,
                 400,
                 error_body(
-                    "validation_error", f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"
+                    "validation_error",
+                    f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters",
                 ),
             )
             return

@@ -38,6 +38,17 @@ API_CONTENT_SECURITY_POLICY = (
     b"default-src 'none'; frame-ancestors 'none'",
 )
 """JSON answers load nothing; the pages under /schema (the OpenAPI UI) have their own needs."""
+SCHEMA_CONTENT_SECURITY_POLICY = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+    b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+)
+"""The OpenAPI UI (`openapi_ui/`) loads its scripts, styles, images and fonts from this origin
+only, and fetches the schema and sends its tried requests here too. No inline script: the pages
+are started by files. Inline styles because Scalar's bundle adds its stylesheets as `<style>`
+elements when it starts (it has no file of them to link); `data:` images because Swagger UI's
+CSS draws its icons with them (`tests/e2e/test_openapi_ui.py`)."""
 
 REQUESTS = Counter("omnistock_requests_total", "Total requests", LABELS)
 REQUEST_SECONDS = Histogram(
@@ -94,7 +105,9 @@ class ObservabilityMiddleware(ASGIMiddleware):
         path = str(scope.get("path_template") or scope["path"])
         timed = not path.startswith(UNTIMED_PREFIXES)
         extra_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-        if not path.startswith("/schema"):
+        if path == "/schema" or path.startswith("/schema/"):
+            extra_headers.append(SCHEMA_CONTENT_SECURITY_POLICY)
+        else:
             extra_headers.append(API_CONTENT_SECURITY_POLICY)
         status = 0
         started = time.perf_counter()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.exceptions import ValidationException
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z"
+r"""Patterns end with `\Z`, not `$`: Python's `$` also matches before a final newline, which
+would let a code "A\n" through. The OpenAPI document spells `\Z` as ECMA-262's `$`."""
 
 CODE_RULE = "letters, digits, '.', '_' or '-'; at most 64 characters"
 
@@ -25,10 +27,12 @@ CodeQuery = Annotated[
 
 CursorQuery = Annotated[
     str | None,
-    QueryParameter(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="next_cursor of the last page"),
+    QueryParameter(
+        pattern=r"^[A-Za-z0-9_-]{1,64}\Z", max_length=64, description="next_cursor of the last page"
+    ),
 ]
 
-PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+PLAIN_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*\Z"
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=PLAIN_TEXT)]
 
@@ -49,7 +53,7 @@ NonNegative = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 
 SignedQuantity = Annotated[int, Meta(ge=-1_000_000_000, le=1_000_000_000)]
 
-Currency = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Za-z]{3}\Z", description="ISO 4217 code")]
 
 Money = Annotated[int, Meta(ge=0, le=10**12, description="Integer minor units")]
 
@@ -57,7 +61,12 @@ Reason = Annotated[str, Meta(max_length=500, pattern=PLAIN_TEXT)]
 
 Reference = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
 
-Barcode = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{1,64}$")]
+Barcode = Annotated[str, Meta(pattern=r"^[0-9A-Za-z-]{1,64}\Z")]
+
+
+RequestExample = dict[str, Any]
+"""A request Struct's `example: ClassVar[RequestExample]`, a body the API accepts: the OpenAPI
+document shows it as the example of every request with that body (app/platform/http/openapi.py)."""
 
 
 # cursors ------------------------------------------------------------------------------------
