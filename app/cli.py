@@ -16,7 +16,7 @@ from app.bootstrap import AppContext, build_context
 from app.config import Settings
 from app.demo import seed_demo
 from app.platform import migrate
-from app.platform.access import Role
+from app.platform.access import KEY_ROLES, Role
 from app.platform.logging import configure_logging
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def run_with_context(use: Callable[[AppContext], Awaitable[T]], settings: Settin
 
 
 @keys.command("create")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--role", type=click.Choice(sorted(r.value for r in KEY_ROLES)), required=True)
 @click.option("--location", default=None, help="Location code (pos keys only).")
 @click.option("--name", default=None, help="A label for the key; defaults to the role.")
 @click.option(

@@ -15,6 +15,17 @@ class Role(StrEnum):
     MOBILE = "mobile"
     POS = "pos"
     READONLY = "readonly"
+    ASSOCIATE = "associate"  # a person on the staff of one or more stores, signed in
+    MANAGER = "manager"  # an associate who also runs the store (counts, code unlocks, hours)
+
+
+KEY_ROLES = frozenset({Role.ADMIN, Role.STOREFRONT, Role.MOBILE, Role.POS, Role.READONLY})
+"""Roles an API key may have; staff roles belong to people, who sign in."""
+
+STAFF_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
+
+STORE_BOUND_ROLES = frozenset({Role.POS, *STAFF_ROLES})
+"""Roles that act only at their own stores (a till's one location, a person's stores)."""
 
 
 class Channel(StrEnum):
@@ -32,6 +43,8 @@ CHANNEL_OF_ROLE = {
     Role.MOBILE: Channel.MOBILE,
     Role.POS: Channel.POS,
     Role.READONLY: Channel.ADMIN,
+    Role.ASSOCIATE: Channel.POS,
+    Role.MANAGER: Channel.POS,
 }
 
 
@@ -44,22 +57,27 @@ class Permission(StrEnum):
     SELL_AT_COUNTER = "sell_at_counter"  # POS sales and returns, order returns
     READ_NOTIFICATIONS = "read_notifications"
     READ_LEDGER = "read_ledger"  # the movements: who moved what, with till and order references
+    MANAGE_STORE = "manage_store"  # approve counts, unlock pickup codes, pickup hours and pause
 
+
+_IN_STORE = frozenset(
+    {
+        Permission.READ,
+        Permission.READ_LEDGER,
+        Permission.MOVE_STOCK,
+        Permission.WORK_PICKUPS,
+        Permission.SELL_AT_COUNTER,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.STOREFRONT: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
     Role.MOBILE: frozenset({Permission.READ, Permission.PLACE_ORDERS}),
-    Role.POS: frozenset(
-        {
-            Permission.READ,
-            Permission.READ_LEDGER,
-            Permission.MOVE_STOCK,
-            Permission.WORK_PICKUPS,
-            Permission.SELL_AT_COUNTER,
-        }
-    ),
+    Role.POS: _IN_STORE,
     Role.READONLY: frozenset({Permission.READ, Permission.READ_LEDGER}),
+    Role.ASSOCIATE: _IN_STORE,
+    Role.MANAGER: _IN_STORE | {Permission.MANAGE_STORE},
 }
 
 LOCATION_BOUND = frozenset(
@@ -68,19 +86,22 @@ LOCATION_BOUND = frozenset(
         Permission.WORK_PICKUPS,
         Permission.SELL_AT_COUNTER,
         Permission.READ_LEDGER,
+        Permission.MANAGE_STORE,
     }
 )
-"""What a POS key may do only at its own location."""
+"""What a store-bound caller (a POS key, a person) may do only at its own stores."""
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller behind an API key."""
+    """The caller: an API key, or a person of the staff signed in (`email` set)."""
 
     key_id: str
     name: str
     role: Role
-    location: str | None = None  # set for POS keys only
+    location: str | None = None  # a POS key's one location
+    stores: frozenset[str] = frozenset()  # a person's stores
+    email: str | None = None  # a person's email: who acted, in the ledger and the timeline
 
     @property
     def channel(self) -> Channel:
@@ -88,26 +109,49 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the ledger names who made a movement."""
-        return f"{self.role}:{self.name}"
+        """How the ledger names who made a change: the person, else the key."""
+        return self.email or f"{self.role}:{self.name}"
+
+    @property
+    def is_store_bound(self) -> bool:
+        return self.role in STORE_BOUND_ROLES
+
+    @property
+    def store_codes(self) -> frozenset[str]:
+        """Where a store-bound caller acts (empty for everyone else)."""
+        return self.stores | {self.location} if self.location else self.stores
+
+    def acts_at(self, location: str | None) -> bool:
+        """May act at `location`: anywhere unless store-bound."""
+        return not self.is_store_bound or location in self.store_codes
 
     def require(self, permission: Permission, at_location: str | None = None) -> None:
         """Raise `Forbidden` unless this caller may do `permission` (at `at_location`)."""
-        if permission not in ROLE_PERMISSIONS[self.role]:
-            raise Forbidden(f"role {self.role} may not {permission.replace('_', ' ')}")
-        if self.role is Role.POS and permission in LOCATION_BOUND and at_location != self.location:
+        self.require_role(permission)
+        if permission in LOCATION_BOUND and not self.acts_at(at_location):
+            who = "this POS key acts" if self.role is Role.POS else "you act"
             raise Forbidden(
-                f"this POS key acts at {self.location} only",
-                {"key_location": self.location, "requested_location": at_location},
+                f"{who} at {', '.join(sorted(self.store_codes))} only",
+                {"key_location": self.location, "requested_location": at_location}
+                if self.role is Role.POS
+                else {"stores": sorted(self.store_codes), "requested_location": at_location},
             )
 
+    def require_role(self, permission: Permission) -> None:
+        """Raise `Forbidden` unless this caller's role may do `permission` somewhere: for a
+        request of many items, each naming its location and checked with `require`, so that a
+        role that may do none of them is refused whole rather than item by item."""
+        if permission not in ROLE_PERMISSIONS[self.role]:
+            raise Forbidden(f"role {self.role} may not {permission.replace('_', ' ')}")
+
     def may_see_order(self, order_channel: str, order_locations: Iterable[str] = ()) -> bool:
-        """Storefront and mobile keys see their own channel's orders; a POS key the orders
-        that involve its location (pickup there, or units allocated there); others all."""
+        """Storefront and mobile keys see their own channel's orders; a POS key or a person
+        of the staff the orders that involve their stores (pickup there, or units allocated
+        there); others all."""
         if self.role in (Role.STOREFRONT, Role.MOBILE):
             return order_channel == self.channel.value
-        if self.role is Role.POS:
-            return self.location in set(order_locations)
+        if self.is_store_bound:
+            return bool(self.store_codes & set(order_locations))
         return True
 
     def placed(self, order_channel: str) -> bool:
@@ -127,7 +171,10 @@ class Principal:
 
 
 def validate_key_binding(role: Role, location: str | None) -> None:
-    """A POS key is bound to exactly one location; no other role is."""
+    """A POS key is bound to exactly one location; no other role is. Staff roles are for
+    people (who sign in), never for keys."""
+    if role not in KEY_ROLES:
+        raise BusinessRuleViolation(f"{role} is a staff role: staff are people, not keys")
     if role is Role.POS and not location:
         raise BusinessRuleViolation("a pos key must be bound to a location")
     if role is not Role.POS and location:

@@ -136,7 +136,10 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
 async def record_sales(
     ctx: OrderContext, principal: Principal, sales: list[CounterSale]
 ) -> list[PosResult | DomainError]:
-    """Offline replay: each sale on its own, in order; one failure does not stop the rest."""
+    """Offline replay: each sale on its own, in order; one failure does not stop the rest
+    (a sale at another store than a POS key's is refused in its place). A role that may not
+    sell at a counter at all is refused the whole batch."""
+    principal.require_role(Permission.SELL_AT_COUNTER)
     results: list[PosResult | DomainError] = []
     for sale in sales:
         try:
