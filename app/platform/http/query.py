@@ -1,9 +1,14 @@
 """Query parameters a route does not declare are a 400 naming them, not silently ignored: a
 client that filters with `?at_risk=true` or `?q=` where no such filter exists must not get
-unfiltered data it takes for an answer."""
+unfiltered data it takes for an answer. Declared ones are read strictly: Litestar would take
+`?order_id=null` for "no filter" and `?since=0` for 1970."""
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from litestar import Request
@@ -19,6 +24,53 @@ from litestar.params import (
 )
 
 CACHE_KEY = "omnistock_declared_query"
+CHECKS_KEY = "omnistock_query_checks"
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+STRICT_FORMS: dict[type, tuple[str, Callable[[str], bool]]] = {
+    uuid.UUID: ("a UUID", _is_uuid),
+    datetime: ("an RFC 3339 date-time", _is_datetime),
+    int: ("an integer", lambda value: _INTEGER.fullmatch(value) is not None),
+    bool: ("true or false", lambda value: value.lower() in ("true", "false", "1", "0")),
+}
+"""What a query value of each type must look like (str and enums are left to Litestar)."""
+
+
+def query_checks(handler: HTTPRouteHandler) -> dict[str, tuple[str, Callable[[str], bool]]]:
+    """The declared query parameters whose values have a strict form, by name (alias)."""
+    found: dict[str, tuple[str, Callable[[str], bool]]] | None = handler.opt.get(CHECKS_KEY)
+    if found is None:
+        found = {}
+        names = declared_query(handler)
+        for name, parameter in handler.parsed_fn_signature.parameters.items():
+            kind = parameter.kwarg_definition
+            alias = (kind.query if isinstance(kind, ParameterKwarg) else None) or name
+            if alias not in names:
+                continue
+            types = [t.annotation for t in parameter.inner_types] or [parameter.annotation]
+            concrete = [t for t in types if t is not type(None)]
+            if len(concrete) == 1 and concrete[0] in STRICT_FORMS:
+                found[alias] = STRICT_FORMS[concrete[0]]
+        handler.opt[CHECKS_KEY] = found
+    return found
 
 
 def declared_query(handler: HTTPRouteHandler) -> frozenset[str]:
@@ -56,3 +108,10 @@ async def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
             f"unknown query parameter(s): {', '.join(unknown)}",
             extra={"unknown": unknown, "allowed": sorted(declared_query(handler))},
         )
+    for name, (form, fits) in query_checks(handler).items():
+        for value in request.query_params.getall(name, ()):
+            if not fits(value):
+                raise ValidationException(
+                    f"query parameter {name} must be {form}",
+                    extra=[{"message": f"must be {form}", "key": name, "source": "query"}],
+                )
