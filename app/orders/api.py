@@ -19,6 +19,7 @@ from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
 from app.orders.model import Fulfilment
 from app.orders.schemas import (
+    EMAIL_PATTERN,
     AllocationOut,
     OrderIn,
     OrderLineOut,
@@ -140,7 +141,10 @@ class OrderController(Controller):
         principal: CallerDep,
         status: Annotated[str | None, QueryParameter(pattern=r"^[a-z_]{1,24}$")] = None,
         location: CodeQuery = None,
-        customer_email: Annotated[str | None, QueryParameter(max_length=320)] = None,
+        customer_email: Annotated[
+            str | None,
+            QueryParameter(pattern=EMAIL_PATTERN, max_length=320, description="An email address"),
+        ] = None,
         channel: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{1,16}$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,

@@ -13,6 +13,7 @@ from app.orders.api import OrderContextDep
 from app.orders.customers import CustomerView
 from app.orders.schemas import (
     CustomerOut,
+    EmailQuery,
     NotificationOut,
     TimelineEntryOut,
 )
@@ -32,7 +33,7 @@ class CustomerController(Controller):
         self,
         ctx: ContextDep,
         principal: CallerDep,
-        email: Annotated[str, QueryParameter(min_length=3, max_length=320)],
+        email: EmailQuery,
     ) -> list[CustomerOut]:
         return [_customer_out(await customers.find_by_email(ctx, principal, email))]
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
+from litestar.params import QueryParameter
 from msgspec import Meta, Struct
 
 from app.platform.http.schemas import PLAIN_TEXT, Code, LineQuantity, RequestExample
@@ -14,13 +15,19 @@ NOT_IN_EMAIL = r"@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\
 r"""`@`, control characters and every space: spelled out, because `\s` means other characters
 in Python's `re` (what checks it) and in ECMA-262 (what the OpenAPI document is read with)."""
 
+EMAIL_PATTERN = rf"^[^{NOT_IN_EMAIL}]{{1,64}}@[^{NOT_IN_EMAIL}]{{1,255}}\Z"
+
 Email = Annotated[
     str,
     Meta(
-        pattern=rf"^[^{NOT_IN_EMAIL}]{{1,64}}@[^{NOT_IN_EMAIL}]{{1,255}}\Z",
+        pattern=EMAIL_PATTERN,
         max_length=320,
         description="An email address: no spaces or control characters",
     ),
+]
+
+EmailQuery = Annotated[
+    str, QueryParameter(pattern=EMAIL_PATTERN, max_length=320, description="An email address")
 ]
 
 Text = Annotated[str, Meta(max_length=200, pattern=PLAIN_TEXT)]
