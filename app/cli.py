@@ -12,11 +12,13 @@ from typing import TypeVar
 import click
 
 from app.access.keys import IssuedKey, create_api_key, list_api_keys, revoke_api_key
+from app.access.staff import create_staff
 from app.bootstrap import AppContext, build_context
 from app.config import Settings
 from app.demo import seed_demo
 from app.platform import migrate
-from app.platform.access import KEY_ROLES, Role
+from app.platform.access import KEY_ROLES, STAFF_ROLES, Role
+from app.platform.errors import DomainError
 from app.platform.logging import configure_logging
 
 T = TypeVar("T")
@@ -96,6 +98,48 @@ def revoke_key(key_id: uuid.UUID) -> None:
     """Revoke a key; every API process refuses it within a second."""
     revoked = run_with_context(lambda ctx: revoke_api_key(ctx, None, key_id), Settings.from_env())
     click.echo(f"revoked {revoked.id}")
+
+
+@main.group()
+def staff() -> None:
+    """People of the staff, who sign in with email and password."""
+
+
+def _read_password() -> str:
+    """Hidden at a terminal (asked twice); one line of stdin when piped."""
+    if sys.stdin.isatty():
+        password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@staff.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(sorted(r.value for r in STAFF_ROLES)), required=True)
+@click.option(
+    "--location", "locations", multiple=True, required=True, help="Location code (repeatable)."
+)
+def create_staff_member(email: str, name: str, role: str, locations: tuple[str, ...]) -> None:
+    """Add a person (e.g. a first manager) without the API; the password is read from a hidden
+    prompt, or from stdin, never from the command line."""
+    password = _read_password()
+    try:
+        made = run_with_context(
+            lambda ctx: create_staff(
+                ctx,
+                None,
+                email=email,
+                name=name,
+                role=role,
+                locations=list(locations),
+                password=password,
+            ),
+            Settings.from_env(),
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{made.id}  {made.email}  {made.role}  {','.join(made.locations)}")
 
 
 @main.command("seed-demo")

@@ -17,10 +17,12 @@ from litestar.plugins.prometheus import PrometheusController
 
 from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
+from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context
 from app.config import Settings
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
+from app.inventory.counts_api import CountController
 from app.inventory.stock_api import StockController, TransferController, availability
 from app.orders.api import OrderController, pickup_queue
 from app.orders.customers_api import CustomerController, list_notifications
@@ -110,8 +112,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SkuController,
             StockController,
             TransferController,
+            CountController,
             availability,
             ApiKeyController,
+            StaffController,
+            SessionController,
             StorefrontController,
             receive_shopify_webhook,
             OrderController,

@@ -9,7 +9,17 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from app.access.keys import ApiKey
-from app.inventory.tables import Location, Sku, StockLevel, StockMovement, Transfer, TransferLine
+from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
+from app.inventory.tables import (
+    CountLine,
+    CountSession,
+    Location,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 from app.orders.tables import (
     Allocation,
     Customer,
@@ -34,6 +44,10 @@ from app.storefronts.tables import (
 
 MAPPED_CLASSES = (
     ApiKey,
+    Staff,
+    StaffLocation,
+    StaffSession,
+    SignInAttempt,
     IdempotencyRecord,
     Location,
     Sku,
@@ -41,6 +55,8 @@ MAPPED_CLASSES = (
     StockMovement,
     Transfer,
     TransferLine,
+    CountSession,
+    CountLine,
     Customer,
     Order,
     OrderLine,

@@ -8,7 +8,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.access.staff_repository import StaffRepository
+from app.access.staff_rules import SESSION_PREFIX, staff_principal
 from app.inventory.repository import CatalogueRepository
 from app.inventory.tables import Location
 from app.platform.access import Permission, Principal, Role, validate_key_binding
@@ -161,12 +163,18 @@ async def revoke_api_key(ctx: Context, principal: Principal | None, key_id: uuid
 
 
 CACHE_SECONDS = 1.0
-"""How long an API process trusts its last answer for a key: a revocation is honoured by every
-replica within this time, at the cost of one indexed read per key per process per second."""
+"""How long an API process trusts its last answer for a key or a staff session: a revocation or
+a deactivation is honoured by every replica within this time, at the cost of one indexed read
+per key per process per second."""
+
+SEEN_EVERY = timedelta(minutes=5)
+"""How stale a session's `last_seen_at` may get before a request refreshes it (one write per
+session per five minutes, not one per request)."""
 
 
 class KeyAuthenticator:
-    """Resolves bearer keys to principals, remembering answers briefly to spare the database."""
+    """Resolves bearer API keys and staff session tokens to principals, remembering answers
+    briefly to spare the database."""
 
     def __init__(self, ctx: Context, ttl_seconds: float = CACHE_SECONDS, max_entries: int = 10_000):
         self._ctx = ctx
@@ -180,13 +188,34 @@ class KeyAuthenticator:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with self._ctx.uow(readonly=True) as uow:
-            found = await ApiKeyRepository.of(uow).api_key_by_hash(digest)
-        principal = None
-        if found is not None:
-            key, location_code = found
-            principal = Principal(str(key.id), key.name, Role(key.role), location_code)
+        if secret.startswith(SESSION_PREFIX):
+            principal = await self._signed_in(digest)
+        else:
+            async with self._ctx.uow(readonly=True) as uow:
+                found = await ApiKeyRepository.of(uow).api_key_by_hash(digest)
+            principal = None
+            if found is not None:
+                key, location_code = found
+                principal = Principal(str(key.id), key.name, Role(key.role), location_code)
         if len(self._cache) >= self._max:
             self._cache.clear()
         self._cache[digest] = (now + self._ttl, principal)
         return principal
+
+    def forget(self, secret: str) -> None:
+        """Drop this process's answer for a secret (a session just ended here)."""
+        self._cache.pop(hash_key(secret), None)
+
+    async def _signed_in(self, digest: str) -> Principal | None:
+        """The person behind a live session: not revoked, not expired, not deactivated."""
+        now = utcnow()
+        async with self._ctx.uow(readonly=True) as uow:
+            found = await StaffRepository.of(uow).live_session(digest, now)
+        if found is None:
+            return None
+        staff, session, codes = found
+        if now - session.last_seen_at > SEEN_EVERY:
+            async with self._ctx.uow() as uow:
+                await StaffRepository.of(uow).mark_seen(session.id, now)
+                await uow.commit()
+        return staff_principal(staff.id, staff.name, staff.role, staff.email, codes)

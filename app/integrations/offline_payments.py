@@ -25,7 +25,7 @@ class OfflinePayments:
     async def status(self, intent_id: str) -> str:
         return ports.NOT_REQUIRED
 
-    async def capture(self, order_id: str, intent_id: str) -> str:
+    async def capture(self, order_id: str, intent_id: str, amount_minor: int) -> str:
         return ports.NOT_REQUIRED
 
     async def cancel(self, order_id: str, intent_id: str) -> str:

@@ -68,11 +68,12 @@ class StripePayments:
         intent = await self._call(self._client.v1.payment_intents.retrieve, intent_id)
         return payment_state(str(intent.status))
 
-    async def capture(self, order_id: str, intent_id: str) -> str:
+    async def capture(self, order_id: str, intent_id: str, amount_minor: int) -> str:
         try:
             intent = await self._call(
                 self._client.v1.payment_intents.capture,
                 intent_id,
+                params={"amount_to_capture": amount_minor},
                 options={"idempotency_key": f"capture:{order_id}"},
             )
         except PaymentFailed:

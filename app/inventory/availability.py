@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.inventory import geo
-from app.inventory.queries import LevelRow, MovementRow, StockQueries
+from app.inventory import geo, hours
+from app.inventory.queries import LevelRow, MovementRow, PickupHours, StockQueries
 from app.inventory.repository import CatalogueRepository
 from app.inventory.rules import Quantities
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
+from app.platform.tables import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,8 @@ class NearbyStore:
     distance_km: float
     available: int
     pickup_enabled: bool
+    pickup_status: hours.PickupStatus
+    pickup_ready_by: datetime | None
 
 
 async def stock_of_sku(ctx: Context, sku: str) -> SkuStock:
@@ -76,27 +79,51 @@ async def stores_near(
     longitude: float,
     radius_km: float,
     quantity: int,
+    include_out_of_stock: bool = False,
+    now: datetime | None = None,
 ) -> list[NearbyStore]:
-    """Stores within `radius_km` that can fill `quantity` of every SKU for pickup, nearest first.
+    """Stores within `radius_km` that can fill `quantity` of every SKU for pickup, nearest
+    first (with `include_out_of_stock`, every store within it, whatever it has), each with
+    when an order placed at `now` can be ready there.
 
     `available` in the answer is the smallest availability across the SKUs asked for.
     """
+    now = now or utcnow()
+    box = geo.bounding_box(latitude, longitude, radius_km)
     async with ctx.uow(readonly=True) as uow:
-        candidates = await StockQueries.of(uow).pickup_candidates(
-            skus, quantity, geo.bounding_box(latitude, longitude, radius_km)
-        )
+        queries = StockQueries.of(uow)
+        if include_out_of_stock:
+            candidates = await queries.stores_in_box(skus, box)
+        else:
+            candidates = await queries.pickup_candidates(skus, quantity, box)
+        nearby_ones = [
+            (c, distance)
+            for c in candidates
+            if (distance := geo.distance_km(latitude, longitude, c.latitude, c.longitude))
+            <= radius_km
+        ]
+        promises = await queries.pickup_hours([c.location_id for c, _ in nearby_ones])
     nearby = []
-    for c in candidates:
-        distance = geo.distance_km(latitude, longitude, c.latitude, c.longitude)
-        if distance <= radius_km:
-            nearby.append(
-                NearbyStore(
-                    c.location,
-                    c.name,
-                    round(distance, 3),
-                    min(c.available.values()),
-                    c.pickup_enabled,
-                )
+    for c, distance in nearby_ones:
+        status, ready_by = pickup_promise(promises[c.location_id], now)
+        nearby.append(
+            NearbyStore(
+                c.location,
+                c.name,
+                round(distance, 3),
+                min(c.available.values()),
+                c.pickup_enabled,
+                status,
+                ready_by,
             )
+        )
     nearby.sort(key=lambda store: (store.distance_km, store.location))
     return nearby
+
+
+def pickup_promise(store: PickupHours, now: datetime) -> tuple[hours.PickupStatus, datetime | None]:
+    """What a shopper is told of pickup at a store: its status and its ready time."""
+    if not store.pickup_enabled:
+        return hours.PickupStatus.NOT_OFFERED, None
+    promised = hours.promise(now, store.hours, store.lead_minutes, store.paused)
+    return promised.status, promised.ready_by

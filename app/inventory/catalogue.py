@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from typing import Any
 
+from app.inventory import hours
 from app.inventory.repository import CatalogueRepository
-from app.platform.access import Permission, Principal
+from app.platform.access import ROLE_PERMISSIONS, Permission, Principal
 from app.platform.context import Context
-from app.platform.errors import BusinessRuleViolation
+from app.platform.errors import BusinessRuleViolation, Forbidden
 from app.platform.views import view_of
 
 
@@ -23,6 +25,37 @@ class NewLocation:
     pickup_enabled: bool = False
     ship_enabled: bool = False
     default_safety_stock: int = 0
+    timezone: str = "UTC"
+    opening_hours: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
+    closed_dates: Sequence[str | date] = ()
+    pickup_lead_minutes: int = 60
+    pickup_paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocationChanges:
+    """What a PATCH changes; None leaves a field as it is."""
+
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    pickup_enabled: bool | None = None
+    ship_enabled: bool | None = None
+    default_safety_stock: int | None = None
+    timezone: str | None = None
+    opening_hours: Mapping[str, Sequence[Sequence[str]]] | None = None
+    closed_dates: Sequence[str | date] | None = None
+    pickup_lead_minutes: int | None = None
+    pickup_paused: bool | None = None
+
+    def given(self) -> dict[str, Any]:
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+STORE_FIELDS = frozenset(
+    {"timezone", "opening_hours", "closed_dates", "pickup_lead_minutes", "pickup_paused"}
+)
+"""What a store's manager may change at their store (PRODUCT.md: the store's day)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +78,11 @@ class LocationView:
     ship_enabled: bool
     default_safety_stock: int
     created_at: datetime
+    timezone: str
+    opening_hours: dict[str, list[list[str]]]
+    closed_dates: list[str]
+    pickup_lead_minutes: int
+    pickup_paused: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +110,36 @@ async def create_location(ctx: Context, principal: Principal, data: NewLocation)
             pickup_enabled=data.pickup_enabled,
             ship_enabled=data.ship_enabled,
             default_safety_stock=data.default_safety_stock,
+            **_pickup_values(
+                data.timezone,
+                data.opening_hours,
+                data.closed_dates,
+                data.pickup_lead_minutes,
+                data.pickup_paused,
+            ),
         )
+        view = view_of(LocationView, location)
+        await uow.commit()
+    return view
+
+
+async def update_location(
+    ctx: Context, principal: Principal, code: str, changes: LocationChanges
+) -> LocationView:
+    """Admin changes any of these fields; a manager of the store only its pickup fields."""
+    given = changes.given()
+    _require_may_change(principal, code, set(given))
+    async with ctx.uow() as uow:
+        location = await CatalogueRepository.of(uow).location(code)
+        pickup = _pickup_values(
+            given.get("timezone", location.timezone),
+            given.get("opening_hours", location.opening_hours),
+            given.get("closed_dates", location.closed_dates),
+            given.get("pickup_lead_minutes", location.pickup_lead_minutes),
+            given.get("pickup_paused", location.pickup_paused),
+        )
+        for name, value in given.items():
+            setattr(location, name, pickup.get(name, value))
         view = view_of(LocationView, location)
         await uow.commit()
     return view
@@ -123,6 +190,35 @@ async def list_skus(ctx: Context, after_id: int, limit: int) -> list[SkuView]:
 async def get_sku(ctx: Context, code: str) -> SkuView:
     async with ctx.uow(readonly=True) as uow:
         return view_of(SkuView, await CatalogueRepository.of(uow).sku(code))
+
+
+def _require_may_change(principal: Principal, code: str, names: set[str]) -> None:
+    if Permission.MANAGE_CATALOGUE in ROLE_PERMISSIONS[principal.role]:
+        return
+    principal.require(Permission.MANAGE_STORE, at_location=code)
+    if others := sorted(names - STORE_FIELDS):
+        raise Forbidden(
+            f"a store's manager changes only its pickup fields, not {', '.join(others)}",
+            {"fields": others},
+        )
+
+
+def _pickup_values(
+    timezone: str,
+    opening_hours: Mapping[str, Sequence[Sequence[str]]] | None,
+    closed_dates: Sequence[str | date],
+    lead_minutes: int,
+    paused: bool,
+) -> dict[str, Any]:
+    """The pickup fields as stored, validated together (`InvalidStoreHours` otherwise)."""
+    store_hours = hours.StoreHours.parse(timezone, opening_hours, closed_dates)
+    return {
+        "timezone": timezone,
+        "opening_hours": hours.week_json(store_hours.week),
+        "closed_dates": sorted(day.isoformat() for day in store_hours.closed_dates),
+        "pickup_lead_minutes": hours.check_lead_minutes(lead_minutes),
+        "pickup_paused": paused,
+    }
 
 
 def _sku_values(data: SkuData) -> dict[str, Any]:

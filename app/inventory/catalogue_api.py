@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, get, patch, post, put
 from litestar.params import JSONBody, Parameter
+from msgspec import UNSET
 
 from app.inventory import catalogue
-from app.inventory.catalogue import LocationView, NewLocation, SkuData, SkuView
+from app.inventory.catalogue import LocationChanges, LocationView, NewLocation, SkuData, SkuView
+from app.inventory.location_schemas import LocationIn, LocationOut, LocationPatch
 from app.inventory.schemas import (
-    LocationIn,
-    LocationOut,
     SkuBulkIn,
     SkuBulkOut,
     SkuIn,
@@ -33,6 +33,11 @@ def location_out(location: LocationView) -> LocationOut:
         ship_enabled=location.ship_enabled,
         default_safety_stock=location.default_safety_stock,
         created_at=location.created_at,
+        timezone=location.timezone,
+        opening_hours=location.opening_hours,
+        closed_dates=location.closed_dates,
+        pickup_lead_minutes=location.pickup_lead_minutes,
+        pickup_paused=location.pickup_paused,
     )
 
 
@@ -62,7 +67,11 @@ class LocationController(Controller):
     path = "/v1/locations"
     tags = ["catalogue"]
 
-    @post("/", summary="Create a store or warehouse")
+    @post(
+        "/",
+        summary="Create a store or warehouse",
+        opt={"errors_dropped": (404,)},  # 422: hours that break their rules
+    )
     async def create(
         self, data: JSONBody[LocationIn], ctx: ContextDep, principal: CallerDep
     ) -> LocationOut:
@@ -78,9 +87,32 @@ class LocationController(Controller):
                 pickup_enabled=data.pickup_enabled,
                 ship_enabled=data.ship_enabled,
                 default_safety_stock=data.default_safety_stock,
+                timezone=data.timezone,
+                opening_hours=data.opening_hours.as_dict() if data.opening_hours else {},
+                closed_dates=data.closed_dates,
+                pickup_lead_minutes=data.pickup_lead_minutes,
+                pickup_paused=data.pickup_paused,
             ),
         )
         return location_out(location)
+
+    @patch(
+        "/{code:str}",
+        summary="Change a location (admin; a store's manager: its hours, lead time and pause)",
+    )
+    async def change(
+        self, code: CodePath, data: JSONBody[LocationPatch], ctx: ContextDep, principal: CallerDep
+    ) -> LocationOut:
+        given: dict[str, Any] = {
+            name: value
+            for name in LocationPatch.__struct_fields__
+            if (value := getattr(data, name)) is not UNSET
+        }
+        if "opening_hours" in given:
+            hours = given["opening_hours"]
+            given["opening_hours"] = hours.as_dict() if hours is not None else {}
+        changes = LocationChanges(**given)
+        return location_out(await catalogue.update_location(ctx, principal, code, changes))
 
     @get("/", summary="All locations")
     async def list_all(self, ctx: ContextDep) -> list[LocationOut]:

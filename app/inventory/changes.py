@@ -107,6 +107,14 @@ class Change:
     receive_transfer = _Verb(rules.transfer_receipt, MovementKind.TRANSFER_RECEIPT, Guard.NONE)
     """A transfer arrives: its incoming units become on hand."""
 
+    receive_over = _Verb(
+        rules.transfer_over_receipt, MovementKind.TRANSFER_OVER_RECEIPT, Guard.NONE
+    )
+    """More arrived than a transfer sent: the extra units are on hand, recorded as such."""
+
+    lose_in_transit = _Verb(rules.transfer_loss, MovementKind.TRANSFER_LOST, Guard.NONE)
+    """A transfer closed short: what never arrived is no longer incoming."""
+
     @staticmethod
     def by_hand(
         key: LevelKey,
@@ -180,6 +188,33 @@ class Change:
             _IN_TRANSIT(target, quantity, by, sku=sku, location=to_location, reference=reference),
         )
 
+    @staticmethod
+    def recall(
+        source: LevelKey,
+        target: LevelKey,
+        quantity: int,
+        by: By,
+        *,
+        sku: str,
+        from_location: str,
+        to_location: str,
+        reference: str,
+    ) -> tuple[Change, Change]:
+        """A transfer in transit is cancelled: back on hand at the source, no longer incoming
+        at the target."""
+        return (
+            _RETURNED(source, quantity, by, sku=sku, location=from_location, reference=reference),
+            _RECALLED(target, quantity, by, sku=sku, location=to_location, reference=reference),
+        )
+
+
+_RETURNED = _Verb(
+    lambda units: rules.transfer_recall(units)[0], MovementKind.TRANSFER_RETURN, Guard.NONE
+)
+
+_RECALLED = _Verb(
+    lambda units: rules.transfer_recall(units)[1], MovementKind.TRANSFER_CANCEL, Guard.NONE
+)
 
 _SENT = _Verb(
     lambda units: rules.transfer_dispatch(units)[0], MovementKind.TRANSFER_OUT, Guard.FREE

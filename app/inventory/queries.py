@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Text, and_, bindparam, cast, select
 
+from app.inventory.hours import StoreHours
 from app.inventory.repository import require_known_skus
 from app.inventory.rules import Quantities
 from app.inventory.tables import AVAILABLE, Location, Sku, StockLevel, StockMovement
@@ -40,7 +43,18 @@ class MovementRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PickupHours:
+    """What a store's pickup promise is made from (app/inventory/hours.py)."""
+
+    hours: StoreHours
+    lead_minutes: int
+    paused: bool
+    pickup_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PickupCandidate:
+    location_id: int
     location: str
     name: str
     latitude: float
@@ -197,12 +211,50 @@ class StockQueries(Repository):
             candidate = by_location.get(location_id)
             if candidate is None:
                 candidate = by_location[location_id] = PickupCandidate(
-                    code, name, latitude, longitude, pickup, {}
+                    location_id, code, name, latitude, longitude, pickup, {}
                 )
             candidate.available[sku] = max(0, available)
         wanted = set(skus)
         require_known_skus(wanted, known)
         return [c for c in by_location.values() if len(c.available) == len(wanted)]
+
+    async def stores_in_box(
+        self, skus: list[str], box: tuple[float, float, float, float]
+    ) -> list[PickupCandidate]:
+        """Every store inside `box` with what it has of each SKU, 0 where it has none or
+        less than none; raises `NotFound` naming every SKU that does not exist."""
+        min_lat, max_lat, min_lon, max_lon = box
+        rows = await self.statements.rows(
+            _STORES_IN_BOX,
+            {
+                "codes": skus,
+                "min_lat": min_lat,
+                "max_lat": max_lat,
+                "min_lon": min_lon,
+                "max_lon": max_lon,
+            },
+        )
+        known: set[str] = set()
+        by_location: dict[int, PickupCandidate] = {}
+        for sku, location_id, code, name, latitude, longitude, pickup, available in rows:
+            known.add(sku)
+            if location_id is None:
+                continue
+            candidate = by_location.setdefault(
+                location_id,
+                PickupCandidate(location_id, code, name, latitude, longitude, pickup, {}),
+            )
+            candidate.available[sku] = max(0, available or 0)
+        require_known_skus(set(skus), known)
+        return list(by_location.values())
+
+    async def pickup_hours(self, location_ids: list[int]) -> dict[int, PickupHours]:
+        """The pickup fields of these locations, read without the ORM (a pickup order reads
+        them for its store)."""
+        if not location_ids:
+            return {}
+        rows = await self.statements.rows(_PICKUP_HOURS, {"ids": location_ids})
+        return {row[0]: _pickup_hours(*row[1:]) for row in rows}
 
     async def short_levels(self) -> list[tuple[int, int]]:
         result = await self.session.execute(
@@ -211,6 +263,61 @@ class StockQueries(Repository):
             )
         )
         return [(row[0], row[1]) for row in result]
+
+
+def _pickup_hours(
+    timezone: str, hours: str, closed: str, lead: int, paused: bool, pickup: bool
+) -> PickupHours:
+    """From the row: the JSON columns come as text on every dialect and driver."""
+    opening_hours: dict[str, Any] = json.loads(hours) if hours else {}
+    closed_dates: list[str] = json.loads(closed) if closed else []
+    return PickupHours(
+        StoreHours.parse(timezone, opening_hours, closed_dates), lead, bool(paused), bool(pickup)
+    )
+
+
+_PICKUP_HOURS = where_in(
+    select(
+        _locations.c.id,
+        _locations.c.timezone,
+        cast(_locations.c.opening_hours, Text),
+        cast(_locations.c.closed_dates, Text),
+        _locations.c.pickup_lead_minutes,
+        _locations.c.pickup_paused,
+        _locations.c.pickup_enabled,
+    ),
+    _locations.c.id,
+    "ids",
+)
+
+_STORES_IN_BOX = where_in(
+    select(
+        _skus.c.sku,
+        _locations.c.id,
+        _locations.c.code,
+        _locations.c.name,
+        _locations.c.latitude,
+        _locations.c.longitude,
+        _locations.c.pickup_enabled,
+        AVAILABLE.label("available"),
+    ).select_from(
+        _skus.outerjoin(
+            _locations,
+            and_(
+                _locations.c.kind == "store",
+                _locations.c.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+                _locations.c.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+            ),
+        ).outerjoin(
+            _levels,
+            and_(_levels.c.sku_id == _skus.c.id, _levels.c.location_id == _locations.c.id),
+        )
+    ),
+    _skus.c.sku,
+    "codes",
+)
+"""Every SKU asked for against every store in the box, with its level if it has one (for
+`include_out_of_stock`: a store that never had the SKU is listed with 0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,5 +346,9 @@ def _stock_at(ship_enabled: bool, pickup_stores: bool) -> Prepared:
     if ship_enabled:
         query = query.where(Location.ship_enabled.is_(True))
     if pickup_stores:
-        query = query.where(Location.kind == "store", Location.pickup_enabled.is_(True))
+        query = query.where(
+            Location.kind == "store",
+            Location.pickup_enabled.is_(True),
+            Location.pickup_paused.is_(False),
+        )
     return where_in(query, table_of(StockLevel).c.sku_id, "sku_ids")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from app.platform.errors import BusinessRuleViolation, InsufficientStock
+from app.platform.errors import BusinessRuleViolation, InsufficientStock, InvalidTransition
 
 
 class MovementKind(StrEnum):
@@ -17,6 +17,10 @@ class MovementKind(StrEnum):
     TRANSFER_OUT = "transfer_out"
     TRANSFER_IN_TRANSIT = "transfer_in_transit"
     TRANSFER_RECEIPT = "transfer_receipt"
+    TRANSFER_OVER_RECEIPT = "transfer_over_receipt"
+    TRANSFER_LOST = "transfer_lost"
+    TRANSFER_CANCEL = "transfer_cancel"
+    TRANSFER_RETURN = "transfer_return"
     RESERVATION = "reservation"
     RELEASE = "release"
     HANDOVER = "handover"
@@ -169,6 +173,111 @@ def transfer_dispatch(quantity: int) -> tuple[Delta, Delta]:
 def transfer_receipt(quantity: int) -> Delta:
     """The change at the destination when a transfer arrives: incoming becomes on hand."""
     return Delta(on_hand=quantity, incoming=-quantity)
+
+
+def transfer_over_receipt(quantity: int) -> Delta:
+    """Units that arrived beyond what was sent: on hand, never from `incoming`."""
+    return Delta(on_hand=quantity)
+
+
+def transfer_loss(quantity: int) -> Delta:
+    """A transfer closed short: what never arrived stops being incoming (lost in transit)."""
+    return Delta(incoming=-quantity)
+
+
+def transfer_recall(quantity: int) -> tuple[Delta, Delta]:
+    """(change at the source, change at the destination) when a transfer in transit is
+    cancelled: the units go back on hand where they came from."""
+    return Delta(on_hand=quantity), Delta(incoming=-quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLineState:
+    """One line of a transfer: `sent` units left the source; of them `received` arrived
+    (more is an over-receipt), `lost` were written off, `returned` went back on a cancel."""
+
+    sent: int
+    received: int = 0
+    lost: int = 0
+    returned: int = 0
+
+    @property
+    def in_transit(self) -> int:
+        """Still `incoming` at the destination."""
+        return max(0, self.sent - self.received - self.lost - self.returned)
+
+    @property
+    def over_received(self) -> int:
+        return max(0, self.received - self.sent)
+
+    def receipt(self, units: int) -> tuple[int, int]:
+        """(units that come out of `incoming`, units over what was sent) of a receipt."""
+        if units <= 0:
+            raise BusinessRuleViolation("a received quantity must be positive")
+        from_transit = min(units, self.in_transit)
+        return from_transit, units - from_transit
+
+
+class TransferStatus(StrEnum):
+    DRAFT = "draft"  # nothing has moved
+    IN_TRANSIT = "in_transit"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"  # everything arrived, or the shortfall was written off
+    CANCELLED = "cancelled"
+
+
+_TRANSFER_ACTIONS = {
+    "ship": {TransferStatus.DRAFT},
+    "receive": {TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED},
+    "cancel": {
+        TransferStatus.DRAFT,
+        TransferStatus.IN_TRANSIT,
+        TransferStatus.PARTIALLY_RECEIVED,
+    },
+}
+
+
+def check_transfer_action(status: str, action: str) -> None:
+    """Raise `InvalidTransition` unless a transfer in `status` may be `action`ed."""
+    if status not in _TRANSFER_ACTIONS[action]:
+        done = {"ship": "shipped", "receive": "received", "cancel": "cancelled"}[action]
+        raise InvalidTransition(f"a transfer that is {status} cannot be {done}", {"status": status})
+
+
+def status_after_receipt(lines: list[TransferLineState]) -> TransferStatus:
+    return (
+        TransferStatus.RECEIVED
+        if all(line.in_transit == 0 for line in lines)
+        else TransferStatus.PARTIALLY_RECEIVED
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CountFigures:
+    """A counted line against the ledger. `counted` is the shelf as the ledger stood at the
+    line's point (`as_of`); `moved_since` is the on-hand change of the movements after it, so
+    a sale during the count moves both sides and makes no variance."""
+
+    expected: int  # on hand now: on hand at the line's point plus what moved since
+    moved_since: int
+    counted: int | None
+
+    @property
+    def variance(self) -> int | None:
+        if self.counted is None:
+            return None
+        return self.counted + self.moved_since - self.expected
+
+    def counted_now(self, sku: str) -> int:
+        """The on-hand quantity the count sets now."""
+        assert self.counted is not None
+        now = self.counted + self.moved_since
+        if now < 0:
+            raise BusinessRuleViolation(
+                f"{sku}: more left after the count than was counted; count it again",
+                {"sku": sku, "counted": self.counted, "moved_since": self.moved_since},
+            )
+        return now
 
 
 def reservation(quantity: int) -> Delta:

@@ -1,4 +1,4 @@
-"""Request and response bodies of locations, SKUs, stock and transfers."""
+"""Request and response bodies of SKUs, stock and transfers (locations: location_schemas.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
+from app.inventory.hours import PickupStatus
 from app.platform.http.schemas import (
+    CODE_PATTERN,
+    CODE_RULE,
     PLAIN_TEXT,
     Barcode,
     Code,
     Currency,
-    Latitude,
-    Longitude,
     Money,
-    Name,
     NonNegative,
     Quantity,
     Reason,
@@ -32,41 +32,6 @@ SKU_EXAMPLE: RequestExample = {
     "currency": "GBP",
     "barcode": "5012345678900",
 }
-
-
-# locations ----------------------------------------------------------------------------------
-class LocationIn(Struct, forbid_unknown_fields=True):
-    code: Code
-    name: Name
-    kind: Literal["store", "warehouse"]
-    latitude: Latitude
-    longitude: Longitude
-    pickup_enabled: bool = False
-    ship_enabled: bool = False
-    default_safety_stock: NonNegative = 0
-
-    example: ClassVar[RequestExample] = {
-        "code": "LDN-OXF",
-        "name": "Oxford Street",
-        "kind": "store",
-        "latitude": 51.5152,
-        "longitude": -0.1419,
-        "pickup_enabled": True,
-        "ship_enabled": False,
-        "default_safety_stock": 1,
-    }
-
-
-class LocationOut(Struct):
-    code: str
-    name: str
-    kind: str
-    latitude: float
-    longitude: float
-    pickup_enabled: bool
-    ship_enabled: bool
-    default_safety_stock: int
-    created_at: datetime
 
 
 # skus ---------------------------------------------------------------------------------------
@@ -210,6 +175,18 @@ class NearbyStoreOut(Struct):
     distance_km: float
     available: int
     pickup_enabled: bool
+    pickup_status: Annotated[
+        PickupStatus,
+        Meta(
+            description="open: open now; closed_now: opens again later today; closed_today: "
+            "not open again today; closed: no opening ahead to promise (pickup_ready_by null); "
+            "paused: the store has paused pickups (null); not_offered: no pickup here (null)"
+        ),
+    ]
+    pickup_ready_by: Annotated[
+        datetime | None,
+        Meta(description="When an order placed now can be ready here (UTC)"),
+    ]
 
 
 class AvailabilityOut(Struct):
@@ -226,6 +203,7 @@ class TransferIn(Struct, forbid_unknown_fields=True):
     from_location: Code
     to_location: Code
     lines: Annotated[list[TransferLineIn], Meta(min_length=1, max_length=500)]
+    draft: bool = False
 
     example: ClassVar[RequestExample] = {
         "from_location": "WH-PRK",
@@ -234,17 +212,108 @@ class TransferIn(Struct, forbid_unknown_fields=True):
     }
 
 
+class TransferReceiveIn(Struct, forbid_unknown_fields=True, frozen=True):
+    lines: Annotated[list[TransferLineIn], Meta(max_length=500)] | None = None
+    close: bool = False
+
+    example: ClassVar[RequestExample] = {
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 8}],
+        "close": True,
+    }
+
+
 class TransferLineOut(Struct):
     sku: str
     quantity: int
+    received: int = 0
+    in_transit: int = 0
+    over_received: int = 0
+    lost: int = 0
+    returned: int = 0
 
 
 class TransferOut(Struct):
     id: UUID
     from_location: str
     to_location: str
-    status: str
+    status: Literal["draft", "in_transit", "partially_received", "received", "cancelled"]
     lines: list[TransferLineOut]
     created_by: str
     created_at: datetime
     received_at: datetime | None
+    shipped_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
+class TransferPage(Struct):
+    items: list[TransferOut]
+    next_cursor: str | None
+
+
+# count sessions -----------------------------------------------------------------------------
+class CountSessionIn(Struct, forbid_unknown_fields=True):
+    location: Code
+    skus: Annotated[list[Code], Meta(max_length=1000)] = []  # none: lines come as counted
+
+    example: ClassVar[RequestExample] = {"location": "LDN-OXF", "skus": ["TEE-BLK-M"]}
+    schema_rules: ClassVar[RequestExample] = {
+        "allOf": [
+            {
+                "properties": {
+                    "skus": {
+                        "items": {
+                            "type": "string",
+                            "pattern": CODE_PATTERN,
+                            "maxLength": 64,
+                            "description": CODE_RULE,
+                        }
+                    }
+                }
+            }
+        ]
+    }  # Litestar leaves out what a list's items must be
+
+
+class CountSessionLinesIn(Struct, forbid_unknown_fields=True):
+    lines: Annotated[list[CountLineIn], Meta(min_length=1, max_length=1000)]
+
+    example: ClassVar[RequestExample] = {"lines": [{"sku": "TEE-BLK-M", "counted": 11}]}
+
+
+class CountSessionLineOut(Struct):
+    sku: str
+    counted: int | None
+    expected: int
+    moved_since: int
+    variance: int | None
+    as_of: int
+    counted_by: str | None
+    counted_at: datetime | None
+
+
+class CountSessionOut(Struct):
+    id: UUID
+    location: str
+    status: Literal["open", "approved", "cancelled"]
+    as_of: int
+    created_by: str
+    created_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+    lines: list[CountSessionLineOut]
+
+
+class CountSessionSummaryOut(Struct):
+    id: UUID
+    location: str
+    status: Literal["open", "approved", "cancelled"]
+    as_of: int
+    created_by: str
+    created_at: datetime
+    closed_by: str | None
+    closed_at: datetime | None
+
+
+class CountSessionPage(Struct):
+    items: list[CountSessionSummaryOut]
+    next_cursor: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, get, post, put
@@ -11,7 +11,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParam
 
 from app.inventory import availability as stock_reads
 from app.inventory import movements as inventory_movements
-from app.inventory import transfers
+from app.inventory import transfer_receipts, transfers
+from app.inventory.cursors import decode_time_cursor, encode_time_cursor
 from app.inventory.ledger import RecordedMovement
 from app.inventory.queries import MovementRow
 from app.inventory.rules import MovementKind, Quantities
@@ -31,6 +32,8 @@ from app.inventory.schemas import (
     TransferIn,
     TransferLineOut,
     TransferOut,
+    TransferPage,
+    TransferReceiveIn,
 )
 from app.inventory.transfers import TransferView
 from app.platform.http.deps import CallerDep, ContextDep
@@ -103,12 +106,31 @@ def transfer_out(t: TransferView) -> TransferOut:
         id=t.id,
         from_location=t.from_location,
         to_location=t.to_location,
-        status=t.status,
-        lines=[TransferLineOut(sku=sku, quantity=q) for sku, q in t.lines],
+        status=t.status,  # type: ignore[arg-type]  # a TransferStatus value
+        lines=[
+            TransferLineOut(
+                sku=line.sku,
+                quantity=line.quantity,
+                received=line.received,
+                in_transit=line.in_transit,
+                over_received=line.over_received,
+                lost=line.lost,
+                returned=line.returned,
+            )
+            for line in t.lines
+        ],
         created_by=t.created_by,
         created_at=t.created_at,
         received_at=t.received_at,
+        shipped_at=t.shipped_at,
+        cancelled_at=t.cancelled_at,
     )
+
+
+RECEIVE_EVERYTHING = TransferReceiveIn()
+"""No body: everything still in transit arrives."""
+
+TransferStatusQuery = Literal["draft", "in_transit", "partially_received", "received", "cancelled"]
 
 
 class StockController(Controller):
@@ -228,22 +250,73 @@ class TransferController(Controller):
             from_location=data.from_location,
             to_location=data.to_location,
             lines=[(line.sku, line.quantity) for line in data.lines],
+            draft=data.draft,
         )
         return transfer_out(view)
+
+    @get("/", summary="Transfers, oldest first; a store's staff see their stores' only")
+    async def list_transfers(
+        self,
+        ctx: ContextDep,
+        principal: CallerDep,
+        location: CodeQuery = None,
+        status: FromQuery[TransferStatusQuery | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        cursor: CursorQuery = None,
+    ) -> TransferPage:
+        views = await transfers.list_transfers(
+            ctx,
+            principal,
+            location=location,
+            status=status,
+            after=decode_time_cursor(cursor),
+            limit=limit,
+        )
+        next_cursor = (
+            encode_time_cursor(views[-1].created_at, views[-1].id) if len(views) == limit else None
+        )
+        return TransferPage(items=[transfer_out(v) for v in views], next_cursor=next_cursor)
 
     @get("/{transfer_id:uuid}", summary="One transfer")
     async def get_one(self, transfer_id: FromPath[UUID], ctx: ContextDep) -> TransferOut:
         return transfer_out(await transfers.get_transfer(ctx, transfer_id))
 
+    @post("/{transfer_id:uuid}/ship", summary="Ship a draft transfer", status_code=200)
+    async def ship(
+        self, transfer_id: FromPath[UUID], ctx: ContextDep, principal: CallerDep
+    ) -> TransferOut:
+        return transfer_out(await transfers.ship_transfer(ctx, principal, transfer_id))
+
+    @post(
+        "/{transfer_id:uuid}/cancel",
+        summary="Cancel a transfer: what is in transit goes back to the source",
+        status_code=200,
+    )
+    async def cancel(
+        self, transfer_id: FromPath[UUID], ctx: ContextDep, principal: CallerDep
+    ) -> TransferOut:
+        return transfer_out(await transfers.cancel_transfer(ctx, principal, transfer_id))
+
     @post(
         "/{transfer_id:uuid}/receive",
-        summary="Receive a transfer at its destination",
+        summary="Receive a transfer at its destination, all of it or in parts",
         status_code=200,
     )
     async def receive(
-        self, transfer_id: FromPath[UUID], ctx: ContextDep, principal: CallerDep
+        self,
+        transfer_id: FromPath[UUID],
+        ctx: ContextDep,
+        principal: CallerDep,
+        data: JSONBody[TransferReceiveIn] = RECEIVE_EVERYTHING,
     ) -> TransferOut:
-        return transfer_out(await transfers.receive_transfer(ctx, principal, transfer_id))
+        view = await transfer_receipts.receive_transfer(
+            ctx,
+            principal,
+            transfer_id,
+            lines=None if data.lines is None else [(ln.sku, ln.quantity) for ln in data.lines],
+            close=data.close,
+        )
+        return transfer_out(view)
 
 
 @get(
@@ -258,6 +331,10 @@ async def availability(
     longitude: Annotated[float, Parameter(ge=-180, le=180)],
     radius_km: Annotated[float, Parameter(gt=0, le=1000)] = 25.0,
     quantity: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
+    include_out_of_stock: Annotated[
+        bool,
+        QueryParameter(description="List every store within the radius, whatever it has"),
+    ] = False,
 ) -> AvailabilityOut:
     skus = list(dict.fromkeys(sku))
     stores = await stock_reads.stores_near(
@@ -267,6 +344,7 @@ async def availability(
         longitude=longitude,
         radius_km=radius_km,
         quantity=quantity,
+        include_out_of_stock=include_out_of_stock,
     )
     return AvailabilityOut(
         sku=skus[0] if len(skus) == 1 else skus,
@@ -277,6 +355,8 @@ async def availability(
                 distance_km=s.distance_km,
                 available=s.available,
                 pickup_enabled=s.pickup_enabled,
+                pickup_status=s.pickup_status,
+                pickup_ready_by=s.pickup_ready_by,
             )
             for s in stores
         ],

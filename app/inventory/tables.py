@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -35,10 +37,19 @@ class Location(Base):
     ship_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     default_safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    # when pickups can be promised (app/inventory/hours.py reads these)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {}: always open
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list)  # local "YYYY-MM-DD"
+    pickup_lead_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    pickup_paused: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         CheckConstraint("kind IN ('store', 'warehouse')", name="kind"),
         CheckConstraint("default_safety_stock >= 0", name="default_safety_stock"),
+        CheckConstraint(
+            "pickup_lead_minutes >= 0 AND pickup_lead_minutes <= 10080", name="pickup_lead_minutes"
+        ),
         Index("ix_locations_lat_lon", "latitude", "longitude"),
     )
 
@@ -114,18 +125,71 @@ class Transfer(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     received_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_transfers_from_location_id", "from_location_id", "created_at"),
+        Index("ix_transfers_to_location_id", "to_location_id", "created_at"),
+    )
 
 
 class TransferLine(Base):
+    """`quantity` is what was sent; `received` may pass it (an over-receipt), `lost` is what a
+    transfer closed short wrote off, `returned` what a cancel sent back to the source."""
+
     __tablename__ = "transfer_lines"
 
     transfer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("transfers.id"), primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    lost: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CountSession(Base):
+    """A stock count at one location, filled in by staff and approved by a manager.
+
+    `as_of` is the ledger's position (the last movement id at the location) when it opened."""
+
+    __tablename__ = "count_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    as_of: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'approved', 'cancelled')", name="status"),
+        Index("ix_count_sessions_location_id", "location_id", "created_at"),
+    )
+
+
+class CountLine(Base):
+    """One SKU of a count session. `as_of` is the ledger's position for that SKU when
+    `counted` was entered: the movements after it are what moved since the shelf was counted."""
+
+    __tablename__ = "count_lines"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("count_sessions.id"), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    counted: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    as_of: Mapped[int] = mapped_column(BigInteger)
+    counted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    counted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    expected: Mapped[int | None] = mapped_column(Integer, nullable=True)  # frozen on approval
+    moved_since: Mapped[int | None] = mapped_column(Integer, nullable=True)  # frozen on approval
+
+    __table_args__ = (CheckConstraint("counted >= 0", name="counted"),)
 
 
 _levels = table_of(StockLevel)

@@ -10,31 +10,45 @@ from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from litestar.params import JSONBody, PathParameter, QueryParameter, SkipValidation
 
-from app.orders import closing, placing, returns
+from app.orders import closing, line_work, pickup_codes, placing, returns
 from app.orders import fulfilment as orders_fulfilment
 from app.orders import views as orders_views
 from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
-from app.orders.model import Fulfilment
+from app.orders.model import Fulfilment, Rejection, RejectReason
 from app.orders.schemas import (
     EMAIL_PATTERN,
     AllocationOut,
     OrderIn,
+    OrderLineIn,
     OrderLineOut,
     OrderOut,
     OrderPage,
     PaymentOut,
     PickupCodeIn,
     PickupIn,
+    ReadyIn,
+    RejectedLineIn,
+    RejectIn,
     ReturnIn,
 )
-from app.orders.views import OrderView
+from app.orders.search_repository import OrderSearch
+from app.orders.views import ORDER_REF_PATTERN, OrderView, order_named
 from app.platform.http.deps import CallerDep
-from app.platform.http.schemas import CodePath, CodeQuery
+from app.platform.http.schemas import PLAIN_TEXT, CodePath, CodeQuery, with_offset
 
 OrderContextDep = SkipValidation[OrderContext]
+
+OrderRef = Annotated[
+    str,
+    PathParameter(
+        pattern=ORDER_REF_PATTERN,
+        max_length=36,
+        description="The order's id, or its number (e.g. W-N7N56JGT)",
+    ),
+]
 
 
 def order_out(view: OrderView) -> OrderOut:
@@ -60,6 +74,10 @@ def order_out(view: OrderView) -> OrderOut:
                 line.unit_price_minor,
                 allocations.get(line.sku, []),
                 line.returned_quantity,
+                name=line.name,
+                ready_quantity=line.ready_quantity,
+                rejected_quantity=line.rejected_quantity,
+                handed_over_quantity=line.handed_over_quantity,
             )
             for line in view.lines
         ],
@@ -75,6 +93,8 @@ def order_out(view: OrderView) -> OrderOut:
         notes=view.notes,
         created_at=view.created_at,
         updated_at=view.updated_at,
+        customer_name=view.customer_name,
+        due_at=view.due_at,
     )
 
 
@@ -95,6 +115,18 @@ def _decode_order_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if after[0].utcoffset() is None:  # not one this service issued
         raise ValidationException("cursor is not valid")
     return after
+
+
+NO_BODY = ReadyIn()
+"""`POST .../ready` without a body: every unit ready, as before lines could be."""
+
+
+def _quantities(lines: list[OrderLineIn]) -> list[tuple[str, int]]:
+    return [(line.sku, line.quantity) for line in lines]
+
+
+def _rejections(lines: list[RejectedLineIn]) -> list[Rejection]:
+    return [Rejection(line.sku, line.quantity, RejectReason(line.reason)) for line in lines]
 
 
 class OrderController(Controller):
@@ -146,6 +178,23 @@ class OrderController(Controller):
             QueryParameter(pattern=EMAIL_PATTERN, max_length=320, description="An email address"),
         ] = None,
         channel: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{1,16}$")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=100,
+                pattern=PLAIN_TEXT,
+                description="An order number (exact), or part of the customer's name, email "
+                "or phone (any letter case)",
+            ),
+        ] = None,
+        at_risk: Annotated[
+            bool | None, QueryParameter(description="Only orders flagged at risk (or not)")
+        ] = None,
+        due_before: Annotated[
+            datetime | None,
+            QueryParameter(description="Orders due before this time (RFC 3339, with offset)"),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> OrderPage:
@@ -158,86 +207,153 @@ class OrderController(Controller):
             channel=channel,
             after=_decode_order_cursor(cursor),
             limit=limit,
+            search=OrderSearch(q, at_risk, with_offset(due_before, "due_before")),
         )
         return OrderPage(
             items=[order_out(v) for v in views],
             next_cursor=_order_cursor(views[-1]) if len(views) == limit else None,
         )
 
-    @get("/{order_id:uuid}", summary="One order")
+    @get("/{order_ref:str}", summary="One order, by its id or its number")
     async def get_one(
-        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+        self, order_ref: OrderRef, ctx: OrderContextDep, principal: CallerDep
     ) -> OrderOut:
-        return order_out(await orders_views.get_order(ctx, principal, order_id))
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(await orders_views.get_order(ctx, principal, order_id))
 
     @post(
-        "/{order_id:uuid}/cancel",
+        "/{order_ref:str}/cancel",
         status_code=200,
         summary="Cancel: release the stock and the payment authorisation",
     )
     async def cancel(
-        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+        self, order_ref: OrderRef, ctx: OrderContextDep, principal: CallerDep
     ) -> OrderOut:
-        return order_out(await closing.cancel(ctx, principal, order_id))
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(await closing.cancel(ctx, principal, order_id))
 
     @post(
-        "/{order_id:uuid}/ready",
+        "/{order_ref:str}/ready",
         status_code=200,
-        summary="Picked and waiting: notify the customer with a pickup code",
+        summary="Mark lines ready or rejected; all ready: notify the customer with a pickup code",
     )
     async def ready(
-        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+        self,
+        order_ref: OrderRef,
+        ctx: OrderContextDep,
+        principal: CallerDep,
+        data: JSONBody[ReadyIn] = NO_BODY,
     ) -> OrderOut:
-        return order_out(await orders_fulfilment.mark_ready(ctx, principal, order_id))
+        body = data
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(
+                await orders_fulfilment.mark_ready(
+                    ctx,
+                    principal,
+                    order_id,
+                    _quantities(body.lines) if body.lines is not None else None,
+                    _rejections(body.rejected or []),
+                )
+            )
 
     @post(
-        "/{order_id:uuid}/pickup",
+        "/{order_ref:str}/reject",
+        status_code=200,
+        summary="Reject units the store cannot supply: written off; re-sourced or removed",
+    )
+    async def reject(
+        self,
+        order_ref: OrderRef,
+        data: JSONBody[RejectIn],
+        ctx: OrderContextDep,
+        principal: CallerDep,
+    ) -> OrderOut:
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(
+                await line_work.work_lines(
+                    ctx, principal, order_id, [], _rejections(data.lines), data.location
+                )
+            )
+
+    @post(
+        "/{order_ref:str}/pickup",
         status_code=200,
         summary="Hand over against the pickup code: capture the payment and take the units",
     )
     async def pickup(
         self,
-        order_id: FromPath[UUID],
+        order_ref: OrderRef,
         data: JSONBody[PickupCodeIn],
         ctx: OrderContextDep,
         principal: CallerDep,
     ) -> OrderOut:
-        return order_out(
-            await orders_fulfilment.hand_over(ctx, principal, order_id, data.pickup_code)
-        )
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(
+                await orders_fulfilment.hand_over(
+                    ctx,
+                    principal,
+                    order_id,
+                    data.pickup_code,
+                    _quantities(data.lines) if data.lines is not None else None,
+                )
+            )
 
     @post(
-        "/{order_id:uuid}/ship",
+        "/{order_ref:str}/ship",
         status_code=200,
         summary="Ship: capture the payment and take the units at the allocated locations",
     )
     async def ship(
-        self, order_id: FromPath[UUID], ctx: OrderContextDep, principal: CallerDep
+        self, order_ref: OrderRef, ctx: OrderContextDep, principal: CallerDep
     ) -> OrderOut:
-        return order_out(await orders_fulfilment.ship(ctx, principal, order_id))
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(await orders_fulfilment.ship(ctx, principal, order_id))
 
     @post(
-        "/{order_id:uuid}/returns",
+        "/{order_ref:str}/returns",
         status_code=200,
-        summary="Return at any store: restock there and refund",
+        summary="Return at any store: restock there (or write off what is damaged) and refund",
         opt={"idempotency_required": True},
     )
     async def return_items(
         self,
-        order_id: FromPath[UUID],
+        order_ref: OrderRef,
         data: JSONBody[ReturnIn],
         ctx: OrderContextDep,
         principal: CallerDep,
     ) -> OrderOut:
-        return order_out(
-            await returns.return_order(
-                ctx,
-                principal,
-                order_id,
-                data.location,
-                [(line.sku, line.quantity) for line in data.lines],
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(
+                await returns.return_order(
+                    ctx,
+                    principal,
+                    order_id,
+                    data.location,
+                    [(line.sku, line.quantity, line.disposition) for line in data.lines],
+                )
             )
-        )
+
+    @post(
+        "/{order_ref:str}/resend-code",
+        status_code=200,
+        summary="Send the customer a new pickup code; the one before stops working at once",
+    )
+    async def resend_code(
+        self, order_ref: OrderRef, ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(await pickup_codes.resend_code(ctx, principal, order_id))
+
+    @post(
+        "/{order_ref:str}/unlock",
+        status_code=200,
+        summary="Clear a pickup code lockout (a manager of the pickup store, or admin)",
+    )
+    async def unlock(
+        self, order_ref: OrderRef, ctx: OrderContextDep, principal: CallerDep
+    ) -> OrderOut:
+        async with order_named(ctx, order_ref) as order_id:
+            return order_out(await pickup_codes.unlock_code(ctx, principal, order_id))
 
 
 @get(

@@ -41,12 +41,14 @@ def _require_staff(principal: Principal) -> None:
 async def _require_seen_here(
     customers: CustomerRepository, principal: Principal, customer_id: uuid.UUID
 ) -> None:
-    """A POS key reads the customers of its own store only: those with an order or a till
-    transaction there. Others are not found, as if they did not exist."""
-    if principal.role is Role.POS and not (
-        principal.location and await customers.seen_at(customer_id, principal.location)
-    ):
-        raise NotFound(f"customer {customer_id} not found")
+    """A POS key or a person of the staff reads the customers of their own stores only: those
+    with an order or a till transaction there. Others are not found, as if they did not exist."""
+    if not principal.is_store_bound:
+        return
+    for store in sorted(principal.store_codes):
+        if await customers.seen_at(customer_id, store):
+            return
+    raise NotFound(f"customer {customer_id} not found")
 
 
 async def find_by_email(ctx: Context, principal: Principal, email: str) -> CustomerView:

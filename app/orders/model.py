@@ -230,3 +230,150 @@ class InvalidPickupCode(DomainError):
 
 class TooManyAttempts(DomainError):
     code = "rate_limited"
+
+
+# Line-level store work (PRODUCT.md rule 8) ---------------------------------------------------
+class RejectReason(StrEnum):
+    DAMAGED = "damaged"
+    NOT_FOUND = "not_found"
+    OTHER = "other"
+
+
+WORKABLE = {
+    Fulfilment.PICKUP: frozenset({S.CONFIRMED, S.READY_FOR_PICKUP}),
+    Fulfilment.SHIP: frozenset({S.CONFIRMED}),
+}
+"""Where staff may mark lines ready or reject units: a paid order not handed over yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """A line as the store works it: `quantity` is what the order still carries (rejected
+    units have left it), `ready` how many of those are picked."""
+
+    sku: str
+    quantity: int
+    ready: int = 0
+
+    @property
+    def remaining(self) -> int:
+        """Units still to be picked."""
+        return self.quantity - self.ready
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    sku: str
+    quantity: int
+    reason: RejectReason
+
+
+@dataclass(frozen=True, slots=True)
+class LineWork:
+    """What one ready/reject request does to one line."""
+
+    sku: str
+    marked_ready: int
+    rejected: int
+    after: LineState
+
+
+def check_workable(status: OrderStatus | str, fulfilment: Fulfilment | str) -> None:
+    if OrderStatus(status) not in WORKABLE[Fulfilment(fulfilment)]:
+        raise InvalidTransition(
+            f"cannot mark lines of a {fulfilment} order that is {status}",
+            {"status": str(status), "action": "ready"},
+        )
+
+
+def plan_line_work(
+    lines: Sequence[LineState],
+    ready: Sequence[tuple[str, int]] | None,
+    rejected: Sequence[Rejection],
+) -> list[LineWork]:
+    """The lines after staff mark `ready` units (None: every unit not rejected) and reject
+    `rejected` ones. Rejected units leave the line, unready ones first; a request may mark
+    ready at most the units not ready yet, and ready plus rejected at most the line's units.
+    Every problem is reported at once (422, `details.lines`)."""
+    by_sku = {line.sku: line for line in lines}
+    asked_ready = dict(merge_lines(ready or []))
+    asked_rejected = dict(merge_lines([(r.sku, r.quantity) for r in rejected]))
+    problems: list[dict[str, object]] = []
+    for sku in dict.fromkeys([*asked_ready, *asked_rejected]):
+        line = by_sku.get(sku)
+        if line is None:
+            problems.append({"sku": sku, "problem": "not_in_order"})
+            continue
+        n_ready, n_rejected = asked_ready.get(sku, 0), asked_rejected.get(sku, 0)
+        if n_ready > line.remaining or n_ready + n_rejected > line.quantity:
+            problems.append(
+                {
+                    "sku": sku,
+                    "problem": "too_many_units",
+                    "quantity": line.quantity,
+                    "ready": line.ready,
+                    "asked_ready": n_ready,
+                    "asked_rejected": n_rejected,
+                }
+            )
+    if problems:
+        raise BusinessRuleViolation("these lines cannot be marked as asked", {"lines": problems})
+    work = []
+    for line in lines:
+        n_rejected = asked_rejected.get(line.sku, 0)
+        left = line.quantity - n_rejected
+        n_ready = (
+            asked_ready.get(line.sku, 0)
+            if ready is not None
+            else max(0, line.remaining - n_rejected)
+        )
+        after = LineState(line.sku, left, min(line.ready + n_ready, left))
+        if n_ready or n_rejected:
+            work.append(LineWork(line.sku, n_ready, n_rejected, after))
+    return work
+
+
+def status_after_line_work(
+    status: OrderStatus | str, lines_after: Sequence[LineState]
+) -> str | None:
+    """`cancel` when no unit is left, `ready` when a confirmed order's units are all picked
+    (the code goes out then, once), else None: a part-ready order stays `confirmed`."""
+    if all(line.quantity == 0 for line in lines_after):
+        return "cancel"
+    if OrderStatus(status) is S.CONFIRMED and all(line.remaining == 0 for line in lines_after):
+        return "ready"
+    return None
+
+
+def plan_handover(
+    lines: Sequence[LineState], handed: Sequence[tuple[str, int]] | None
+) -> dict[str, int]:
+    """Units handed over per SKU (None: every ready unit). Only ready units can be handed
+    over, and at least one must be; the rest leave the order uncollected and uncharged."""
+    by_sku = {line.sku: line for line in lines}
+    asked = (
+        {line.sku: line.ready for line in lines if line.ready}
+        if handed is None
+        else dict(merge_lines(handed))
+    )
+    problems: list[dict[str, object]] = []
+    for sku, quantity in asked.items():
+        line = by_sku.get(sku)
+        if line is None:
+            problems.append({"sku": sku, "problem": "not_in_order"})
+        elif quantity > line.ready:
+            problems.append(
+                {"sku": sku, "problem": "too_many_units", "ready": line.ready, "asked": quantity}
+            )
+    if problems:
+        raise BusinessRuleViolation("these lines cannot be handed over", {"lines": problems})
+    taken = {sku: quantity for sku, quantity in asked.items() if quantity}
+    if not taken:
+        raise BusinessRuleViolation("a handover takes at least one unit")
+    return taken
+
+
+def write_off_units(rejected: int, on_hand_after_release: int) -> int:
+    """Units to write off for a rejection: the rejected ones, except those the level no
+    longer counts (a counter sale already took them off `on_hand`)."""
+    return max(0, min(rejected, on_hand_after_release))

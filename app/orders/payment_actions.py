@@ -17,10 +17,14 @@ from app.platform.tables import utcnow
 log = structlog.get_logger("omnistock.orders")
 
 
-async def _capture(ctx: OrderContext, order_id: uuid.UUID, intent_id: str | None) -> None:
+async def _capture(
+    ctx: OrderContext, order_id: uuid.UUID, intent_id: str | None, amount_minor: int
+) -> None:
+    """Capture what was handed over or shipped; Stripe captures once, so the rest of the
+    authorisation is released with it."""
     if intent_id is None:
         return
-    status = await ctx.payments.capture(str(order_id), intent_id)
+    status = await ctx.payments.capture(str(order_id), intent_id, amount_minor)
     if status != ports.CAPTURED:
         raise PaymentFailed(f"the payment could not be captured ({status})")
 

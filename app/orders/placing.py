@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
+from app.inventory import hours
+from app.inventory.queries import StockQueries
 from app.inventory.repository import CatalogueRepository, LocationRef, SkuRef
 from app.orders import ports
 from app.orders.closing import _close
@@ -56,10 +59,19 @@ async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -
     store.note_resource(f"order:{order_id}")
     try:
         view = await _reserve_and_record(
-            ctx, principal, channel, data, lines, confirm_now=paid_at_counter, order_id=order_id
+            ctx,
+            principal,
+            channel,
+            data,
+            lines,
+            confirm_now=paid_at_counter,
+            order_id=order_id,
+            refuse_paused=True,
         )
     except InsufficientStock as short:
         raise await _with_alternatives(ctx, data, lines, short) from None
+    except hours.PickupPaused as paused:
+        raise await _paused_with_alternatives(ctx, data, lines, paused) from None
     if paid_at_counter:
         return view
     return await _authorise(ctx, view, principal)
@@ -73,20 +85,24 @@ async def _reserve_and_record(
     lines: list[tuple[str, int]],
     confirm_now: bool = False,
     order_id: uuid.UUID | None = None,
+    refuse_paused: bool = False,
 ) -> OrderView:
     """Reserve the lines and write the order in one transaction; `confirm_now` when no
-    payment needs authorising (paid at the counter)."""
+    payment needs authorising (paid at the counter); `refuse_paused`: a pickup at a store
+    that has paused pickups is refused (an order another storefront already took is not)."""
     order_id = order_id or uuid.uuid4()
     reference = f"order:{order_id}"
     async with ctx.uow() as uow:
         skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in lines])
         pickup: LocationRef | None = None
+        due_at: datetime | None = None
         if data.fulfilment is Fulfilment.PICKUP:
             pickup = await CatalogueRepository.of(uow).location_ref(data.pickup_location or "")
             if pickup.kind != "store" or not pickup.pickup_enabled:
                 raise BusinessRuleViolation(
                     f"{pickup.code} does not offer pickup", {"location": pickup.code}
                 )
+            due_at = await _pickup_due_at(uow, pickup, refuse_paused)
             plan = _Plan({sku: [(pickup.id, pickup.code, qty)] for sku, qty in lines})
             await _reserve(uow, principal, channel, plan, skus, reference, check_first=True)
         else:
@@ -105,8 +121,16 @@ async def _reserve_and_record(
             ctx.payments.name,
             confirm_now=confirm_now,
             unpaid_limit=ctx.max_open_unpaid_orders if channel in REMOTE_CHANNELS else None,
+            due_at=due_at,
         )
-        view = order_view(order, order_lines, allocations, pickup.code if pickup else None, True)
+        view = order_view(
+            order,
+            order_lines,
+            allocations,
+            pickup.code if pickup else None,
+            True,
+            customer_name=data.name,
+        )
         await uow.commit()
     return view
 
@@ -124,6 +148,7 @@ async def _insert_order(
     *,
     confirm_now: bool = False,
     unpaid_limit: int | None = None,
+    due_at: datetime | None = None,
 ) -> tuple[Order, list[LineRow], list[AllocationRow]]:
     """The order, its lines and allocations (returned as written, allocations in location
     then SKU order), and its first event; prices from the catalogue.
@@ -163,6 +188,7 @@ async def _insert_order(
         created_by=principal.actor,
         created_at=now,
         updated_at=now,
+        due_at=due_at,
     )
     OrderRepository.of(uow).add_event(
         event="placed",
@@ -181,7 +207,10 @@ async def _insert_order(
             uow, order, channel.value, principal.actor, "confirmed: payment at the counter"
         )
         _notify_confirmed(uow, order, customer)
-    lines = [LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0) for p in priced]
+    lines = [
+        LineRow(skus[p.sku].id, p.sku, p.quantity, p.unit_price_minor, 0, name=skus[p.sku].name)
+        for p in priced
+    ]
     allocations = sorted(
         (
             AllocationRow(skus[sku].id, sku, location_id, code, qty)
@@ -192,6 +221,32 @@ async def _insert_order(
     )
     await OrderRepository.of(uow).add_order(order, lines, allocations)
     return order, lines, allocations
+
+
+async def _pickup_due_at(
+    uow: UnitOfWork, pickup: LocationRef, refuse_paused: bool
+) -> datetime | None:
+    """When the store promises the order ready (its pickup_ready_by now, pause aside); a
+    paused store refuses it first when `refuse_paused`."""
+    store = (await StockQueries.of(uow).pickup_hours([pickup.id]))[pickup.id]
+    if store.paused and refuse_paused:
+        raise hours.PickupPaused(
+            f"{pickup.code} has paused pickups; nothing was reserved", {"location": pickup.code}
+        )
+    return hours.ready_at(utcnow(), store.hours, store.lead_minutes)
+
+
+async def _paused_with_alternatives(
+    ctx: OrderContext, data: NewOrder, lines: list[tuple[str, int]], paused: hours.PickupPaused
+) -> hours.PickupPaused:
+    """The 409 body of a paused store: each line with the nearby stores that have it."""
+    every_line = InsufficientStock("", {"short": [{"sku": sku} for sku, _ in lines]})
+    nearby = await _with_alternatives(ctx, data, lines, every_line)
+    listed = [
+        {key: value for key, value in line.items() if key != "available"}
+        for line in nearby.details["lines"]
+    ]
+    return hours.PickupPaused(paused.message, {**paused.details, "lines": listed})
 
 
 async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -> OrderView:

@@ -34,6 +34,10 @@ class LineRow:
     quantity: int
     unit_price_minor: int
     returned_quantity: int
+    name: str | None = None  # the SKU's, as the catalogue names it now
+    ready_quantity: int = 0
+    rejected_quantity: int = 0
+    handed_over_quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,9 @@ class OrderRepository(Repository):
                     "quantity": line.quantity,
                     "unit_price_minor": line.unit_price_minor,
                     "returned_quantity": line.returned_quantity,
+                    "ready_quantity": line.ready_quantity,
+                    "rejected_quantity": line.rejected_quantity,
+                    "handed_over_quantity": line.handed_over_quantity,
                 },
             )
         for allocation in allocations:
@@ -155,14 +162,24 @@ class OrderRepository(Repository):
 
     async def lines(self, order_id: uuid.UUID) -> list[LineRow]:
         rows = await self.session.execute(
-            select(OrderLine, Sku.sku)
+            select(OrderLine, Sku.sku, Sku.name)
             .join(Sku, Sku.id == OrderLine.sku_id)
             .where(OrderLine.order_id == order_id)
             .order_by(Sku.sku)
         )
         return [
-            LineRow(line.sku_id, code, line.quantity, line.unit_price_minor, line.returned_quantity)
-            for line, code in rows
+            LineRow(
+                line.sku_id,
+                code,
+                line.quantity,
+                line.unit_price_minor,
+                line.returned_quantity,
+                name=name,
+                ready_quantity=line.ready_quantity,
+                rejected_quantity=line.rejected_quantity,
+                handed_over_quantity=line.handed_over_quantity,
+            )
+            for line, code, name in rows
         ]
 
     async def allocations(self, order_id: uuid.UUID) -> list[AllocationRow]:
@@ -200,66 +217,47 @@ class OrderRepository(Repository):
                 current.quantity += quantity
         await self.session.flush()
 
+    async def take_from_allocation(
+        self, order_id: uuid.UUID, sku_id: int, location_id: int, quantity: int
+    ) -> None:
+        """Units of a line leave its allocation at `location_id` (rejected, not collected);
+        an allocation left empty is removed."""
+        existing = await self.session.get(Allocation, (order_id, sku_id, location_id))
+        if existing is None:
+            return
+        if existing.quantity <= quantity:
+            await self.session.delete(existing)
+        else:
+            existing.quantity -= quantity
+        await self.session.flush()
+
+    async def set_line_work(
+        self,
+        order_id: uuid.UUID,
+        sku_id: int,
+        *,
+        quantity: int,
+        ready: int,
+        rejected: int,
+        handed_over: int,
+    ) -> None:
+        """A line after the store worked it (see `OrderLine`)."""
+        await self.session.execute(
+            update(OrderLine)
+            .where(OrderLine.order_id == order_id, OrderLine.sku_id == sku_id)
+            .values(
+                quantity=quantity,
+                ready_quantity=ready,
+                rejected_quantity=rejected,
+                handed_over_quantity=handed_over,
+            )
+        )
+
     async def set_returned(self, order_id: uuid.UUID, sku_id: int, returned: int) -> None:
         await self.session.execute(
             update(OrderLine)
             .where(OrderLine.order_id == order_id, OrderLine.sku_id == sku_id)
             .values(returned_quantity=returned)
-        )
-
-    async def list_orders(
-        self,
-        *,
-        status: str | None,
-        location_id: int | None,
-        customer_id: uuid.UUID | None,
-        channel: str | None,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
-    ) -> list[Order]:
-        conditions: list[Any] = []
-        if status:
-            conditions.append(Order.status == status)
-        if channel:
-            conditions.append(Order.channel == channel)
-        if customer_id:
-            conditions.append(Order.customer_id == customer_id)
-        if location_id is not None:
-            conditions.append(
-                or_(
-                    Order.pickup_location_id == location_id,
-                    Order.id.in_(
-                        select(Allocation.order_id).where(Allocation.location_id == location_id)
-                    ),
-                )
-            )
-        if after is not None:
-            conditions.append(
-                or_(
-                    Order.created_at > after[0],
-                    and_(Order.created_at == after[0], Order.id > after[1]),
-                )
-            )
-        return list(
-            (
-                await self.session.execute(
-                    select(Order)
-                    .where(*conditions)
-                    .order_by(Order.created_at, Order.id)
-                    .limit(limit)
-                )
-            ).scalars()
-        )
-
-    async def pickup_queue(self, location_id: int, statuses: Sequence[str]) -> list[Order]:
-        return list(
-            (
-                await self.session.execute(
-                    select(Order)
-                    .where(Order.pickup_location_id == location_id, Order.status.in_(statuses))
-                    .order_by(Order.created_at)
-                )
-            ).scalars()
         )
 
     async def open_unpaid_orders(self, customer_id: uuid.UUID) -> int:

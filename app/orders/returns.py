@@ -1,13 +1,17 @@
-"""Returns: restock and refund."""
+"""Returns: restock (or write off what came back damaged) and refund."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from enum import StrEnum
+from typing import NamedTuple
 
-from app.inventory.changes import Change
+from app.inventory.changes import By, Change
 from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import LevelKey
+from app.inventory.rules import Guard, LevelKey, MovementKind, Quantities
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import OrderStatus, merge_lines, returnable
@@ -22,21 +26,64 @@ from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
 
+class Disposition(StrEnum):
+    """What becomes of returned units."""
+
+    RESTOCK = "restock"  # back on the shelf, on sale again
+    DAMAGED = "damaged"  # taken back, then written off: never on sale again
+
+
+class ReturnedLine(NamedTuple):
+    sku: str
+    quantity: int
+    disposition: str = Disposition.RESTOCK
+
+
+def damaged_units(lines: Sequence[ReturnedLine]) -> list[tuple[str, int]]:
+    """(sku, quantity) of what came back damaged, one per SKU; `Disposition` checks each."""
+    return merge_lines(
+        [(x.sku, x.quantity) for x in lines if Disposition(x.disposition) is Disposition.DAMAGED]
+    )
+
+
+def write_off_damaged(
+    key: LevelKey, quantity: int, by: By, *, sku: str, location: str, reference: str
+) -> Change:
+    """Units taken back damaged leave stock again at once: a damage movement after the return
+    that brought them in, so the ledger tells both. Unguarded like the return itself: the
+    units are in the store's hands whatever its count says."""
+    damage = Change.by_hand(
+        key,
+        MovementKind.DAMAGE,
+        quantity,
+        Quantities(),
+        by,
+        sku=sku,
+        location=location,
+        reference=reference,
+        reason="returned damaged",
+    )
+    return replace(damage, guard=Guard.NONE)
+
+
 # Returns ------------------------------------------------------------------------------------
 async def return_order(
     ctx: OrderContext,
     principal: Principal,
     order_id: uuid.UUID,
     location: str,
-    lines: list[tuple[str, int]],
+    returned: Sequence[tuple[str, int] | tuple[str, int, str]],
 ) -> OrderView:
-    """Any store takes back any order: restock where returned, refund what came back."""
+    """Any store takes back any order: restock where returned (what is damaged is written off
+    there instead), refund what came back."""
     principal.require(Permission.SELL_AT_COUNTER, at_location=location)
-    lines = merge_lines(lines)
+    parts = [ReturnedLine(*x) for x in returned]
+    lines, damaged = merge_lines([(x.sku, x.quantity) for x in parts]), damaged_units(parts)
     async with ctx.uow() as uow:
         order = await OrderRepository.of(uow).order(order_id, for_update=True)
         loc = await CatalogueRepository.of(uow).location(location)
         refund, sku_ids = await take_back(uow, order, lines)
+        reference = f"order:{order_id}"
         changes = [
             Change.restock(
                 LevelKey(loc.id, sku_ids[sku]),
@@ -44,22 +91,36 @@ async def return_order(
                 principal,
                 sku=sku,
                 location=loc.code,
-                reference=f"order:{order_id}",
+                reference=reference,
             )
             for sku, quantity in lines
+        ] + [
+            write_off_damaged(
+                LevelKey(loc.id, sku_ids[sku]),
+                quantity,
+                principal,
+                sku=sku,
+                location=loc.code,
+                reference=reference,
+            )
+            for sku, quantity in damaged
         ]
         await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
+        written_off = dict(damaged)
         OrderRepository.of(uow).add_return(
             OrderReturn(
                 id=uuid.uuid4(),
                 order_id=order_id,
                 location_id=loc.id,
                 actor=principal.actor,
-                lines=[{"sku": s, "quantity": q} for s, q in lines],
+                lines=[
+                    {"sku": s, "quantity": q, "damaged": written_off.get(s, 0)} for s, q in lines
+                ],
                 refund_minor=refund,
                 created_at=utcnow(),
             )
         )
+        damaged_note = f" ({sum(written_off.values())} damaged)" if written_off else ""
         OrderRepository.of(uow).add_event(
             event="returned",
             channel=principal.channel.value,
@@ -68,7 +129,7 @@ async def return_order(
             customer_id=order.customer_id,
             location_id=loc.id,
             summary=f"{sum(q for _, q in lines)} item(s) returned at "
-            f"{loc.name}; refund {refund} {order.currency}",
+            f"{loc.name}{damaged_note}; refund {refund} {order.currency}",
         )
         customer = await CustomerRepository.of(uow).customer(order.customer_id)
         OrderRepository.of(uow).add_notification(

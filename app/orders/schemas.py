@@ -91,6 +91,10 @@ class OrderLineOut(Struct):
     unit_price_minor: int
     allocations: list[AllocationOut]
     returned_quantity: int = 0
+    name: str | None = None  # the SKU's name in the catalogue
+    ready_quantity: int = 0  # of `quantity`, picked and waiting at the store
+    rejected_quantity: int = 0  # rejected by a store and not re-sourced: no longer ordered
+    handed_over_quantity: int = 0  # collected or shipped
 
 
 class PaymentOut(Struct):
@@ -115,6 +119,8 @@ class OrderOut(Struct):
     notes: str | None
     created_at: datetime
     updated_at: datetime
+    customer_name: str | None = None
+    due_at: datetime | None = None  # pickup orders: when it is promised ready
 
 
 class OrderPage(Struct):
@@ -124,17 +130,62 @@ class OrderPage(Struct):
 
 class PickupCodeIn(Struct, forbid_unknown_fields=True):
     pickup_code: Annotated[str, Meta(pattern=r"^[0-9]{6}\Z")]
+    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)] | None = None
+    """Handed over in part: these ready units only (the rest is released, not charged)."""
 
     example: ClassVar[RequestExample] = {"pickup_code": "493817"}
 
 
+class RejectedLineIn(Struct, forbid_unknown_fields=True):
+    sku: Code
+    quantity: LineQuantity
+    reason: Literal["damaged", "not_found", "other"]
+
+
+class ReadyIn(Struct, forbid_unknown_fields=True, frozen=True):
+    """No `lines`: every unit not rejected is ready. An empty body is all ready."""
+
+    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)] | None = None
+    rejected: Annotated[list[RejectedLineIn], Meta(min_length=1, max_length=200)] | None = None
+
+    example: ClassVar[RequestExample] = {
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 1}],
+        "rejected": [{"sku": "TEE-BLK-L", "quantity": 1, "reason": "damaged"}],
+    }
+
+
+class RejectIn(Struct, forbid_unknown_fields=True):
+    """Units the store cannot supply; `location` says where (a ship order held at several)."""
+
+    lines: Annotated[list[RejectedLineIn], Meta(min_length=1, max_length=200)]
+    location: Code | None = None
+
+    example: ClassVar[RequestExample] = {
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 1, "reason": "not_found"}],
+        "location": "WH-1",
+    }
+
+
+Disposition = Literal["restock", "damaged"]
+"""What becomes of returned units: back on sale, or written off as damaged."""
+
+
+class ReturnLineIn(Struct, forbid_unknown_fields=True):
+    sku: Code
+    quantity: LineQuantity
+    disposition: Disposition = "restock"
+
+
 class ReturnIn(Struct, forbid_unknown_fields=True):
     location: Code
-    lines: Annotated[list[OrderLineIn], Meta(min_length=1, max_length=200)]
+    lines: Annotated[list[ReturnLineIn], Meta(min_length=1, max_length=200)]
 
     example: ClassVar[RequestExample] = {
         "location": "LDN-COV",
-        "lines": [{"sku": "TEE-BLK-M", "quantity": 1}],
+        "lines": [
+            {"sku": "TEE-BLK-M", "quantity": 1},
+            {"sku": "TEE-BLK-L", "quantity": 1, "disposition": "damaged"},
+        ],
     }
 
 

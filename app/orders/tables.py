@@ -83,6 +83,8 @@ class Order(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     ready_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    """A pickup's promised ready time: its store's pickup_ready_by when it was placed."""
 
     __table_args__ = (
         Index("ix_orders_status_created_at", "status", "created_at"),
@@ -199,6 +201,12 @@ class Order(Base):
         """Something of the order other than its own fields changed (its lines, on a return)."""
         self.updated_at = now
 
+    def drop_units(self, amount_minor: int, now: datetime) -> None:
+        """Units left the order (rejected by the store, not collected): it costs less, and
+        only what is left is ever captured."""
+        self.total_minor -= amount_minor
+        self.updated_at = now
+
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
@@ -208,6 +216,12 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # The store's work on the line (PRODUCT.md rule 8): `quantity` is what the order still
+    # carries; rejected units (written off, not re-sourced) and units not collected at a
+    # partial handover have left it.
+    ready_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    handed_over_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Allocation(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, post
@@ -16,18 +15,11 @@ from app.pos.schemas import PosBatchOut, PosBatchResult, PosReturnIn, PosSaleBat
 from app.pos.till import CounterLine, CounterReturn, CounterSale
 
 
-def at_the_till(occurred_at: datetime) -> datetime:
-    """A till in local time sends no offset; it is read in the location's time zone. Locations
-    have no time zone yet, so that is the contract's default, UTC (a till must never be
-    refused for it: it would retry the sale forever)."""
-    return occurred_at if occurred_at.utcoffset() is not None else occurred_at.replace(tzinfo=UTC)
-
-
 def _sale(data: PosSaleIn) -> CounterSale:
     return CounterSale(
         client_txn_id=data.client_txn_id,
         location=data.location,
-        occurred_at=at_the_till(data.occurred_at),
+        occurred_at=data.occurred_at,  # without an offset: the store's time (till.py)
         lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in data.lines],
         customer_email=data.customer.email if data.customer else None,
     )
@@ -75,9 +67,12 @@ class PosController(Controller):
             CounterReturn(
                 client_txn_id=data.client_txn_id,
                 location=data.location,
-                lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in data.lines],
+                lines=[
+                    CounterLine(x.sku, x.quantity, x.unit_price_minor, x.disposition)
+                    for x in data.lines
+                ],
                 original_order_id=data.original_order_id,
-                occurred_at=at_the_till(data.occurred_at) if data.occurred_at else None,
+                occurred_at=data.occurred_at,
             ),
         )
         return Response(result.body, status_code=200 if result.replayed else 201)

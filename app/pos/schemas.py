@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from app.orders.schemas import Email
+from app.orders.schemas import Disposition, Email
 from app.platform.http.schemas import Code, LineQuantity, Money, RequestExample
 
 
@@ -67,10 +67,17 @@ class PosBatchOut(Struct):
     results: list[PosBatchResult]
 
 
+class PosReturnLineIn(Struct, forbid_unknown_fields=True):
+    sku: Code
+    quantity: LineQuantity
+    unit_price_minor: Money
+    disposition: Disposition = "restock"
+
+
 class PosReturnIn(Struct, forbid_unknown_fields=True):
     client_txn_id: ClientTxnId
     location: Code
-    lines: Annotated[list[PosLineIn], Meta(min_length=1, max_length=500)]
+    lines: Annotated[list[PosReturnLineIn], Meta(min_length=1, max_length=500)]
     original_order_id: UUID | None = None
     occurred_at: datetime | None = None
 

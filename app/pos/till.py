@@ -7,10 +7,11 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from app.inventory.changes import Change
+from app.inventory.hours import local_to_utc
 from app.inventory.ledger import Ledger, RecordedMovement
 from app.inventory.repository import CatalogueRepository
 from app.inventory.rules import LevelKey
@@ -20,7 +21,7 @@ from app.orders.customer_repository import CustomerRepository
 from app.orders.model import merge_lines
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
-from app.orders.returns import take_back
+from app.orders.returns import ReturnedLine, damaged_units, take_back, write_off_damaged
 from app.orders.views import AtRiskOrder
 from app.platform.access import Permission, Principal
 from app.platform.errors import AlreadyExists, BusinessRuleViolation, DomainError
@@ -36,13 +37,14 @@ class CounterLine:
     sku: str
     quantity: int
     unit_price_minor: int
+    disposition: str = "restock"  # of a returned line: "damaged" is written off, not restocked
 
 
 @dataclass(frozen=True, slots=True)
 class CounterSale:
     client_txn_id: str
     location: str
-    occurred_at: datetime
+    occurred_at: datetime  # without an offset: the store's wall clock
     lines: list[CounterLine]
     customer_email: str | None = None
 
@@ -62,6 +64,15 @@ class PosResult:
     replayed: bool
 
 
+def _as_sent(occurred_at: datetime) -> str:
+    """The till's time as its fingerprint has it: one without an offset as it was
+    fingerprinted before stores had time zones, so that a replay across that change still
+    matches."""
+    if occurred_at.utcoffset() is None:
+        return occurred_at.replace(tzinfo=UTC).isoformat()
+    return occurred_at.isoformat()
+
+
 def _fingerprint(kind: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps([kind, payload], sort_keys=True, default=str).encode()
@@ -73,7 +84,7 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
     what is promised to orders; those orders are then flagged and, if they ship, re-sourced."""
     payload = {
         "location": sale.location,
-        "occurred_at": sale.occurred_at.isoformat(),
+        "occurred_at": _as_sent(sale.occurred_at),
         "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in sale.lines],
         "customer": sale.customer_email,
     }
@@ -88,9 +99,10 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             else None
         )
         total = sum(x.quantity * x.unit_price_minor for x in sale.lines)
+        occurred_at = local_to_utc(sale.occurred_at, loc.timezone)
         return _Settled(
             {
-                "occurred_at": sale.occurred_at.isoformat(),
+                "occurred_at": occurred_at.isoformat(),
                 "customer_id": str(customer.id) if customer else None,
                 "total_minor": total,
                 "lines": _lines_out(sale.lines),
@@ -98,7 +110,7 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
             },
             customer_id=customer.id if customer else None,
             total_minor=total,
-            occurred_at=sale.occurred_at,
+            occurred_at=occurred_at,
             summary=f"bought {sum(q for _, q in quantities)} item(s) at {loc.name} for {total}",
         )
 
@@ -154,8 +166,15 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
     payload = {
         "location": data.location,
         "order": str(data.original_order_id),
-        "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in data.lines],
+        # a restocked line is fingerprinted as before lines had a disposition, so a till's
+        # retry of a return recorded before then is still a replay
+        "lines": [
+            [x.sku, x.quantity, x.unit_price_minor]
+            + ([x.disposition] if x.disposition != "restock" else [])
+            for x in data.lines
+        ],
     }
+    damaged = damaged_units([ReturnedLine(x.sku, x.quantity, x.disposition) for x in data.lines])
 
     async def settle(uow: UnitOfWork, loc: Location, quantities: list[tuple[str, int]]) -> _Settled:
         refund = sum(x.quantity * x.unit_price_minor for x in data.lines)
@@ -169,14 +188,21 @@ async def record_return(ctx: OrderContext, principal: Principal, data: CounterRe
             {
                 "original_order_id": str(order_id) if order_id else None,
                 "refund_minor": refund,
-                "lines": _lines_out(data.lines),
+                "lines": [
+                    {**line, "disposition": x.disposition}
+                    for line, x in zip(_lines_out(data.lines), data.lines, strict=True)
+                ],
             },
             customer_id=customer_id,
             total_minor=-refund,
-            occurred_at=data.occurred_at or utcnow(),
-            summary=f"{sum(q for _, q in quantities)} item(s) returned at "
-            f"{loc.name}; refund {refund}",
+            occurred_at=local_to_utc(data.occurred_at, loc.timezone)
+            if data.occurred_at
+            else utcnow(),
+            summary=f"{sum(q for _, q in quantities)} item(s) returned at {loc.name}"
+            + (f" ({sum(q for _, q in damaged)} damaged)" if damaged else "")
+            + f"; refund {refund}",
             original_order_id=order_id,
+            written_off=damaged,
         )
 
     till = await _record(ctx, principal, _RETURN, data, payload, settle)
@@ -207,6 +233,7 @@ class _Settled:
     occurred_at: datetime
     summary: str  # of the event
     original_order_id: uuid.UUID | None = None
+    written_off: list[tuple[str, int]] | None = None  # (sku, units) returned damaged
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +276,16 @@ async def _record(
                 reference=f"pos:{txn.client_txn_id}",
             )
             for sku, quantity in quantities
+        ] + [
+            write_off_damaged(
+                LevelKey(loc.id, skus[sku].id),
+                quantity,
+                principal,
+                sku=sku,
+                location=loc.code,
+                reference=f"pos:{txn.client_txn_id}",
+            )
+            for sku, quantity in settled.written_off or []
         ]
         movements = await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
         txn_id = uuid.uuid4()

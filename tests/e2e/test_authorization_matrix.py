@@ -446,6 +446,35 @@ async def ship(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/orders/{order.id}/ship", shows=frozenset({order.id}))
 
 
+async def reject(s: Seed, v: Variant, who: str) -> Call:
+    order = await s.ship_order(v.location or OWN, f"reject-{who}")
+    body = {"lines": [{"sku": "MUG-1", "quantity": 1, "reason": "damaged"}]}
+    return Call(f"/v1/orders/{order.id}/reject", body=body, shows=frozenset({order.id}))
+
+
+async def ready_of(s: Seed, location: str, channel: str, purpose: str) -> Placed:
+    """A pickup order of `channel` at `location`, ready (a code sent), for one caller."""
+
+    async def make() -> Placed:
+        order = await s.order(location, channel, purpose)
+        response = await s.client.post(f"/v1/orders/{order.id}/ready", headers=s.keys.admin)
+        assert response.status_code == 200, response.text
+        return order
+
+    placed: Placed = await s._once(("ready_of", location, channel, purpose), make)
+    return placed
+
+
+async def resend_code(s: Seed, v: Variant, who: str) -> Call:
+    order = await ready_of(s, v.location or OWN, v.channel or "web", f"resend-{who}")
+    return Call(f"/v1/orders/{order.id}/resend-code", shows=frozenset({order.id}))
+
+
+async def unlock_code(s: Seed, v: Variant, who: str) -> Call:
+    order = await ready_of(s, OWN, "web", f"unlock-{who}")
+    return Call(f"/v1/orders/{order.id}/unlock", shows=frozenset({order.id}))
+
+
 async def order_return(s: Seed, v: Variant, who: str) -> Call:
     order = await s.picked_up()
     body = {"location": v.location, "lines": [{"sku": "TEE-1", "quantity": 1}]}
@@ -504,6 +533,83 @@ async def receive(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/transfers/{transfer_id}/receive", shows=frozenset({transfer_id}))
 
 
+async def transfer_list(s: Seed, v: Variant, who: str) -> Call:
+    """A transfer to each store; a till without a filter is shown its own store's."""
+    mine, theirs = await s.transfer(OWN, "listed"), await s.transfer(OTHER, "listed")
+    location = v.location if v.location != ANY else None
+    shown = {OWN: {mine}, OTHER: {theirs}, None: {mine} if who == "pos" else {mine, theirs}}
+    params = {"location": location} if location else None
+    return Call("/v1/transfers", params, shows=frozenset(shown[location]))
+
+
+async def draft_transfer(s: Seed, source: str, purpose: str) -> str:
+    """A draft transfer from `source` to the warehouse (nothing has moved yet)."""
+
+    async def make() -> str:
+        await s.stocked()
+        body = {**transfer_body("WH-1"), "from_location": source, "draft": True}
+        body["lines"] = [{"sku": "TEE-1", "quantity": 1}]
+        response = await s.client.post(
+            "/v1/transfers", json=body, headers={**s.keys.admin, "Idempotency-Key": _fresh("t")}
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    transfer_id: str = await s._once(("draft", source, purpose), make)
+    return transfer_id
+
+
+def on_draft(action: str) -> CallFactory:
+    async def make(s: Seed, v: Variant, who: str) -> Call:
+        transfer_id = await draft_transfer(s, v.location or OWN, f"{action}-{who}")
+        return Call(f"/v1/transfers/{transfer_id}/{action}", shows=frozenset({transfer_id}))
+
+    return make
+
+
+async def count_at(s: Seed, location: str, purpose: str) -> str:
+    """An open count at `location` with one line counted."""
+
+    async def make() -> str:
+        response = await s.client.post(
+            "/v1/counts",
+            json={"location": location},
+            headers={**s.keys.admin, "Idempotency-Key": _fresh("c")},
+        )
+        assert response.status_code == 201, response.text
+        count_id = str(response.json()["id"])
+        counted = await s.client.put(
+            f"/v1/counts/{count_id}/lines",
+            json={"lines": [{"sku": "TEE-1", "counted": 1}]},
+            headers=s.keys.admin,
+        )
+        assert counted.status_code == 200, counted.text
+        return count_id
+
+    count_id: str = await s._once(("count", location, purpose), make)
+    return count_id
+
+
+def on_count(suffix: str = "", body: Any = None, *, per_caller: bool = False) -> CallFactory:
+    async def make(s: Seed, v: Variant, who: str) -> Call:
+        count_id = await count_at(s, v.location or OWN, who if per_caller else "")
+        return Call(f"/v1/counts/{count_id}{suffix}", body=body, shows=frozenset({count_id}))
+
+    return make
+
+
+async def new_count(s: Seed, v: Variant, who: str) -> Call:
+    return Call("/v1/counts", body={"location": v.location})
+
+
+async def count_list(s: Seed, v: Variant, who: str) -> Call:
+    mine, theirs = await count_at(s, OWN, ""), await count_at(s, OTHER, "")
+    location = v.location if v.location != ANY else None
+    shown = {OWN: {mine}, OTHER: {theirs}, None: {mine} if who == "pos" else {mine, theirs}}
+    params = {"location": location} if location else None
+    return Call("/v1/counts", params, shows=frozenset(shown[location]))
+
+
 async def till_sale(s: Seed, v: Variant, who: str) -> Call:
     await s.stocked()
     return Call("/v1/pos/sales", body=sale(v.location))
@@ -548,6 +654,30 @@ async def revoke_key(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/api-keys/{key_id}", shows=frozenset({key_id}))
 
 
+def new_person() -> dict[str, Any]:
+    email = f"{_fresh('staff')}@example.com".lower()
+    return {
+        "email": email,
+        "name": "New",
+        "role": "associate",
+        "locations": [OWN],
+        "password": "a long enough password",
+    }
+
+
+async def deactivate_person(s: Seed, v: Variant, who: str) -> Call:
+    """A person nobody in the matrix signs in as (deactivating again is a no-op)."""
+
+    async def make() -> tuple[int, str]:
+        body = new_person()
+        response = await s.client.post("/v1/staff", json=body, headers=s.keys.admin)
+        assert response.status_code == 201, response.text
+        return response.json()["id"], body["email"]
+
+    staff_id, email = await s._once("spare_person", make)
+    return Call(f"/v1/staff/{staff_id}", shows=frozenset({email}))
+
+
 AT_OWN_STORE_ONLY = Scope(other=Expect.FORBIDDEN)
 """A POS key acting at another store: 403 naming both stores."""
 
@@ -570,6 +700,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/locations/{code}"): Rule(
         ANYONE, fixed(f"/v1/locations/{OTHER}"), "locations are public, any store's"
+    ),
+    ("PATCH", "/v1/locations/{code}"): Rule(
+        frozenset({"admin"}),
+        fixed(f"/v1/locations/{OWN}", body=lambda: {"pickup_lead_minutes": 45}),
+        "a location's settings are admin's (a store's manager, a person, changes its pickup "
+        "hours, lead time and pause); a till's key may not, even at its own store",
     ),
     ("GET", "/v1/skus"): Rule(ANYONE, fixed("/v1/skus"), "the catalogue is public"),
     ("POST", "/v1/skus"): Rule(
@@ -632,6 +768,60 @@ RULES: dict[tuple[str, str], Rule] = {
         "received at its destination: admin, or a till of the destination",
         location=AT_OWN_STORE_ONLY,
     ),
+    ("GET", "/v1/transfers"): Rule(
+        ANYONE,
+        transfer_list,
+        "stock in transit, no order or customer data; a till lists its own store's (another "
+        "store named: 403; none named: its own)",
+        location=Scope(other=Expect.FORBIDDEN, unfiltered=Expect.ALLOW),
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/ship"): Rule(
+        frozenset({"admin", "pos"}),
+        on_draft("ship"),
+        "shipped by admin, or by a till of the source store",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    ("POST", "/v1/transfers/{transfer_id}/cancel"): Rule(
+        frozenset({"admin", "pos"}),
+        on_draft("cancel"),
+        "cancelled by admin, or by a till of the source store",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    # Count sessions: taken by the store's staff, approved by its manager (a person) or admin.
+    ("POST", "/v1/counts"): Rule(
+        frozenset({"admin", "pos"}),
+        new_count,
+        "a count is taken there",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    ("GET", "/v1/counts"): Rule(
+        STAFF_READERS,
+        count_list,
+        "counts name who counted: staff and operations; a till its own store's (another store "
+        "named: 403; none named: its own)",
+        location=Scope(other=Expect.FORBIDDEN, unfiltered=Expect.ALLOW),
+    ),
+    ("GET", "/v1/counts/{count_id}"): Rule(
+        STAFF_READERS, on_count(), "a till reads its own store's counts", location=AT_OWN_STORE_ONLY
+    ),
+    ("PUT", "/v1/counts/{count_id}/lines"): Rule(
+        frozenset({"admin", "pos"}),
+        on_count("/lines", {"lines": [{"sku": "TEE-1", "counted": 2}]}),
+        "counted by the store's staff",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    ("POST", "/v1/counts/{count_id}/approve"): Rule(
+        frozenset({"admin"}),
+        on_count("/approve", per_caller=True),
+        "a manager of the store (a person: tests/e2e/test_transfers_and_counts.py) or admin; "
+        "a till may not approve its own count",
+    ),
+    ("POST", "/v1/counts/{count_id}/cancel"): Rule(
+        frozenset({"admin", "pos"}),
+        on_count("/cancel", per_caller=True),
+        "abandoned by the store's staff (nothing moves)",
+        location=AT_OWN_STORE_ONLY,
+    ),
     # Keys
     ("POST", "/v1/api-keys"): Rule(
         frozenset({"admin"}),
@@ -640,6 +830,20 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/api-keys"): Rule(frozenset({"admin"}), fixed("/v1/api-keys"), "keys are admin's"),
     ("DELETE", "/v1/api-keys/{key_id}"): Rule(frozenset({"admin"}), revoke_key, "keys are admin's"),
+    # Staff: people are added and deactivated by admins; a person signs out of their own session.
+    ("POST", "/v1/staff"): Rule(
+        frozenset({"admin"}), fixed("/v1/staff", body=new_person), "staff accounts are admin's"
+    ),
+    ("GET", "/v1/staff"): Rule(frozenset({"admin"}), fixed("/v1/staff"), "staff are admin's"),
+    ("DELETE", "/v1/staff/{staff_id}"): Rule(
+        frozenset({"admin"}), deactivate_person, "staff accounts are admin's"
+    ),
+    ("DELETE", "/v1/sessions/current"): Rule(
+        frozenset(),
+        fixed("/v1/sessions/current"),
+        "signing out is a signed-in person's (tests/e2e/test_staff.py); a key has no session "
+        "to end: it is revoked instead (403)",
+    ),
     # Storefronts: settings are admin's, their health is operations'.
     ("POST", "/v1/storefronts"): Rule(
         frozenset({"admin"}), new_storefront, "storefront settings are admin's"
@@ -682,7 +886,7 @@ RULES: dict[tuple[str, str], Rule] = {
         location=Scope(other=Expect.FORBIDDEN, unfiltered=Expect.ALLOW),
         channel=Scope(other=Expect.EMPTY, unfiltered=Expect.ALLOW),
     ),
-    ("GET", "/v1/orders/{order_id}"): Rule(
+    ("GET", "/v1/orders/{order_ref}"): Rule(
         ANYONE,
         one_order,
         "another store's order (pos) or another channel's (storefront, mobile) is 404; the "
@@ -690,31 +894,51 @@ RULES: dict[tuple[str, str], Rule] = {
         location=Scope(other=Expect.NOT_FOUND),
         channel=Scope(other=Expect.NOT_FOUND),
     ),
-    ("POST", "/v1/orders/{order_id}/cancel"): Rule(
+    ("POST", "/v1/orders/{order_ref}/cancel"): Rule(
         frozenset({"admin", "storefront", "mobile"}),
         cancel,
         "the ordering channel or admin cancels; another channel's order is 404",
         channel=Scope(other=Expect.NOT_FOUND),
     ),
-    ("POST", "/v1/orders/{order_id}/ready"): Rule(
+    ("POST", "/v1/orders/{order_ref}/ready"): Rule(
         frozenset({"admin", "pos"}),
         ready,
         "staff of the pickup store, or admin",
         location=AT_OWN_STORE_ONLY,
     ),
-    ("POST", "/v1/orders/{order_id}/pickup"): Rule(
+    ("POST", "/v1/orders/{order_ref}/pickup"): Rule(
         frozenset({"pos"}),
         hand_over,
         "handover is a POS key's of the pickup store (not even admin: docs/api.md)",
         location=AT_OWN_STORE_ONLY,
     ),
-    ("POST", "/v1/orders/{order_id}/ship"): Rule(
+    ("POST", "/v1/orders/{order_ref}/reject"): Rule(
+        frozenset({"admin", "pos"}),
+        reject,
+        "staff of the store where the units are held, or admin",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    ("POST", "/v1/orders/{order_ref}/ship"): Rule(
         frozenset({"admin", "pos"}),
         ship,
         "admin, or a till of the store that holds every allocation",
         location=AT_OWN_STORE_ONLY,
     ),
-    ("POST", "/v1/orders/{order_id}/returns"): Rule(
+    ("POST", "/v1/orders/{order_ref}/resend-code"): Rule(
+        frozenset({"admin", "pos", "storefront", "mobile"}),
+        resend_code,
+        "the pickup store's staff, the channel that placed the order (another channel's order "
+        "is 404), or admin",
+        location=AT_OWN_STORE_ONLY,
+        channel=Scope(other=Expect.NOT_FOUND),
+    ),
+    ("POST", "/v1/orders/{order_ref}/unlock"): Rule(
+        frozenset({"admin"}),
+        unlock_code,
+        "a manager of the pickup store (a person, not a key: tests/e2e/test_pickup_codes.py) "
+        "or admin; a till may not lift its own lockout",
+    ),
+    ("POST", "/v1/orders/{order_ref}/returns"): Rule(
         frozenset({"admin", "pos"}),
         order_return,
         "returns anywhere: any order, taken back at the till's own store",
@@ -792,7 +1016,18 @@ async def unsigned_shopify_webhook(s: Seed, v: Variant, who: str) -> Call:
 
 
 OPENAPI = "the API's description is public (it holds no data)"
+SIGN_IN = ("POST", "/v1/sessions")
+"""The one operation under /v1/ that takes no key: staff sign in with what they have instead."""
 PUBLIC: dict[tuple[str, str], Public] = {
+    SIGN_IN: Public(
+        "staff sign in with email and password for a session token; a wrong pair is 401 "
+        "(locked out after five: 429; tests/e2e/test_staff.py)",
+        frozenset({401}),
+        fixed(
+            "/v1/sessions",
+            body=lambda: {"email": "nobody@example.com", "password": "not a password"},
+        ),
+    ),
     ("GET", "/health/live"): Public(
         "the orchestrator's liveness probe; no data", frozenset({200}), fixed("/health/live")
     ),
@@ -870,9 +1105,10 @@ OPEN = sorted({op for op in ROUTES if public_rule(op) is not None} | PUBLIC.keys
 
 
 def test_keys_guard_all_of_v1_and_nothing_else() -> None:
-    """Rules are for the API behind keys, `/v1/`; what is outside it is listed as public."""
+    """Rules are for the API behind keys, `/v1/`; what is outside it is listed as public, and
+    so is staff sign-in (`SIGN_IN`), the one way to get a session."""
     assert [op for op in RULES if not op[1].startswith("/v1/")] == []
-    assert [op for op in PUBLIC if op[1].startswith("/v1/")] == []
+    assert [op for op in PUBLIC if op[1].startswith("/v1/") and op != SIGN_IN] == []
 
 
 @pytest.mark.parametrize("operation", GUARDED, ids=[f"{m} {p}" for m, p in GUARDED])

@@ -106,9 +106,9 @@ async def test_an_order_return_needs_an_idempotency_key(client: Client, keys: Ke
 
 async def test_unknown_query_parameters_are_400_naming_them(client: Client, keys: Keys) -> None:
     """A filter that does not exist is refused, not ignored (issue: ?at_risk=, ?q= and ?number=
-    returned unfiltered data)."""
+    returned unfiltered data; orders have `at_risk` and `q` now, `flagged` they never had)."""
     for path, params in (
-        ("/v1/orders", {"at_risk": "true", "status": "confirmed"}),
+        ("/v1/orders", {"flagged": "true", "status": "confirmed"}),
         ("/v1/skus", {"q": "tee"}),
         ("/v1/orders", {"number": "W-N7N56JGT"}),
     ):

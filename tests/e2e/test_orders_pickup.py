@@ -79,6 +79,10 @@ async def test_the_whole_pickup_journey(shop: Client, keys: Keys, localstripe_ur
             "unit_price_minor": 1000,
             "allocations": [{"location": "STORE-A", "quantity": 2}],
             "returned_quantity": 0,
+            "name": "TEE-1",  # the catalogue's name of the SKU (the `world` names them so)
+            "ready_quantity": 0,
+            "rejected_quantity": 0,
+            "handed_over_quantity": 0,
         }
     ]
     assert order["payment"]["provider"] == "stripe"

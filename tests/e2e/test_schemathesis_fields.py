@@ -152,11 +152,14 @@ def bench(settings: Settings) -> Iterator[Bench]:
     app = create_app(settings)
     with TestClient(app) as client:
         admin = {"Authorization": f"Bearer {secret}"}
-        bench = Bench(app, client, admin, {"sku": "TEE-BLK-M", "location": "LDN-OXF"})
+        ids = {"sku": "TEE-BLK-M", "location": "LDN-OXF", "code": "LDN-OXF"}
+        bench = Bench(app, client, admin, ids)
         document = app.openapi_schema.to_schema()
         for path, key, field in [
-            ("/v1/orders", "order_id", "id"),
+            ("/v1/orders", "order_ref", "id"),
             ("/v1/storefronts", "storefront_id", "id"),
+            ("/v1/transfers", "transfer_id", "id"),
+            ("/v1/counts", "count_id", "id"),
         ]:
             example = document["paths"][path]["post"]["requestBody"]["content"]
             body = as_json(example["application/json"]["example"])

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from app.config import Settings
 from tests.e2e.test_schemathesis import FAILED, Fuzz, as_a_client_sends, describe, fuzzing
 
-SCENARIOS = 80
+SCENARIOS = 150
 
 STATEFUL_CHECKS = [
     not_a_server_error,
@@ -52,12 +52,12 @@ def test_links_lead_from_one_answer_to_the_next(fuzz: Fuzz) -> None:
     document = fuzz.app.openapi_schema.to_schema()
     placed = document["paths"]["/v1/orders"]["post"]["responses"]["201"]["links"]
     assert {link["operationId"] for link in placed.values()} >= {
-        "V1OrdersOrderIdGetOne",
-        "V1OrdersOrderIdCancelCancel",
-        "V1OrdersOrderIdReadyReady",
+        "V1OrdersOrderRefGetOne",
+        "V1OrdersOrderRefCancelCancel",
+        "V1OrdersOrderRefReadyReady",
         "V1CustomersCustomerIdGetOne",
     }
-    assert placed["V1OrdersOrderIdGetOne"]["parameters"] == {"order_id": "$response.body#/id"}
+    assert placed["V1OrdersOrderRefGetOne"]["parameters"] == {"order_ref": "$response.body#/id"}
     transfer = document["paths"]["/v1/transfers"]["post"]["responses"]["201"]["links"]
     assert "V1TransfersTransferIdReceiveReceive" in transfer
     sku = document["paths"]["/v1/skus"]["post"]["responses"]["201"]["links"]
@@ -70,7 +70,11 @@ def test_stateful_sequences_conform_to_the_document(fuzz: Fuzz) -> None:
     uses: Counter[str] = Counter()
     scenarios = [0]
 
-    class Workflow(fuzz.schema.as_state_machine()):  # type: ignore[misc]
+    # Staff sign-in is left out (tests/e2e/test_staff.py holds it): with it in the machine,
+    # the run sent its requests without the admin key and met nothing but 401s.
+    machine = fuzz.schema.exclude(path_regex="^/v1/sessions").as_state_machine()
+
+    class Workflow(machine):  # type: ignore[misc]
         def setup(self) -> None:
             scenarios[0] += 1
 

@@ -1,10 +1,14 @@
 """Random sequences of stock operations; after every step each level equals the fold of its
-movements and `available = max(0, on_hand - reserved - safety_stock)`."""
+movements, `available = max(0, on_hand - reserved - safety_stock)`, and `incoming` is exactly
+what the transfers still have in transit (drafts, partial and over receipts, short closes and
+cancels included). Count sessions approved after trading set what was counted, moved on."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -14,18 +18,26 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
 from sqlalchemy import select
 
-from app.inventory import availability, transfers
+from app.inventory import availability, counts, transfer_receipts, transfers
 from app.inventory import movements as inventory_movements
 from app.inventory.ledger import forget_known_levels
 from app.inventory.rules import Delta, MovementKind, fold
-from app.inventory.tables import Location, Sku, StockLevel, StockMovement
+from app.inventory.tables import (
+    Location,
+    Sku,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferLine,
+)
 from app.platform.database import Database
-from app.platform.errors import InsufficientStock, InvalidTransition
+from app.platform.errors import BusinessRuleViolation, InsufficientStock, InvalidTransition
 from tests.conftest import ADMIN
 from tests.support.context import context_for
 from tests.support.database import truncate_all
@@ -35,6 +47,22 @@ SKUS = ["S-1", "S-2"]
 quantities = st.integers(min_value=1, max_value=8)
 locations = st.sampled_from(LOCATIONS)
 skus = st.sampled_from(SKUS)
+
+
+@dataclass(frozen=True)
+class Sent:
+    source: str
+    destination: str
+    sku: str
+    quantity: int  # still on its way (drafts: to be sent)
+
+
+@dataclass(frozen=True)
+class Counted:
+    location: str
+    sku: str
+    counted: int
+    on_hand_then: int  # what the books said when the figure was entered
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -47,7 +75,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.db = Database(self.database_url, pool_size=2)
         self.expected_on_hand: dict[tuple[str, str], int] = defaultdict(int)
-        self.in_transit: list[str] = []
+        self.expected_incoming: dict[tuple[str, str], int] = defaultdict(int)
+        self.drafts: dict[str, Sent] = {}
+        self.in_transit: dict[str, Sent] = {}  # id -> what is still on its way
+        self.counts: dict[str, Counted] = {}  # open count sessions
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -81,6 +112,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
 
         self.run(setup())
+        for location in LOCATIONS:  # something to send, so transfers do not all fail
+            self.receipt(location, SKUS[0], 12)
 
     def move(self, location: str, sku: str, kind: MovementKind, quantity: int) -> None:
         try:
@@ -131,8 +164,10 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert level.safety_stock == safety
 
-    @rule(source=locations, destination=locations, sku=skus, quantity=quantities)
-    def transfer(self, source: str, destination: str, sku: str, quantity: int) -> None:
+    @rule(
+        source=locations, destination=locations, sku=skus, quantity=quantities, draft=st.booleans()
+    )
+    def transfer(self, source: str, destination: str, sku: str, quantity: int, draft: bool) -> None:
         if source == destination:
             return
         try:
@@ -143,30 +178,107 @@ class LedgerMachine(RuleBasedStateMachine):
                     from_location=source,
                     to_location=destination,
                     lines=[(sku, quantity)],
+                    draft=draft,
                 )
             )
         except InsufficientStock:
-            assert self.expected_on_hand[(source, sku)] < quantity
+            assert not draft and self.expected_on_hand[(source, sku)] < quantity
             return
-        self.expected_on_hand[(source, sku)] -= quantity
-        self.in_transit.append(str(view.id))
+        sent = Sent(source, destination, sku, quantity)
+        if draft:
+            self.drafts[str(view.id)] = sent
+        else:
+            self.shipped(str(view.id), sent)
 
+    def shipped(self, transfer_id: str, sent: Sent) -> None:
+        self.expected_on_hand[(sent.source, sent.sku)] -= sent.quantity
+        self.expected_incoming[(sent.destination, sent.sku)] += sent.quantity
+        self.in_transit[transfer_id] = sent
+
+    @precondition(lambda self: self.drafts)
     @rule(data=st.data())
-    def receive_transfer(self, data: st.DataObject) -> None:
-        if not self.in_transit:
+    def ship_draft(self, data: st.DataObject) -> None:
+        transfer_id = data.draw(st.sampled_from(sorted(self.drafts)))
+        sent = self.drafts[transfer_id]
+        try:
+            self.run(transfers.ship_transfer(context_for(self.db), ADMIN, uuid.UUID(transfer_id)))
+        except InsufficientStock:
+            assert self.expected_on_hand[(sent.source, sent.sku)] < sent.quantity
             return
-        transfer_id = data.draw(st.sampled_from(self.in_transit))
-        import uuid
+        del self.drafts[transfer_id]
+        self.shipped(transfer_id, sent)
 
+    @precondition(lambda self: self.in_transit)
+    @rule(data=st.data(), close=st.booleans())
+    def receive_transfer(self, data: st.DataObject, close: bool) -> None:
+        """All of what is in transit, or a part, or more than was sent; maybe closed short."""
+        transfer_id = data.draw(st.sampled_from(sorted(self.in_transit)))
+        sent = self.in_transit[transfer_id]
+        units = data.draw(st.none() | st.integers(0, sent.quantity + 2))
         try:
             view = self.run(
-                transfers.receive_transfer(context_for(self.db), ADMIN, uuid.UUID(transfer_id))
+                transfer_receipts.receive_transfer(
+                    context_for(self.db),
+                    ADMIN,
+                    uuid.UUID(transfer_id),
+                    lines=None if units is None else [(sent.sku, units)] if units else [],
+                    close=close,
+                )
             )
         except InvalidTransition:
             raise AssertionError("an in-transit transfer could not be received") from None
-        self.in_transit.remove(transfer_id)
-        for sku, quantity in view.lines:
-            self.expected_on_hand[(view.to_location, sku)] += quantity
+        except BusinessRuleViolation:
+            assert units == 0 and not close  # nothing named, nothing closed
+            return
+        arrived = sent.quantity if units is None else units
+        from_transit = min(arrived, sent.quantity)
+        left = sent.quantity - from_transit
+        self.expected_on_hand[(sent.destination, sent.sku)] += arrived
+        self.expected_incoming[(sent.destination, sent.sku)] -= from_transit + (
+            left if close else 0
+        )
+        if close or not left:
+            assert view.status == "received"
+            del self.in_transit[transfer_id]
+        else:
+            assert view.status == "partially_received"
+            self.in_transit[transfer_id] = Sent(sent.source, sent.destination, sent.sku, left)
+
+    @precondition(lambda self: self.drafts or self.in_transit)
+    @rule(data=st.data())
+    def cancel_transfer(self, data: st.DataObject) -> None:
+        pending = sorted(self.drafts) + sorted(self.in_transit)
+        transfer_id = data.draw(st.sampled_from(pending))
+        self.run(transfers.cancel_transfer(context_for(self.db), ADMIN, uuid.UUID(transfer_id)))
+        if transfer_id in self.drafts:
+            del self.drafts[transfer_id]
+            return
+        sent = self.in_transit.pop(transfer_id)
+        self.expected_on_hand[(sent.source, sent.sku)] += sent.quantity
+        self.expected_incoming[(sent.destination, sent.sku)] -= sent.quantity
+
+    @rule(location=locations, sku=skus, counted=st.integers(0, 12))
+    def count_session(self, location: str, sku: str, counted: int) -> None:
+        """Open a count and enter a figure; other operations may run before its approval."""
+        view = self.run(counts.open_count(context_for(self.db), ADMIN, location=location))
+        self.run(counts.record_counted(context_for(self.db), ADMIN, view.id, [(sku, counted)]))
+        self.counts[str(view.id)] = Counted(
+            location, sku, counted, self.expected_on_hand[(location, sku)]
+        )
+
+    @precondition(lambda self: self.counts)
+    @rule(data=st.data())
+    def approve_count(self, data: st.DataObject) -> None:
+        count_id = data.draw(st.sampled_from(sorted(self.counts)))
+        counted = self.counts.pop(count_id)
+        key = (counted.location, counted.sku)
+        now = counted.counted + self.expected_on_hand[key] - counted.on_hand_then
+        try:
+            self.run(counts.approve_count(context_for(self.db), ADMIN, uuid.UUID(count_id)))
+        except BusinessRuleViolation:
+            assert now < 0
+            return
+        self.expected_on_hand[key] = now
 
     @invariant()
     def levels_are_the_fold_of_their_movements(self) -> None:
@@ -190,6 +302,18 @@ class LedgerMachine(RuleBasedStateMachine):
                     .scalars()
                     .all()
                 )
+                lines = (
+                    await session.execute(
+                        select(Transfer.to_location_id, Transfer.status, TransferLine).join(
+                            TransferLine, TransferLine.transfer_id == Transfer.id
+                        )
+                    )
+                ).all()
+            in_transit: dict[tuple[str, str], int] = defaultdict(int)
+            for to_location_id, status, line in lines:
+                if status in ("in_transit", "partially_received"):
+                    key = (names[("l", to_location_id)], names[("s", line.sku_id)])
+                    in_transit[key] += transfers.line_state(line).in_transit
             deltas: dict[tuple[int, int], list[Delta]] = defaultdict(list)
             for m in movements:
                 deltas[(m.location_id, m.sku_id)].append(
@@ -207,6 +331,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert level.on_hand >= 0 and level.incoming >= 0
                 key = (names[("l", level.location_id)], names[("s", level.sku_id)])
                 assert level.on_hand == self.expected_on_hand[key]
+                assert level.incoming == self.expected_incoming[key] == in_transit[key]
                 levels_via_api = await availability.stock_level(
                     context_for(self.db), key[1], key[0]
                 )

@@ -1,7 +1,9 @@
 """Random sequences of the whole order book — receipts, pickup and ship orders, cancels,
-ready and handover, shipping, expiry, counter sales and returns — checking after every step
-that the ledger still projects to the levels, that `reserved` is exactly what open orders
-hold, and that no remote order was ever accepted without available stock."""
+ready and handover (whole or line by line, with rejected units and partial handovers),
+shipping, expiry, counter sales and returns — checking after every step that the ledger still
+projects to the levels, that `reserved` is exactly what open orders hold, that an open order's
+lines are what it holds and what it costs, and that no remote order was ever accepted without
+available stock."""
 
 from __future__ import annotations
 
@@ -29,10 +31,16 @@ from app.inventory.catalogue import NewLocation, SkuData
 from app.inventory.ledger import forget_known_levels
 from app.inventory.rules import Delta, MovementKind, fold
 from app.inventory.tables import StockLevel, StockMovement
-from app.orders import closing, fulfilment, placing, returns, views
+from app.orders import closing, fulfilment, line_work, placing, returns, views
 from app.orders.commands import NewOrder, ShipAddress
-from app.orders.model import OPEN_STATUSES, Fulfilment, TooManyUnpaidOrders
-from app.orders.tables import Allocation, Notification, Order
+from app.orders.model import (
+    OPEN_STATUSES,
+    Fulfilment,
+    Rejection,
+    RejectReason,
+    TooManyUnpaidOrders,
+)
+from app.orders.tables import Allocation, Notification, Order, OrderLine
 from app.platform.access import Principal, Role
 from app.platform.database import Database
 from app.platform.errors import DomainError, InsufficientStock
@@ -151,22 +159,33 @@ class OrderBookMachine(RuleBasedStateMachine):
         order_id = data.draw(st.sampled_from(self.orders))
         order = self.run(views.get_order(self.ctx, ADMIN, order_id))
         sensible = {
-            "confirmed": ["ready", "ship", "cancel"],
-            "ready_for_pickup": ["pickup", "cancel"],
+            "confirmed": ["ready", "ready_part", "reject", "ship", "cancel"],
+            "ready_for_pickup": ["pickup", "pickup_part", "reject", "cancel"],
             "picked_up": ["return"],
             "shipped": ["return"],
         }
+        everything = ["cancel", "ready", "ready_part", "reject", "pickup", "pickup_part"]
         action = data.draw(
             st.sampled_from(sensible.get(order.status, ["cancel"]))
             if data.draw(st.integers(0, 9))
-            else st.sampled_from(["cancel", "ready", "pickup", "ship", "return"])
+            else st.sampled_from([*everything, "ship", "return"])
         )
+        some = [(line.sku, data.draw(st.integers(1, 3))) for line in order.lines]
         store = STORES[0] if order.pickup_location is None else None
         try:
             if action == "cancel":
                 self.run(closing.cancel(self.ctx, ADMIN, order_id))
             elif action == "ready":
                 self.run(fulfilment.mark_ready(self.ctx, ADMIN, order_id))
+            elif action == "ready_part":
+                self.run(fulfilment.mark_ready(self.ctx, ADMIN, order_id, some))
+            elif action == "reject":
+                reason = data.draw(st.sampled_from(list(RejectReason)))
+                rejected = [Rejection(sku, quantity, reason) for sku, quantity in some]
+                self.run(line_work.work_lines(self.ctx, ADMIN, order_id, [], rejected))
+            elif action == "pickup_part":
+                till = Principal("k-pos", "till", Role.POS, order.pickup_location or "none")
+                self.run(fulfilment.hand_over(self.ctx, till, order_id, self._code(order_id), some))
             elif action == "pickup":
                 view = self.run(views.get_order(self.ctx, ADMIN, order_id))
                 till = Principal("k-pos", "till", Role.POS, view.pickup_location or "none")
@@ -258,6 +277,51 @@ class OrderBookMachine(RuleBasedStateMachine):
                     replayed.incoming,
                 )
                 assert level.reserved == promised[key], "reserved must be what open orders hold"
+
+        self.run(check())
+
+    @invariant()
+    def open_orders_hold_and_cost_what_their_lines_say(self) -> None:
+        async def check() -> None:
+            async with self.db.sessionmaker() as session:
+                orders = (
+                    (
+                        await session.execute(
+                            select(Order).where(Order.status.in_([s.value for s in OPEN_STATUSES]))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for order in orders:
+                    lines = (
+                        (
+                            await session.execute(
+                                select(OrderLine).where(OrderLine.order_id == order.id)
+                            )
+                        )
+                        .scalars()
+                        .all()
+                    )
+                    held: dict[int, int] = defaultdict(int)
+                    for allocation in (
+                        (
+                            await session.execute(
+                                select(Allocation).where(Allocation.order_id == order.id)
+                            )
+                        )
+                        .scalars()
+                        .all()
+                    ):
+                        held[allocation.sku_id] += allocation.quantity
+                    assert {line.sku_id: line.quantity for line in lines if line.quantity} == dict(
+                        held
+                    ), "an open order holds exactly its lines' units"
+                    assert order.total_minor == sum(
+                        line.quantity * line.unit_price_minor for line in lines
+                    )
+                    assert all(0 <= line.ready_quantity <= line.quantity for line in lines)
+                    assert any(line.quantity for line in lines), "an empty order is closed"
 
         self.run(check())
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Self, cast
 
@@ -75,6 +75,29 @@ class FakeOrders:
 
     async def allocations(self, order_id: uuid.UUID) -> list[AllocationRow]:
         return list(self._allocations.get(order_id, []))
+
+    async def set_line_work(
+        self,
+        order_id: uuid.UUID,
+        sku_id: int,
+        *,
+        quantity: int,
+        ready: int,
+        rejected: int,
+        handed_over: int,
+    ) -> None:
+        self._lines[order_id] = [
+            replace(
+                line,
+                quantity=quantity,
+                ready_quantity=ready,
+                rejected_quantity=rejected,
+                handed_over_quantity=handed_over,
+            )
+            if line.sku_id == sku_id
+            else line
+            for line in self._lines[order_id]
+        ]
 
     def add_event(self, **row: Any) -> None:
         self.events.append(row)
@@ -156,6 +179,8 @@ class FakePayments:
     requires_authorisation: bool = True
     remote_fulfilments: frozenset[Fulfilment] = frozenset(Fulfilment)
     statuses: dict[str, str] = field(default_factory=dict)
+    captured: dict[str, int] = field(default_factory=dict)
+    """Amount captured per intent."""
 
     async def authorize(self, order_id: str, amount_minor: int, currency: str) -> Authorization:
         intent_id = f"pi_{order_id}"
@@ -165,7 +190,8 @@ class FakePayments:
     async def status(self, intent_id: str) -> str:
         return self.statuses[intent_id]
 
-    async def capture(self, order_id: str, intent_id: str) -> str:
+    async def capture(self, order_id: str, intent_id: str, amount_minor: int) -> str:
+        self.captured.setdefault(intent_id, amount_minor)  # a provider captures once
         self.statuses[intent_id] = "succeeded"
         return "succeeded"
 

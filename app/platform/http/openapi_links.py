@@ -12,7 +12,7 @@ Document = dict[str, Any]
 def add_links(document: Document) -> None:
     """Links from each success answer to the operations it names:
     - a POST to a collection links to everything under the item it created
-      (`POST /v1/orders` -> `/v1/orders/{order_id}/...`, from the answer's `id`, or the field
+      (`POST /v1/orders` -> `/v1/orders/{order_ref}/...`, from the answer's `id`, or the field
       named like the parameter: `POST /v1/skus` -> `/v1/skus/{sku}`);
     - an operation on an item links to the other operations on the same item
       (`.../ready` -> `.../pickup`);
@@ -61,7 +61,7 @@ def _link_parameters(
         name = wanted[0]
         if len(wanted) == 1 and name in fields_:
             return {name: f"$response.body#/{name}"}
-        if len(wanted) == 1 and name.endswith("_id") and "id" in fields_:
+        if len(wanted) == 1 and name.endswith(("_id", "_ref")) and "id" in fields_:
             return {name: "$response.body#/id"}
         return None
     if len(wanted) == 1 and wanted[0] in fields_ and target_path.count("{") == 1:
