@@ -261,7 +261,8 @@ NOTIFICATION = (
 )
 LINES = (
     "INSERT INTO order_lines (order_id, sku_id, quantity, unit_price_minor, "
-    "returned_quantity) SELECT $1, *, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])"
+    "returned_quantity, ready_quantity, rejected_quantity, handed_over_quantity) "
+    "SELECT $1, *, 0, 0, 0, 0 FROM unnest($2::int[], $3::int[], $4::bigint[])"
 )
 REFUSAL = (
     "INSERT INTO idempotency_records (scope, key, request_hash, state, status_code, "
