@@ -190,48 +190,36 @@ class StockQueries(Repository):
 
         A single round trip; raises `NotFound` naming every SKU that does not exist.
         """
-        min_lat, max_lat, min_lon, max_lon = box
-        rows = await self.statements.rows(
-            _PICKUP_CANDIDATES,
-            {
-                "codes": skus,
-                "quantity": quantity,
-                "min_lat": min_lat,
-                "max_lat": max_lat,
-                "min_lon": min_lon,
-                "max_lon": max_lon,
-            },
-        )
-        known: set[str] = set()
-        by_location: dict[int, PickupCandidate] = {}
-        for sku, location_id, code, name, latitude, longitude, pickup, available in rows:
-            known.add(sku)
-            if location_id is None:
-                continue
-            candidate = by_location.get(location_id)
-            if candidate is None:
-                candidate = by_location[location_id] = PickupCandidate(
-                    location_id, code, name, latitude, longitude, pickup, {}
-                )
-            candidate.available[sku] = max(0, available)
-        wanted = set(skus)
-        require_known_skus(wanted, known)
-        return [c for c in by_location.values() if len(c.available) == len(wanted)]
+        by_location = await self._stock_in_box(_PICKUP_CANDIDATES, skus, box, quantity=quantity)
+        wanted = len(set(skus))
+        return [c for c in by_location if len(c.available) == wanted]
 
     async def stores_in_box(
         self, skus: list[str], box: tuple[float, float, float, float]
     ) -> list[PickupCandidate]:
         """Every store inside `box` with what it has of each SKU, 0 where it has none or
         less than none; raises `NotFound` naming every SKU that does not exist."""
+        return await self._stock_in_box(_STORES_IN_BOX, skus, box)
+
+    async def _stock_in_box(
+        self,
+        statement: Prepared,
+        skus: list[str],
+        box: tuple[float, float, float, float],
+        **params: int,
+    ) -> list[PickupCandidate]:
+        """The stores `statement` finds inside `box`, each with what it has of each SKU (never
+        below 0); raises `NotFound` naming every SKU that does not exist."""
         min_lat, max_lat, min_lon, max_lon = box
         rows = await self.statements.rows(
-            _STORES_IN_BOX,
+            statement,
             {
                 "codes": skus,
                 "min_lat": min_lat,
                 "max_lat": max_lat,
                 "min_lon": min_lon,
                 "max_lon": max_lon,
+                **params,
             },
         )
         known: set[str] = set()
