@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.config import Settings
+from app.events.log import EventSignal, event_writer
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
@@ -18,6 +19,7 @@ from app.integrations.stripe import StripePayments
 from app.inventory.ledger import AVAILABLE_CHANGED
 from app.orders.ports import PaymentProvider, Sender
 from app.platform.database import Database
+from app.platform.events import EVENTS_COMMITTING
 from app.storefronts.config import StorefrontContext, SyncConfig
 from app.storefronts.outbox import publish_available_changes
 
@@ -25,11 +27,17 @@ AppContext = StorefrontContext
 """The most derived context: every use case of every context accepts it."""
 
 
-def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+def build_context(
+    settings: Settings, db: Database | None = None, event_signal: EventSignal | None = None
+) -> AppContext:
+    """`event_signal` is told the last `seq` each commit wrote (the live stream's wake-up)."""
     settings.check_for_production()
     return AppContext(
         db=db or Database(settings.database_url, settings.database_pool_size),
-        listeners={AVAILABLE_CHANGED: (publish_available_changes,)},
+        listeners={
+            AVAILABLE_CHANGED: (publish_available_changes,),
+            EVENTS_COMMITTING: (event_writer(event_signal),),
+        },
         payments=payment_provider(settings),
         sender=notification_sender(settings),
         secrets=secret_box(settings.secret_key),

@@ -68,6 +68,13 @@ class Settings:
     payments: str | None = None  # PAYMENTS: at_counter | none; Stripe when STRIPE_API_KEY is set
     max_order_units: int = 10_000  # MAX_ORDER_UNITS: units in one order
     max_open_unpaid_orders: int = 3  # MAX_OPEN_UNPAID_ORDERS: per customer email, web and app
+    event_retention_days: int = 30  # EVENT_RETENTION_DAYS: the event log keeps at least this
+    webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE=1: loopback/private targets
+    webhook_timeout_seconds: float = 10.0  # WEBHOOK_TIMEOUT_SECONDS: one delivery attempt
+    webhook_retry_hours: float = 24.0  # WEBHOOK_RETRY_HOURS: then the endpoint is disabled
+    stream_heartbeat_seconds: float = 15.0  # STREAM_HEARTBEAT_SECONDS: comment lines
+    stream_max_per_key: int = 10  # STREAM_MAX_PER_KEY: open streams per key (or person)
+    stream_buffer_events: int = 1000  # STREAM_BUFFER_EVENTS: a client further behind is dropped
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,6 +140,13 @@ class Settings:
             payments=(env.get("PAYMENTS") or "").strip().lower() or None,
             max_order_units=_int("MAX_ORDER_UNITS", 10_000),
             max_open_unpaid_orders=_int("MAX_OPEN_UNPAID_ORDERS", 3),
+            event_retention_days=_int("EVENT_RETENTION_DAYS", 30),
+            webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true"),
+            webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10.0),
+            webhook_retry_hours=float(env.get("WEBHOOK_RETRY_HOURS") or 24.0),
+            stream_heartbeat_seconds=float(env.get("STREAM_HEARTBEAT_SECONDS") or 15.0),
+            stream_max_per_key=_int("STREAM_MAX_PER_KEY", 10),
+            stream_buffer_events=_int("STREAM_BUFFER_EVENTS", 1000),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

@@ -20,6 +20,7 @@ from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context
 from app.config import Settings
+from app.events.api import EventController
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
 from app.inventory.counts_api import CountController
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PosController,
             CustomerController,
             list_notifications,
+            EventController,
             stripe_webhook,
             live,
             ready,

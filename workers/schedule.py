@@ -16,6 +16,7 @@ def intervals(settings: Settings) -> dict[str, float]:
     """Every periodic job (its actor's name) and the seconds between two runs."""
     return {
         "purge_idempotency_records": 3600.0,
+        "purge_events": 3600.0,
         "expire_orders": 30.0,
         "run_payment_actions": 30.0,
         "send_notifications": 5.0,

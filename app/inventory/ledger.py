@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inventory.changes import Change
 from app.inventory.rules import LevelKey, MovementKind, Quantities, check_guard
+from app.inventory.stock_events import level_events
 from app.inventory.tables import Location, StockLevel, StockMovement
 from app.platform import metrics
 from app.platform.prepared import Prepared, pair_arrays, pairs_in, unnest_array
@@ -67,6 +68,24 @@ _LOCK_LEVELS = _levels_by_key(lock=True)
 
 _READ_LEVELS = _levels_by_key(lock=False)
 
+_VERSIONS_PORTABLE, _VERSIONS_POSTGRESQL = (
+    select(
+        _LEVELS.c.location_id,
+        _LEVELS.c.sku_id,
+        _LEVELS.c.on_hand,
+        _LEVELS.c.reserved,
+        _LEVELS.c.safety_stock,
+        _LEVELS.c.incoming,
+        _LEVELS.c.version,
+    ).where(condition)
+    for condition in pairs_in(_LEVELS.c.location_id, _LEVELS.c.sku_id)
+)
+
+_LEVEL_VERSIONS = Prepared(
+    _VERSIONS_PORTABLE, postgresql=_VERSIONS_POSTGRESQL, postgresql_params=pair_arrays
+)
+"""The levels as this transaction leaves them, with their versions, for the stock events."""
+
 _MOVEMENTS = table_of(StockMovement)
 
 _MOVEMENT_VALUES = [column.name for column in _MOVEMENTS.columns if column.name != "id"]
@@ -110,6 +129,8 @@ class Ledger(Repository):
         super().__init__(uow)
         self._started = time.perf_counter()
         self._locked: dict[LevelKey, Quantities] = {}
+        self._found: dict[LevelKey, Quantities] = {}
+        """Each changed level as this transaction found it, for its events at the commit."""
 
     async def lock(
         self,
@@ -182,6 +203,9 @@ class Ledger(Repository):
             afters.append(running[change.key])
         now = utcnow()
         touched = {c.key for c in changes}
+        for key in touched:
+            self._found.setdefault(key, self._locked[key])
+        self._uow.before_commit(self._emit_stock_events)
         await self._update_levels(touched, running, now)
         ids = await self._insert_movements(changes, now)
         sellable = sorted(
@@ -199,6 +223,20 @@ class Ledger(Repository):
             RecordedMovement(id=i, change=c, level_after=a, created_at=now)
             for i, c, a in zip(ids, changes, afters, strict=True)
         ]
+
+    async def _emit_stock_events(self) -> None:
+        """One read of the changed levels as committed (savepoints that rolled back
+        included), then their net events: one per level and transaction."""
+        keys = sorted(self._found)
+        rows = await self.statements.rows(
+            _LEVEL_VERSIONS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
+        )
+        now = utcnow()
+        for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
+            key = LevelKey(location_id, sku_id)
+            after = Quantities(on_hand, reserved, safety_stock, incoming)
+            for event in level_events(key, self._found[key], after, version, now):
+                self._uow.emit(event)
 
     async def _select_for_update(self, keys: list[LevelKey]) -> dict[LevelKey, Quantities]:
         rows = await self.statements.rows(

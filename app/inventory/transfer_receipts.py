@@ -14,7 +14,7 @@ from app.inventory.rules import (
     status_after_receipt,
 )
 from app.inventory.transfer_repository import TransferRepository
-from app.inventory.transfers import TransferView, line_state, transfer_view
+from app.inventory.transfers import TransferView, line_state, transfer_event, transfer_view
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation
@@ -101,6 +101,7 @@ async def receive_transfer(
         if transfer.status == TransferStatus.RECEIVED:
             transfer.received_at = utcnow()
         view = transfer_view(transfer, rows, locations, skus)
+        uow.emit(transfer_event(view, "received"))
         await uow.commit()
     return view
 

@@ -17,6 +17,7 @@ from app.inventory.transfer_repository import TransferRepository
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation, Forbidden
+from app.platform.events import OutgoingEvent
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
@@ -47,6 +48,27 @@ class TransferView:
 
 
 IN_TRANSIT = TransferStatus.IN_TRANSIT.value
+
+
+def transfer_event(view: TransferView, kind: str) -> OutgoingEvent:
+    """`transfer.<kind>` (shipped, received, cancelled) as the transfer stands after it."""
+    return OutgoingEvent(
+        type=f"transfer.{kind}",
+        occurred_at=utcnow(),
+        data={
+            "transfer_id": str(view.id),
+            "from_location": view.from_location,
+            "to_location": view.to_location,
+            "status": view.status,
+            "lines": [
+                {"sku": line.sku, "quantity": line.quantity, "received": line.received}
+                for line in view.lines
+            ],
+        },
+        location=view.from_location,
+        other_location=view.to_location,
+    )
+
 
 RECEIVED = TransferStatus.RECEIVED.value
 
@@ -180,6 +202,8 @@ async def create_transfer(
             await Ledger.of(uow).apply(dispatches(transfer, rows, locations, sku_codes, principal))
         await CatalogueRepository.of(uow).add_transfer(transfer, rows)
         view = transfer_view(transfer, rows, locations, sku_codes)
+        if not draft:
+            uow.emit(transfer_event(view, "shipped"))
         await uow.commit()
     return view
 
@@ -200,6 +224,7 @@ async def ship_transfer(ctx: Context, principal: Principal, transfer_id: uuid.UU
         transfer.status = IN_TRANSIT
         transfer.shipped_at = utcnow()
         view = transfer_view(transfer, lines, locations, skus)
+        uow.emit(transfer_event(view, "shipped"))
         await uow.commit()
     return view
 
@@ -239,6 +264,7 @@ async def cancel_transfer(
         transfer.status = TransferStatus.CANCELLED.value
         transfer.cancelled_at = utcnow()
         view = transfer_view(transfer, lines, locations, skus)
+        uow.emit(transfer_event(view, "cancelled"))
         await uow.commit()
     return view
 

@@ -18,7 +18,7 @@ from app.orders.model import OrderStatus, merge_lines, returnable
 from app.orders.outbox_repository import OutboxRepository
 from app.orders.payment_actions import run_payment_actions
 from app.orders.repository import OrderRepository
-from app.orders.tables import Order, OrderReturn
+from app.orders.tables import Order, OrderReturn, order_event
 from app.orders.views import OrderView, get_order
 from app.platform.access import Permission, Principal
 from app.platform.errors import BusinessRuleViolation, InvalidTransition
@@ -131,6 +131,7 @@ async def return_order(
             summary=f"{sum(q for _, q in lines)} item(s) returned at "
             f"{loc.name}{damaged_note}; refund {refund} {order.currency}",
         )
+        uow.emit(order_event(order, "returned", utcnow()))
         customer = await CustomerRepository.of(uow).customer(order.customer_id)
         OrderRepository.of(uow).add_notification(
             order_id=order_id,

@@ -18,7 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, object_session
+from sqlalchemy.orm.attributes import get_history
 
 from app.orders.model import (
     TooManyAttempts,
@@ -28,6 +30,7 @@ from app.orders.model import (
     pickup_code_matches,
 )
 from app.orders.ports import CAPTURED
+from app.platform.events import OutgoingEvent
 from app.platform.tables import Base, BigId, utcnow
 
 
@@ -206,6 +209,60 @@ class Order(Base):
         only what is left is ever captured."""
         self.total_minor -= amount_minor
         self.updated_at = now
+
+
+def order_event(order: Order, kind: str, at: datetime) -> OutgoingEvent:
+    """`order.<kind>` of `order` as it stands: `{order_id, number, channel, location, status}`."""
+    return OutgoingEvent(
+        type=f"order.{kind}",
+        occurred_at=at,
+        data={
+            "order_id": str(order.id),
+            "number": order.number,
+            "channel": order.channel,
+            "location": None,
+            "status": order.status,
+        },
+        location_id=order.pickup_location_id,
+        channel=order.channel,
+    )
+
+
+_STATUS_EVENTS = frozenset(
+    {"confirmed", "ready_for_pickup", "picked_up", "shipped", "cancelled", "expired"}
+)
+
+
+def _emit(order: Order, kinds: list[str]) -> None:
+    """Orders change only through their methods, and every change is flushed: listening to
+    the flush sees all of them, whichever use case made them."""
+    session = object_session(order)
+    uow = session.info.get("uow") if session is not None else None
+    if uow is None or not kinds:
+        return
+    now = utcnow()
+    for kind in kinds:
+        uow.emit(order_event(order, kind, now))
+
+
+@orm_event.listens_for(Order, "after_insert")
+def _order_created(mapper: Mapper[Order], connection: Any, order: Order) -> None:
+    kinds = ["created"]
+    if order.status in _STATUS_EVENTS:
+        kinds.append(order.status)
+    if order.at_risk:
+        kinds.append("at_risk")
+    _emit(order, kinds)
+
+
+@orm_event.listens_for(Order, "after_update")
+def _order_changed(mapper: Mapper[Order], connection: Any, order: Order) -> None:
+    kinds = []
+    if get_history(order, "status").added and order.status in _STATUS_EVENTS:
+        kinds.append(order.status)
+    if get_history(order, "at_risk").added == [True] and get_history(order, "at_risk").deleted:
+        kinds.append("at_risk")
+    _emit(order, kinds)
 
 
 class OrderLine(Base):

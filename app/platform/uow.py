@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.platform.database import Database
+from app.platform.events import EVENTS_COMMITTING, OutgoingEvent
 from app.platform.prepared import Statements
 
 BeginHook = Callable[["UnitOfWork"], Awaitable[None]]
@@ -46,6 +47,7 @@ class UnitOfWork:
         self._before_commit: list[Callable[[], Awaitable[None]]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
+        self._events: list[OutgoingEvent] = []
         self._committed = False
         self._session: AsyncSession | None = None
         self._reads: AsyncConnection | None = None
@@ -71,6 +73,7 @@ class UnitOfWork:
         if self._session is None:
             db = self._db
             self._session = (db.readonly_sessionmaker if self.readonly else db.sessionmaker)()
+            self._session.info["uow"] = self  # for ORM listeners that emit events
         return self._session
 
     @property
@@ -100,6 +103,12 @@ class UnitOfWork:
     def on_rollback(self, callback: Callable[[], None]) -> None:
         self._on_rollback.append(callback)
 
+    def emit(self, event: OutgoingEvent) -> None:
+        """Queue an event of this transaction's change; written with it (see `commit`)."""
+        if self.readonly:
+            raise RuntimeError("a read-only unit of work changes nothing, so emits nothing")
+        self._events.append(event)
+
     async def notify(self, topic: str, *args: Any) -> None:
         """Tells the listeners the composition root registered for `topic`, in this transaction."""
         for listener in self._listeners.get(topic, ()):
@@ -108,8 +117,13 @@ class UnitOfWork:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A part of the transaction that rolls back alone when its block raises."""
-        async with self.session.begin_nested():
-            yield
+        emitted = len(self._events)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._events[emitted:]  # the change they describe is gone
+            raise
 
     async def commit(self) -> None:
         session = self.session
@@ -117,6 +131,12 @@ class UnitOfWork:
             await session.flush()
         for write_queued_rows in self._before_commit:
             await write_queued_rows()
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what the callbacks changed may emit events too
+        if self._events:
+            # Last: the event log numbers the events under a lock held until the commit.
+            events, self._events = self._events, []
+            await self.notify(EVENTS_COMMITTING, events)
         await session.commit()
         self.statements.release()
         self._committed = True

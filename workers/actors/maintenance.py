@@ -7,6 +7,7 @@ from datetime import timedelta
 import dramatiq
 import structlog
 
+from app.events.reading import purge_events as purge_old_events
 from app.platform.maintenance import purge_idempotency_records as purge
 from workers.runtime import current
 
@@ -19,3 +20,11 @@ async def purge_idempotency_records() -> None:
     keep_for = timedelta(hours=runtime.settings.idempotency_ttl_hours)
     removed = await purge(runtime.context(), keep_for)
     log.info("idempotency records purged", removed=removed)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=600_000)
+async def purge_events() -> None:
+    """Events older than EVENT_RETENTION_DAYS go, in batches."""
+    runtime = current()
+    removed = await purge_old_events(runtime.context(), runtime.settings.event_retention_days)
+    log.info("events purged", removed=removed)
