@@ -20,6 +20,7 @@ from app.orders.tables import (
     Order,
     OrderLine,
     OrderReturn,
+    creation_events,
 )
 from app.platform.errors import NotFound
 from app.platform.prepared import Prepared
@@ -110,6 +111,8 @@ class OrderRepository(Repository):
         stays a plain (transient) object: everything after this in the unit of work reads it,
         nothing changes it."""
         self._queue(_ORDERS, {key: getattr(order, key) for key in _ORDER_COLUMNS})
+        for event in creation_events(order, order.created_at or utcnow()):
+            self._uow.emit(event)
         for line in lines:
             self._queue(
                 _LINES,

@@ -234,8 +234,8 @@ _STATUS_EVENTS = frozenset(
 
 
 def _emit(order: Order, kinds: list[str]) -> None:
-    """Orders change only through their methods, and every change is flushed: listening to
-    the flush sees all of them, whichever use case made them."""
+    """Orders change only through their methods, and every change of a loaded order is
+    flushed: listening to the flush sees all of them, whichever use case made them."""
     session = object_session(order)
     uow = session.info.get("uow") if session is not None else None
     if uow is None or not kinds:
@@ -245,14 +245,16 @@ def _emit(order: Order, kinds: list[str]) -> None:
         uow.emit(order_event(order, kind, now))
 
 
-@orm_event.listens_for(Order, "after_insert")
-def _order_created(mapper: Mapper[Order], connection: Any, order: Order) -> None:
+def creation_events(order: Order, at: datetime) -> list[OutgoingEvent]:
+    """A new order's events: `order.created`, then its status if it starts past pending
+    (paid at the counter, taken on a till), and `order.at_risk` if it starts at risk. Orders
+    are inserted by `OrderRepository.add_order` (a prepared INSERT, not the ORM's flush)."""
     kinds = ["created"]
     if order.status in _STATUS_EVENTS:
         kinds.append(order.status)
     if order.at_risk:
         kinds.append("at_risk")
-    _emit(order, kinds)
+    return [order_event(order, kind, at) for kind in kinds]
 
 
 @orm_event.listens_for(Order, "after_update")
