@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.config import Settings
-from app.events.log import EventSignal, event_writer
+from app.events.log_repository import EventSignal, event_writer
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient

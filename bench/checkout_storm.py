@@ -275,6 +275,50 @@ RESPONSE = (
     "WHERE scope = $1 AND key = $2"
 )
 
+# The events of an order's transaction (issue "Events out"): the levels as left, then the
+# events numbered from the counter row as the transaction's last statement.
+LEVEL_VERSIONS = (
+    "SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming, version "
+    "FROM stock_levels WHERE (location_id, sku_id) IN "
+    "(SELECT * FROM unnest($1::int[], $2::int[]))"
+)
+APPEND_EVENTS = (
+    "WITH numbered AS (UPDATE event_sequence SET last_seq = last_seq + $1 WHERE id = 1 "
+    "RETURNING last_seq) INSERT INTO event_log (seq, id, type, occurred_at, location, "
+    "other_location, sku, channel, data) SELECT numbered.last_seq - $1 + e.ord, e.id, e.type, "
+    "e.occurred_at, e.location, e.other_location, e.sku, e.channel, e.data::json "
+    "FROM numbered, unnest($2::bigint[], $3::uuid[], $4::varchar[], $5::timestamptz[], "
+    "$6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::text[]) "
+    "AS e(ord, id, type, occurred_at, location, other_location, sku, channel, data) "
+    "RETURNING seq"
+)
+
+
+async def _direct_events(
+    connection: Any, keys: list[tuple[int, int]], order_id: uuid.UUID, location: str | None
+) -> None:
+    """A stock.changed per level and order.created + order.confirmed, as the service writes."""
+    levels = await connection.fetch(LEVEL_VERSIONS, [k[0] for k in keys], [k[1] for k in keys])
+    now = datetime.now(UTC)
+    datas = [
+        json.dumps({"sku": str(r[1]), "location": str(r[0]), "on_hand": r[2], "version": r[6]})
+        for r in levels
+    ] + [json.dumps({"order_id": str(order_id), "status": "confirmed"})] * 2
+    count = len(datas)
+    await connection.fetch(
+        APPEND_EVENTS,
+        count,
+        list(range(1, count + 1)),
+        [uuid.uuid4() for _ in range(count)],
+        ["stock.changed"] * len(levels) + ["order.created", "order.confirmed"],
+        [now] * count,
+        [str(r[0]) for r in levels] + [location, location],
+        [None] * count,
+        [str(r[1]) for r in levels] + [None, None],
+        [None] * len(levels) + ["web", "web"],
+        datas,
+    )
+
 
 async def run_direct(url: str, bodies: list[dict[str, Any]], concurrency: int) -> Latencies:
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
@@ -340,6 +384,12 @@ async def _direct_order(connection: Any, body: dict[str, Any]) -> None:
             [skus[c]["id"] for c, _ in lines],
             [q for _, q in lines],
             [skus[c]["price_minor"] for c, _ in lines],
+        )
+        await _direct_events(
+            connection,
+            sorted({(loc, sku) for loc, sku, _ in plan}),
+            order_id,
+            body["fulfilment"].get("location"),
         )
     await connection.execute(RESPONSE, "bench", key, json.dumps(body).encode())
 
@@ -456,6 +506,15 @@ async def oversold_units(url: str) -> int:
         await connection.close()
 
 
+async def events_written(url: str) -> int:
+    """Events the API wrote (seeding writes none: it copies rows straight in)."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM event_log"))
+    finally:
+        await connection.close()
+
+
 async def scenario(name: str, hot: bool, args: argparse.Namespace) -> dict[str, Any]:
     """`args.rounds` rounds of (baseline, API), each from freshly seeded stock, so that both
     sides see the same shared machine; the ratio is the mean of the rounds' ratios."""
@@ -488,6 +547,7 @@ async def _round(hot: bool, args: argparse.Namespace) -> dict[str, Any]:
     http = latencies.summary()
     load_cpu = cpu_seconds() - cpu_before
     oversold = await oversold_units(url)
+    events = await events_written(url)
     return {
         "api_http": http,
         "direct_sql": direct,
@@ -495,6 +555,8 @@ async def _round(hot: bool, args: argparse.Namespace) -> dict[str, Any]:
         "accepted": statuses.get(201, 0),
         "refused_409": statuses.get(409, 0),
         "oversold_units": oversold,
+        "events_written": events,
+        "events_per_second": round(events / wall, 1),
         "load_generator_cpu_seconds": round(load_cpu, 2),
         "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
     }
@@ -520,7 +582,8 @@ async def main() -> None:
             f"ratio API / direct SQL: {result['ratio_api_to_direct_sql']} "
             f"(rounds: {', '.join(map(str, result['ratio_by_round']))})   accepted "
             f"{result['accepted']}, refused {result['refused_409']}, oversold units "
-            f"{result['oversold_units']}   load generator CPU "
+            f"{result['oversold_units']}   events written {result['events_written']} "
+            f"({result['events_per_second']}/s)   load generator CPU "
             f"{result['load_generator_cpu_seconds']}s "
             f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)"
         )

@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.exceptions import ValidationException
 from litestar.params import Parameter, QueryParameter
 
-from app.events.log import EventView
+from app.events.log_repository import EventView
 from app.events.model import EventFilter, parse_types
 from app.events.reading import read_events
 from app.events.schemas import EventOut, EventPageOut

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.events.log import EventLog, EventView
+from app.events.log_repository import EventLog, EventView
 from app.events.model import EventFilter, EventScope
 from app.platform.access import Permission, Principal
 from app.platform.context import Context

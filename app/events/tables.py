@@ -15,7 +15,7 @@ from app.platform.tables import Base
 
 class LoggedEvent(Base):
     """One event, as readers see it. `seq` is given at the commit by `EventSequence`, so
-    readers see it strictly increasing and without gaps (see `app/events/log.py`)."""
+    readers see it strictly increasing and without gaps (see `app/events/log_repository.py`)."""
 
     __tablename__ = "event_log"
 

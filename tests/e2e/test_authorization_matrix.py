@@ -953,6 +953,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/notifications"): Rule(
         frozenset({"admin"}), fixed("/v1/notifications"), "messages carry pickup codes: admin"
     ),
+    # Events: every key reads, each its share (tests/e2e/test_events.py checks the shares)
+    ("GET", "/v1/events"): Rule(ANYONE, fixed("/v1/events"), "events are scoped, not refused"),
     # POS
     ("POST", "/v1/pos/sales"): Rule(
         frozenset({"admin", "pos"}),

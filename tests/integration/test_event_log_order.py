@@ -4,9 +4,9 @@ transactions commit in another order than they began (issue "Events out", item 1
 The naive design, numbering events from a PostgreSQL sequence, fails this: a transaction
 draws 1, a later one draws 2 and commits first, a reader moves its mark to 2, then 1 commits
 below the mark and is never read. `test_a_sequence_lets_a_reader_skip` shows that on a
-sequence-numbered table; the same interleaving against the event log (`app/events/log.py`,
-numbered at the commit) skips nothing, and so does a storm of concurrent writers with a
-reader polling all the while.
+sequence-numbered table; the same interleaving against the event log
+(`app/events/log_repository.py`, numbered at the commit) skips nothing, and so does a storm
+of concurrent writers with a reader polling all the while.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.bootstrap import AppContext
-from app.events.log import EventLog
+from app.events.log_repository import EventLog
 from app.events.model import EventFilter
 from app.events.reading import read_events
 from app.platform.events import OutgoingEvent
