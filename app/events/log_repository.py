@@ -26,10 +26,12 @@ from app.events.model import ORDER_TYPES, STOCK_TYPES, EventFilter, EventScope
 from app.events.tables import EventSequence, LoggedEvent
 from app.inventory.tables import Location, Sku
 from app.platform.events import OutgoingEvent
+from app.platform.prepared import Prepared
 from app.platform.uow import Repository, UnitOfWork
 
-_APPEND_ON_POSTGRESQL = text(
-    """
+_APPEND_ON_POSTGRESQL = Prepared(
+    text(
+        """
     WITH numbered AS (
         UPDATE event_sequence SET last_seq = last_seq + :count WHERE id = 1 RETURNING last_seq
     )
@@ -45,7 +47,9 @@ _APPEND_ON_POSTGRESQL = text(
     ) AS e(ord, id, type, occurred_at, location, other_location, sku, channel, data)
     RETURNING seq
     """
+    )
 )
+"""One statement, run by asyncpg as a prepared statement: numbers taken, events written."""
 
 _CODES: dict[tuple[str, int], str] = {}
 """Location and SKU codes by id: codes never change, so a hit saves a query."""
@@ -107,8 +111,8 @@ class EventLog(Repository):
             "channels": [row["channel"] for row in rows],
             "datas": [row["data"] for row in rows],
         }
-        written = (await self.session.execute(_APPEND_ON_POSTGRESQL, params)).scalars().all()
-        return int(max(written))
+        written = await self.statements.rows(_APPEND_ON_POSTGRESQL, params)
+        return int(max(row[0] for row in written))
 
     async def _rows_of(self, events: Sequence[OutgoingEvent]) -> list[dict[str, Any]]:
         locations = await self._codes("location", {e.location_id for e in events} - {None})

@@ -53,6 +53,7 @@ def _levels_by_key(*, lock: bool) -> Prepared:
             _LEVELS.c.reserved,
             _LEVELS.c.safety_stock,
             _LEVELS.c.incoming,
+            _LEVELS.c.version,
         ).where(condition)
         for condition in pairs_in(_LEVELS.c.location_id, _LEVELS.c.sku_id)
     )
@@ -131,6 +132,9 @@ class Ledger(Repository):
         self._locked: dict[LevelKey, Quantities] = {}
         self._found: dict[LevelKey, Quantities] = {}
         """Each changed level as this transaction found it, for its events at the commit."""
+        self._versions: dict[LevelKey, int] = {}
+        """Each locked level's version as this transaction leaves it."""
+        """Each changed level as this transaction found it, for its events at the commit."""
 
     async def lock(
         self,
@@ -178,12 +182,13 @@ class Ledger(Repository):
         rows = await self.statements.rows(
             _READ_LEVELS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
         )
-        found = {LevelKey(*row[:2]): Quantities(*row[2:]) for row in rows}
+        found = {LevelKey(*row[:2]): Quantities(*row[2:6]) for row in rows}
         return {key: found.get(key, Quantities()) for key in keys}
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
         self._locked.clear()
+        self._versions.clear()
 
     async def apply(self, changes: list[Change]) -> list[RecordedMovement]:
         """Check and write `changes` (see the verbs of `Change`) in order; raises
@@ -214,6 +219,8 @@ class Ledger(Repository):
         if sellable:
             await self._uow.notify(AVAILABLE_CHANGED, sellable, now)
         self._locked.update({key: running[key] for key in touched})
+        for key in touched:
+            self._versions[key] += 1
         kinds = [c.kind for c in changes]
         started = self._started
         self._uow.after_commit(
@@ -225,16 +232,23 @@ class Ledger(Repository):
         ]
 
     async def _emit_stock_events(self) -> None:
-        """One read of the changed levels as committed (savepoints that rolled back
-        included), then their net events: one per level and transaction."""
-        keys = sorted(self._found)
-        rows = await self.statements.rows(
-            _LEVEL_VERSIONS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
-        )
+        """The net events of each changed level: one set per level and transaction. The
+        locked levels are known as this transaction leaves them; one read covers those whose
+        locks a rolled-back savepoint let go."""
         now = utcnow()
-        for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
-            key = LevelKey(location_id, sku_id)
-            after = Quantities(on_hand, reserved, safety_stock, incoming)
+        final = {key: (self._locked[key], self._versions[key]) for key in self._versions}
+        unknown = sorted(self._found.keys() - final.keys())
+        if unknown:
+            rows = await self.statements.rows(
+                _LEVEL_VERSIONS, {"pairs": [(k.location_id, k.sku_id) for k in unknown]}
+            )
+            for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
+                final[LevelKey(location_id, sku_id)] = (
+                    Quantities(on_hand, reserved, safety_stock, incoming),
+                    version,
+                )
+        for key in sorted(self._found):
+            after, version = final[key]
             for event in level_events(key, self._found[key], after, version, now):
                 self._uow.emit(event)
 
@@ -242,12 +256,14 @@ class Ledger(Repository):
         rows = await self.statements.rows(
             _LOCK_LEVELS, {"pairs": [(k.location_id, k.sku_id) for k in keys]}
         )
-        return {
-            LevelKey(location_id, sku_id): Quantities(
+        found = {}
+        for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
+            key = LevelKey(location_id, sku_id)
+            found[key] = Quantities(
                 on_hand=on_hand, reserved=reserved, safety_stock=safety_stock, incoming=incoming
             )
-            for location_id, sku_id, on_hand, reserved, safety_stock, incoming in rows
-        }
+            self._versions[key] = version
+        return found
 
     async def _ensure_levels_exist(self, keys: list[LevelKey], *, actor: str, channel: str) -> None:
         """Create missing levels. On PostgreSQL in a transaction of their own, committed at
