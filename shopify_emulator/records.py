@@ -49,6 +49,7 @@ class InventoryItem:
     product_id: int
     created_at: str
     updated_at: str
+    barcode: str | None = None
 
     @property
     def gid(self) -> str:

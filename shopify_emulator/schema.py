@@ -74,6 +74,7 @@ type Query {{
   inventoryItems(first: Int, after: String, query: String): InventoryItemConnection!
   inventoryLevel(id: ID!): InventoryLevel
   productVariant(id: ID!): ProductVariant
+  productVariants(first: Int, after: String, query: String): ProductVariantConnection!
 }}
 
 type Mutation {{
@@ -117,7 +118,16 @@ type InventoryItemConnection {{
 }}
 
 type ProductVariant {{
-  id: ID! legacyResourceId: UnsignedInt64! sku: String inventoryItem: InventoryItem!
+  id: ID!
+  legacyResourceId: UnsignedInt64!
+  sku: String
+  barcode: String
+  displayName: String!
+  inventoryItem: InventoryItem!
+}}
+type ProductVariantEdge {{ cursor: String! node: ProductVariant! }}
+type ProductVariantConnection {{
+  nodes: [ProductVariant!]! edges: [ProductVariantEdge!]! pageInfo: PageInfo!
 }}
 
 type InventoryLevel {{
@@ -306,7 +316,8 @@ _SEARCH_TERM = re.compile(r"""(\w+):(?:'([^']*)'|"([^"]*)"|(\S+))|(\S+)""")
 
 def filter_items(items: Sequence[InventoryItem], query: str | None) -> list[InventoryItem]:
     """The bit of Shopify search syntax a sync needs: `sku:A`, `sku:A*`, `sku:A OR sku:B`,
-    `id:N`, `tracked:true`; terms inside one OR-branch are ANDed; unknown fields are ignored."""
+    `barcode:B`, `id:N`, `tracked:true`; terms inside one OR-branch are ANDed; unknown
+    fields are ignored."""
     if not query or not query.strip():
         return list(items)
     branches = [branch for branch in re.split(r"\s+OR\s+", query.strip()) if branch]
@@ -332,6 +343,8 @@ def _matches(item: InventoryItem, terms: list[tuple[str, str]]) -> bool:
             sku = (item.sku or "").lower()
             wanted = value.lower()
             ok = sku.startswith(wanted[:-1]) if wanted.endswith("*") else sku == wanted
+        elif field == "barcode":
+            ok = (item.barcode or "").lower() == value.lower()
         elif field == "id":
             ok = value.isdigit() and int(value) == item.id
         elif field == "tracked":
@@ -390,6 +403,19 @@ def _query_variant(_root: Any, info: Info, id: str) -> InventoryItem | None:
     variant_id = _required_gid(id, "ProductVariant")
     shop = _context(info).shop
     return next((item for item in shop.items.values() if item.variant_id == variant_id), None)
+
+
+def _query_variants(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
+    """Variants stand on their inventory items here (one each), ordered by variant id."""
+    items = filter_items(_context(info).shop.items_sorted(), query)
+    items.sort(key=lambda item: item.variant_id)
+    return connection(items, lambda item: item.variant_id, first, after)
 
 
 def _item_level(item: InventoryItem, info: Info, locationId: str) -> InventoryLevel | None:
@@ -547,6 +573,7 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
             "inventoryItems": _query_items,
             "inventoryLevel": _query_level,
             "productVariant": _query_variant,
+            "productVariants": _query_variants,
         },
         "Mutation": {
             "inventorySetQuantities": _set_quantities,
@@ -576,6 +603,7 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
         "ProductVariant": {
             "id": _variant_id,
             "legacyResourceId": lambda item, _info: str(item.variant_id),
+            "displayName": lambda item, _info: f"Product {item.product_id} - {item.sku or ''}",
             "inventoryItem": lambda item, _info: item,
         },
         "InventoryLevel": {

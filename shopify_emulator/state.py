@@ -218,6 +218,7 @@ class ShopState:
         *,
         tracked: bool = True,
         levels: Mapping[str, int | Mapping[str, int]] | None = None,
+        barcode: str | None = None,
     ) -> InventoryItem:
         """A new inventory item (with its variant and product ids) stocked at `levels`.
 
@@ -237,6 +238,7 @@ class ShopState:
                 product_id=self._emulator.next_id(),
                 created_at=stamp,
                 updated_at=stamp,
+                barcode=barcode,
             )
             self.items[item.id] = item
             for location_ref, quantities in (levels or {}).items():
@@ -284,11 +286,16 @@ class ShopState:
                     raise EmulatorInputError("each item must be an object")
                 sku = entry.get("sku")
                 levels = entry.get("levels", {})
+                barcode = entry.get("barcode")
                 if sku is not None and not isinstance(sku, str):
                     raise EmulatorInputError("sku must be a string")
+                if barcode is not None and not isinstance(barcode, str):
+                    raise EmulatorInputError("barcode must be a string")
                 if not isinstance(levels, Mapping):
                     raise EmulatorInputError("levels must map locations to quantities")
-                item = self.add_item(sku, tracked=bool(entry.get("tracked", True)), levels=levels)
+                item = self.add_item(
+                    sku, tracked=bool(entry.get("tracked", True)), levels=levels, barcode=barcode
+                )
                 created_items[sku or item.gid] = item.gid
             return {"shop": self.domain, "locations": created_locations, "items": created_items}
 
@@ -753,6 +760,7 @@ class ShopState:
                     {
                         "id": item.gid,
                         "sku": item.sku,
+                        "barcode": item.barcode,
                         "tracked": item.tracked,
                         "variant_id": make_gid("ProductVariant", item.variant_id),
                     }

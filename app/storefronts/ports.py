@@ -22,6 +22,20 @@ class QuantityToSet:
 
 
 @dataclass(frozen=True, slots=True)
+class ShopLocation:
+    id: str  # gid://shopify/Location/N
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ShopVariant:
+    inventory_item_id: str  # gid://shopify/InventoryItem/N
+    sku: str | None
+    barcode: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class UserError:
     index: int | None  # which quantity in the call, when Shopify says
     code: str | None
@@ -80,6 +94,10 @@ class ShopifyGateway(Protocol):
     def read_available(
         self, levels: list[tuple[str, str]]
     ) -> dict[tuple[str, str], int | None]: ...
+
+    def read_locations(self) -> list[ShopLocation]: ...
+
+    def read_variants(self) -> list[ShopVariant]: ...
 
 
 GatewayFactory = Callable[[ShopifyConnection], ShopifyGateway]

@@ -870,6 +870,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/storefronts/{storefront_id}/reconcile"): Rule(
         frozenset({"admin"}), on_storefront("/reconcile"), "pushes to Shopify: admin"
     ),
+    ("POST", "/v1/storefronts/{storefront_id}/discover"): Rule(
+        frozenset({"admin"}), on_storefront("/discover"), "maps the shop's items: admin"
+    ),
     # Orders
     ("POST", "/v1/orders"): Rule(
         frozenset({"admin", "storefront", "mobile"}),

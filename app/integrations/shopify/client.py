@@ -17,10 +17,17 @@ import shopify
 import structlog
 from prometheus_client import Counter
 
+from app.integrations.shopify import discovery
 from app.integrations.shopify.errors import ShopifyRequestRejected, ShopifyUnavailable, read_error
 from app.integrations.shopify.throttle import _is_throttled, _throttle_wait, bucket_for
 from app.integrations.shopify.tokens import TokenSource
-from app.storefronts.ports import QuantityToSet, ShopifyConnection, UserError
+from app.storefronts.ports import (
+    QuantityToSet,
+    ShopifyConnection,
+    ShopLocation,
+    ShopVariant,
+    UserError,
+)
 
 log = structlog.get_logger("omnistock.shopify")
 
@@ -204,6 +211,14 @@ class ShopifyClient:
             for n, key in enumerate(chunk):
                 found[key] = _available_of((data or {}).get(f"r{n}"))
         return found
+
+    def read_locations(self) -> list[ShopLocation]:
+        """Every location of the shop, a page of 250 at a time."""
+        return discovery.read_locations(self.execute)
+
+    def read_variants(self) -> list[ShopVariant]:
+        """Every variant's SKU, barcode and inventory item, a page of 250 at a time."""
+        return discovery.read_variants(self.execute)
 
     # ---- transport, limits and retries ----------------------------------------------------
     def execute(
