@@ -35,6 +35,7 @@ from app.platform.idempotency.store import IdempotencyRecord
 from app.platform.tables import Base
 from app.pos.tables import PosTransaction
 from app.storefronts.tables import (
+    ShopifyRefundApplied,
     ShopifyWebhook,
     Storefront,
     StorefrontItem,
@@ -72,6 +73,7 @@ MAPPED_CLASSES = (
     StorefrontItem,
     StorefrontPending,
     ShopifyWebhook,
+    ShopifyRefundApplied,
 )
 
 

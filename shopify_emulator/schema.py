@@ -23,6 +23,12 @@ from graphql import (
 
 from shopify_emulator import mutations
 from shopify_emulator.gids import make_gid, parse_gid, parse_level_gid
+from shopify_emulator.order_queries import (
+    ORDER_SDL,
+    ORDERS_FIELD,
+    order_node,
+    orders_matching,
+)
 from shopify_emulator.records import (
     QUANTITY_NAMES,
     AdjustmentGroup,
@@ -75,7 +81,9 @@ type Query {{
   inventoryLevel(id: ID!): InventoryLevel
   productVariant(id: ID!): ProductVariant
   productVariants(first: Int, after: String, query: String): ProductVariantConnection!
+  {orders_field}
 }}
+{order_sdl}
 
 type Mutation {{
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
@@ -226,6 +234,8 @@ def sdl_for_era(era: str) -> str:
         ignore_compare="ignoreCompareQuantity: Boolean = false" if with_old else "",
         compare_quantity="compareQuantity: Int" if with_old else "",
         change_from="changeFromQuantity: Int" if with_new else "",
+        orders_field=ORDERS_FIELD,
+        order_sdl=ORDER_SDL.format(),
         set_codes=_SET_CODES,
         adjust_codes=_ADJUST_CODES,
     )
@@ -418,6 +428,45 @@ def _query_variants(
     return connection(items, lambda item: item.variant_id, first, after)
 
 
+def _query_orders(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+    sortKey: str | None = None,
+    reverse: bool = False,
+) -> dict[str, Any]:
+    """Paged by position in the (update time, id) order; the cursor names the last order."""
+    del sortKey  # UPDATED_AT is the only order a sweep needs; others read the same here
+    shop = _context(info).shop
+    with shop.lock:
+        orders = orders_matching(list(shop.orders.values()), query)
+        if reverse:
+            orders.reverse()
+        size = page_size(first)
+        start = 0
+        if after is not None:
+            last_id = decode_cursor(after)
+            ids = [o.id for o in orders]
+            start = ids.index(last_id) + 1 if last_id in ids else len(orders)
+        page = [order_node(o) for o in orders[start : start + size]]
+        edges = [
+            {"cursor": encode_cursor(o.id), "node": node}
+            for o, node in zip(orders[start : start + size], page, strict=True)
+        ]
+    return {
+        "nodes": page,
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": start + size < len(orders),
+            "hasPreviousPage": start > 0,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
 def _item_level(item: InventoryItem, info: Info, locationId: str) -> InventoryLevel | None:
     return _context(info).shop.level_for(item.id, _required_gid(locationId, "Location"))
 
@@ -574,6 +623,7 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
             "inventoryLevel": _query_level,
             "productVariant": _query_variant,
             "productVariants": _query_variants,
+            "orders": _query_orders,
         },
         "Mutation": {
             "inventorySetQuantities": _set_quantities,
