@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from graphql import GraphQLError
 
 from shopify_emulator.gids import make_gid
-from shopify_emulator.records import Order
+from shopify_emulator.records import Location, Order
 
 ORDER_SDL = """
 enum OrderSortKeys {{ CREATED_AT ID PROCESSED_AT UPDATED_AT }}
@@ -109,8 +110,9 @@ def _z(text: str | None) -> str | None:
     return text.replace("+00:00", "Z") if text else None
 
 
-def _location(location_id: int | None) -> dict[str, Any] | None:
-    return {"id": make_gid("Location", location_id)} if location_id else None
+def order_node(order: Order, locations: Mapping[int, Location]) -> dict[str, Any]:
+    """`Order` as a dict; its locations are the shop's records (their own resolvers)."""
+    return _order_node(order, lambda location_id: locations.get(location_id or 0))
 
 
 def _nodes(nodes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -121,7 +123,7 @@ def _nodes(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def order_node(order: Order) -> dict[str, Any]:
+def _order_node(order: Order, _location: Callable[[int | None], Location | None]) -> dict[str, Any]:
     lines = {
         line.id: {
             "id": make_gid("LineItem", line.id),

@@ -450,7 +450,7 @@ def _query_orders(
             last_id = decode_cursor(after)
             ids = [o.id for o in orders]
             start = ids.index(last_id) + 1 if last_id in ids else len(orders)
-        page = [order_node(o) for o in orders[start : start + size]]
+        page = [order_node(o, shop.locations) for o in orders[start : start + size]]
         edges = [
             {"cursor": encode_cursor(o.id), "node": node}
             for o, node in zip(orders[start : start + size], page, strict=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from app.platform.errors import DomainError
 from app.platform.secrets import Secrets
@@ -98,6 +99,8 @@ class ShopifyGateway(Protocol):
     def read_locations(self) -> list[ShopLocation]: ...
 
     def read_variants(self) -> list[ShopVariant]: ...
+
+    def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]: ...
 
 
 GatewayFactory = Callable[[ShopifyConnection], ShopifyGateway]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.platform.errors import NotFound
@@ -14,6 +14,7 @@ from app.platform.uow import Repository
 from app.storefronts.tables import (
     ShopifyRefundApplied,
     ShopifyWebhook,
+    Storefront,
 )
 
 
@@ -81,3 +82,11 @@ class WebhookRepository(Repository):
             stmt.on_conflict_do_nothing().returning(ShopifyRefundApplied.refund_id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def mark_orders_swept(self, storefront_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(
+            update(Storefront)
+            .where(Storefront.id == storefront_id)
+            .values(orders_swept_at=at)
+            .execution_options(synchronize_session=False)
+        )

@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import Message
 from typing import Any
 
@@ -17,7 +18,7 @@ import shopify
 import structlog
 from prometheus_client import Counter
 
-from app.integrations.shopify import discovery
+from app.integrations.shopify import discovery, orders
 from app.integrations.shopify.errors import ShopifyRequestRejected, ShopifyUnavailable, read_error
 from app.integrations.shopify.throttle import _is_throttled, _throttle_wait, bucket_for
 from app.integrations.shopify.tokens import TokenSource
@@ -219,6 +220,10 @@ class ShopifyClient:
     def read_variants(self) -> list[ShopVariant]:
         """Every variant's SKU, barcode and inventory item, a page of 250 at a time."""
         return discovery.read_variants(self.execute)
+
+    def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]:
+        """Orders updated at or after `updated_since`, oldest update first."""
+        return orders.read_orders_updated_since(self.execute, updated_since)
 
     # ---- transport, limits and retries ----------------------------------------------------
     def execute(

@@ -38,7 +38,7 @@ Execute = Callable[[str, str, dict[str, Any], float], dict[str, Any] | None]
 
 def read_locations(execute: Execute) -> list[ShopLocation]:
     found: list[ShopLocation] = []
-    for node in _pages(execute, "Locations", LOCATIONS, "locations", {}, 2 + PAGE_SIZE):
+    for node in pages(execute, "Locations", LOCATIONS, "locations", {}, 2 + PAGE_SIZE):
         if isinstance(node.get("id"), str):
             found.append(
                 ShopLocation(
@@ -54,7 +54,7 @@ def read_variants(execute: Execute, query: str | None = None) -> list[ShopVarian
     """Every variant (or those matching Shopify search syntax, e.g. `sku:A OR barcode:B`)."""
     found: list[ShopVariant] = []
     variables = {"query": query} if query else {}
-    for node in _pages(
+    for node in pages(
         execute, "Variants", VARIANTS, "productVariants", variables, 2 + 2 * PAGE_SIZE
     ):
         item = node.get("inventoryItem")
@@ -71,18 +71,21 @@ def read_variants(execute: Execute, query: str | None = None) -> list[ShopVarian
     return found
 
 
-def _pages(
+def pages(
     execute: Execute,
     operation: str,
     query: str,
     root: str,
     variables: dict[str, Any],
     cost: float,
+    *,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
+    """Every node of a connection, following its cursor."""
     nodes: list[dict[str, Any]] = []
     after: str | None = None
     for _ in range(MAX_PAGES):
-        data = execute(operation, query, {**variables, "first": PAGE_SIZE, "after": after}, cost)
+        data = execute(operation, query, {**variables, "first": page_size, "after": after}, cost)
         connection = (data or {}).get(root) or {}
         nodes += [n for n in connection.get("nodes") or [] if isinstance(n, dict)]
         info = connection.get("pageInfo") or {}
