@@ -90,6 +90,7 @@ class ShopifyGateway(Protocol):
         *,
         idempotency_key: str,
         reference_document_uri: str | None = None,
+        reason: str = "correction",
     ) -> list[UserError]: ...
 
     def read_available(

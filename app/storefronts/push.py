@@ -10,11 +10,14 @@ from datetime import timedelta
 import structlog
 
 from app.platform.tables import utcnow
+from app.storefronts.cause_repository import CauseRepository
 from app.storefronts.config import StorefrontContext
 from app.storefronts.metrics import _publish_gauges
 from app.storefronts.ports import GatewayError, QuantityToSet, ShopifyGateway, UserError
+from app.storefronts.push_reasons import Cause, batch_uri, group_by_reason, reason_for
 from app.storefronts.repository import StorefrontRepository, error_entry
 from app.storefronts.rules import (
+    MAX_QUANTITIES_PER_CALL,
     LevelPush,
     idempotency_key,
     plan_pushes,
@@ -28,6 +31,14 @@ READ_BATCH = 2000
 MAX_ROUNDS = 20
 
 MAX_FLUSH_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Why one call's quantities changed: one reason, the levels' last movements."""
+
+    reason: str
+    causes: list[Cause | None]
 
 
 @dataclass
@@ -108,9 +119,19 @@ async def _push_rounds(
                 )
                 await uow.commit()
         mapped = [p for p in pending if p.external_item_id and p.external_location_id]
-        for batch in plan_pushes(mapped, storefront.buffer):
-            if not await _push_batch(ctx, storefront, client, owner, lease, report, batch):
-                return
+        async with ctx.uow(readonly=True) as uow:
+            causes = await CauseRepository.of(uow).last_movements(
+                [(p.sku_id, p.location_id) for p in mapped]
+            )
+        reasons = [reason_for(causes.get((p.sku_id, p.location_id))) for p in mapped]
+        calls = group_by_reason(mapped, reasons, MAX_QUANTITIES_PER_CALL)
+        for reason, levels in calls:
+            for batch in plan_pushes(levels, storefront.buffer):
+                why = _Why(
+                    reason, [causes.get((p.level.sku_id, p.level.location_id)) for p in batch]
+                )
+                if not await _push_batch(ctx, storefront, client, owner, lease, report, batch, why):
+                    return
 
 
 async def _push_batch(
@@ -121,6 +142,7 @@ async def _push_batch(
     lease: timedelta,
     report: FlushReport,
     batch: list[LevelPush],
+    why: _Why,
 ) -> bool:
     """One `inventorySetQuantities` call and its acknowledgement; False to stop the flush."""
     async with ctx.uow() as uow:  # renew the lease; stop if another worker has it
@@ -139,7 +161,8 @@ async def _push_batch(
                 for p in batch
             ],
             idempotency_key=key,
-            reference_document_uri=f"gid://omnistock/StorefrontSync/{key}",
+            reason=why.reason,
+            reference_document_uri=batch_uri(why.causes, f"gid://omnistock/StorefrontSync/{key}"),
         )
     except GatewayError as error:
         message = f"push of {len(batch)} levels failed: {error}"

@@ -146,6 +146,7 @@ class ShopifyClient:
         *,
         idempotency_key: str,
         reference_document_uri: str | None = None,
+        reason: str = "correction",
     ) -> list[UserError]:
         """Set absolute `available` quantities in one `inventorySetQuantities` call (≤ 250).
 
@@ -164,7 +165,7 @@ class ShopifyClient:
             entries.append(entry)
         payload: dict[str, Any] = {
             "name": "available",
-            "reason": "correction",
+            "reason": reason,
             "quantities": entries,
         }
         if reference_document_uri:
