@@ -59,6 +59,7 @@ def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
         "timeout_seconds": settings.shopify_timeout_seconds,
         "default_api_version": settings.shopify_api_version,
         "allowed_api_base_urls": settings.shopify_api_base_urls,
+        "public_base_url": settings.public_base_url,
     }
     values.update(overrides)
     return SyncConfig(**values)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from app.storefronts.tables import (
     StorefrontItem,
     StorefrontLocation,
     StorefrontPending,
+    StorefrontWebhookSubscription,
 )
 
 MAPPED_CLASSES = (
@@ -74,6 +75,7 @@ MAPPED_CLASSES = (
     StorefrontPending,
     ShopifyWebhook,
     ShopifyRefundApplied,
+    StorefrontWebhookSubscription,
 )
 
 

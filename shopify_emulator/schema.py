@@ -21,7 +21,7 @@ from graphql import (
     get_directive_values,
 )
 
-from shopify_emulator import mutations
+from shopify_emulator import mutations, subscriptions
 from shopify_emulator.gids import make_gid, parse_gid, parse_level_gid
 from shopify_emulator.order_queries import (
     ORDER_SDL,
@@ -82,14 +82,17 @@ type Query {{
   productVariant(id: ID!): ProductVariant
   productVariants(first: Int, after: String, query: String): ProductVariantConnection!
   {orders_field}
+  {subscriptions_field}
 }}
 {order_sdl}
+{subscription_sdl}
 
 type Mutation {{
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   inventoryAdjustQuantities(
     input: InventoryAdjustQuantitiesInput!
   ): InventoryAdjustQuantitiesPayload
+  {subscription_mutations}
 }}
 
 type Shop {{ id: ID! name: String! myshopifyDomain: String! currencyCode: String! }}
@@ -236,6 +239,9 @@ def sdl_for_era(era: str) -> str:
         change_from="changeFromQuantity: Int" if with_new else "",
         orders_field=ORDERS_FIELD,
         order_sdl=ORDER_SDL.format(),
+        subscriptions_field=subscriptions.QUERY_FIELD,
+        subscription_mutations=subscriptions.MUTATION_FIELDS,
+        subscription_sdl=subscriptions.SUBSCRIPTION_SDL.format(),
         set_codes=_SET_CODES,
         adjust_codes=_ADJUST_CODES,
     )
@@ -467,6 +473,30 @@ def _query_orders(
     }
 
 
+def _query_subscriptions(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    topics: list[str] | None = None,
+) -> dict[str, Any]:
+    found = subscriptions.listed(_context(info).shop, topics)
+    page = connection(found, lambda s: s.id, first, after)
+    nodes = [subscriptions.subscription_node(s) for s in page["nodes"]]
+    edges = [dict(e, node=n) for e, n in zip(page["edges"], nodes, strict=True)]
+    return {**page, "nodes": nodes, "edges": edges}
+
+
+def _create_subscription(
+    _root: Any, info: Info, topic: str, webhookSubscription: dict[str, Any]
+) -> dict[str, Any]:
+    return subscriptions.create(_context(info).shop, topic, webhookSubscription)
+
+
+def _delete_subscription(_root: Any, info: Info, id: str) -> dict[str, Any]:
+    return subscriptions.delete(_context(info).shop, id)
+
+
 def _item_level(item: InventoryItem, info: Info, locationId: str) -> InventoryLevel | None:
     return _context(info).shop.level_for(item.id, _required_gid(locationId, "Location"))
 
@@ -624,10 +654,13 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
             "productVariant": _query_variant,
             "productVariants": _query_variants,
             "orders": _query_orders,
+            "webhookSubscriptions": _query_subscriptions,
         },
         "Mutation": {
             "inventorySetQuantities": _set_quantities,
             "inventoryAdjustQuantities": _adjust_quantities,
+            "webhookSubscriptionCreate": _create_subscription,
+            "webhookSubscriptionDelete": _delete_subscription,
         },
         "Shop": {
             "id": _gid_of,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import FromPath, JSONBody, SkipValidation
 
 from app.platform.http.deps import CallerDep
 from app.storefronts import discover as discovery
-from app.storefronts import reconcile, setup
+from app.storefronts import reconcile, setup, subscriptions
 from app.storefronts.config import StorefrontContext
 from app.storefronts.discover import DiscoveryReport
 from app.storefronts.ports import ShopifyUnreachable
@@ -22,6 +22,7 @@ from app.storefronts.schemas import (
     MappingsOut,
     ReconcileOut,
     ResyncOut,
+    StorefrontDeletedOut,
     StorefrontIn,
     StorefrontList,
     StorefrontLocationOut,
@@ -150,6 +151,17 @@ class StorefrontController(Controller):
         except ShopifyUnreachable as error:
             raise ServiceUnavailableException(error.message) from None
         return discovery_out(report)
+
+    @delete(
+        "/{storefront_id:uuid}",
+        summary="Delete a storefront and its webhook subscriptions in the shop",
+        status_code=200,
+    )
+    async def delete_one(
+        self, storefront_id: FromPath[UUID], ctx: StorefrontContextDep, principal: CallerDep
+    ) -> StorefrontDeletedOut:
+        removed = await subscriptions.delete_storefront(ctx, principal, storefront_id)
+        return StorefrontDeletedOut(id=storefront_id, deleted=True, unsubscribed=removed)
 
     @put("/{storefront_id:uuid}/mappings", summary="Map SKUs to Shopify inventory items")
     async def map_skus(

@@ -23,6 +23,9 @@ class SyncConfig:
     allowed_api_base_urls: tuple[str, ...] = ()
     """Prefixes an admin may give as a storefront's `api_base_url` (a proxy, the emulator):
     the service calls that URL, so it must not be any address an admin types."""
+    public_base_url: str | None = None
+    """PUBLIC_BASE_URL: where Shopify reaches this service; set, storefronts subscribe to
+    their webhooks at `{public_base_url}/webhooks/shopify/{storefront id}`."""
     after_push: Callable[[list[LevelPush]], None] | None = None
     """Called after Shopify accepted a batch and before it is acknowledged (tests use it
     to kill a worker at the worst moment)."""

@@ -22,6 +22,7 @@ from app.storefronts.ports import (
     ShopVariant,
 )
 from app.storefronts.repository import StorefrontRepository, error_entry
+from app.storefronts.subscriptions import register_webhooks
 
 log = structlog.get_logger("omnistock.storefronts")
 
@@ -81,6 +82,7 @@ async def discover(
     async with ctx.uow() as uow:
         report = await apply_discovery(uow, storefront_id, shop)
         await uow.commit()
+    await register_webhooks(ctx, storefront_id)
     return report
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -102,6 +102,10 @@ class ShopifyGateway(Protocol):
     def read_variants(self) -> list[ShopVariant]: ...
 
     def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]: ...
+
+    def subscribe_webhooks(self, topics: Sequence[str], uri: str) -> dict[str, str]: ...
+
+    def unsubscribe_webhook(self, subscription_id: str) -> bool: ...
 
 
 GatewayFactory = Callable[[ShopifyConnection], ShopifyGateway]

@@ -138,6 +138,12 @@ class StorefrontOut(Struct):
     discovery: DiscoveryOut | None = None  # with auto_map on connect
 
 
+class StorefrontDeletedOut(Struct):
+    id: UUID
+    deleted: bool
+    unsubscribed: int  # webhook subscriptions removed from the shop
+
+
 class StorefrontList(Struct):
     items: list[StorefrontOut]
 

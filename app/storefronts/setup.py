@@ -21,6 +21,7 @@ from app.storefronts.rules import (
     sync_lag_seconds,
 )
 from app.storefronts.shopify_formats import shopify_gid
+from app.storefronts.subscriptions import register_webhooks
 from app.storefronts.tables import Storefront, StorefrontLocation
 
 """Pending levels read per round; pushed 250 to a call, each call acknowledged on its own."""
@@ -143,7 +144,8 @@ async def connect_storefront(
         report = await apply_discovery(uow, storefront.id, shop) if shop else None
         view = await _view(repo, storefront, report)
         await uow.commit()
-        return view
+    await register_webhooks(ctx, view.id)
+    return view
 
 
 async def _read_new_shop(ctx: StorefrontContext, new: NewStorefront) -> ShopCatalogue:

@@ -153,3 +153,15 @@ class ShopifyRefundApplied(Base):
     )
     refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class StorefrontWebhookSubscription(Base):
+    """A webhook subscription this service created in the shop (deleted with the storefront)."""
+
+    __tablename__ = "storefront_webhook_subscriptions"
+
+    storefront_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("storefronts.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100))

@@ -45,9 +45,25 @@ def upgrade() -> None:
             "storefront_id", "refund_id", name=op.f("pk_shopify_refunds_applied")
         ),
     )
+    op.create_table(
+        "storefront_webhook_subscriptions",
+        sa.Column("storefront_id", sa.Uuid(), nullable=False),
+        sa.Column("topic", sa.String(length=100), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["storefront_id"],
+            ["storefronts.id"],
+            name=op.f("fk_storefront_webhook_subscriptions_storefront_id_storefronts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "storefront_id", "topic", name=op.f("pk_storefront_webhook_subscriptions")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("storefront_webhook_subscriptions")
     op.drop_table("shopify_refunds_applied")
     with op.batch_alter_table("storefronts", schema=None) as batch_op:
         batch_op.drop_column("orders_swept_at")

@@ -18,7 +18,7 @@ import shopify
 import structlog
 from prometheus_client import Counter
 
-from app.integrations.shopify import discovery, orders
+from app.integrations.shopify import discovery, orders, webhook_subscriptions
 from app.integrations.shopify.errors import ShopifyRequestRejected, ShopifyUnavailable, read_error
 from app.integrations.shopify.throttle import _is_throttled, _throttle_wait, bucket_for
 from app.integrations.shopify.tokens import TokenSource
@@ -225,6 +225,18 @@ class ShopifyClient:
     def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]:
         """Orders updated at or after `updated_since`, oldest update first."""
         return orders.read_orders_updated_since(self.execute, updated_since)
+
+    def subscribe_webhooks(self, topics: Sequence[str], uri: str) -> dict[str, str]:
+        """Make sure the shop sends `topics` to `uri`; topic -> subscription gid."""
+        have = webhook_subscriptions.existing(self.execute)
+        found: dict[str, str] = {}
+        for topic in topics:
+            gid = have.get((webhook_subscriptions.topic_enum(topic), uri))
+            found[topic] = gid or webhook_subscriptions.create(self.execute, topic, uri)
+        return found
+
+    def unsubscribe_webhook(self, subscription_id: str) -> bool:
+        return webhook_subscriptions.delete(self.execute, subscription_id)
 
     # ---- transport, limits and retries ----------------------------------------------------
     def execute(
