@@ -23,8 +23,9 @@ Client = AsyncTestClient[Litestar]
 
 
 async def test_connecting_subscribes_the_shop_and_deleting_unsubscribes_it(
-    settings: Settings, db: Database, emulator: RunningEmulator
+    settings: Settings, db: Database, emulator: RunningEmulator, keys: Keys
 ) -> None:
+    del keys  # its fixture seeds our locations and SKUs
     remote = emulator.shop
     remote.add_item("TEE-1")
     store = remote.add_location("Oxford")
