@@ -28,8 +28,13 @@ async def flush_due_storefronts() -> None:
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000)
 async def flush_storefront(storefront_id: str) -> None:
-    """No Dramatiq retries: the levels stay pending and the next tick pushes them."""
-    report = await push.push_pending_levels(current().context(), uuid.UUID(storefront_id))
+    """No Dramatiq retries: the levels stay pending and the next tick pushes them. A
+    storefront pushed less than a flush interval ago is left for a later tick, so queued
+    messages and extra workers do not multiply the pushes."""
+    ctx = current().context()
+    report = await push.push_pending_levels(
+        ctx, uuid.UUID(storefront_id), coalesce_seconds=ctx.sync.flush_interval_seconds
+    )
     if report.pushed or report.errors:
         log.info(
             "storefront flushed",
