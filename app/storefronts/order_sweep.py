@@ -23,10 +23,9 @@ log = structlog.get_logger("omnistock.storefronts")
 
 OVERLAP = timedelta(minutes=5)
 """Each sweep reads again from a little before the last one started: Shopify's clock and
-ours differ, and an order may be updated while a sweep runs."""
+ours differ, and an order may be updated while a sweep runs. The first sweep reads from
+when the storefront was connected."""
 
-FIRST_SWEEP_LOOKBACK = timedelta(days=1)
-"""A storefront never swept reads a day back from when it was connected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ async def sweep_orders(ctx: StorefrontContext, storefront_id: uuid.UUID) -> Swee
     started = utcnow()
     async with ctx.uow(readonly=True) as uow:
         storefront = await StorefrontRepository.of(uow).get(storefront_id)
-    since = (storefront.orders_swept_at or storefront.created_at - FIRST_SWEEP_LOOKBACK) - OVERLAP
+    since = (storefront.orders_swept_at or storefront.created_at) - OVERLAP
     client = ctx.sync.client_factory(ctx.sync.connection(storefront))
     try:
         nodes = await asyncio.to_thread(client.read_orders, since)
