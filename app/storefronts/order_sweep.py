@@ -27,7 +27,6 @@ ours differ, and an order may be updated while a sweep runs. The first sweep rea
 when the storefront was connected."""
 
 
-
 @dataclass(frozen=True, slots=True)
 class SweepReport:
     read: int
