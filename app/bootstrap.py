@@ -67,6 +67,8 @@ def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
         "timeout_seconds": settings.shopify_timeout_seconds,
         "default_api_version": settings.shopify_api_version,
         "allowed_api_base_urls": settings.shopify_api_base_urls,
+        "public_base_url": settings.public_base_url,
+        "flush_interval_seconds": settings.storefront_flush_seconds,
     }
     values.update(overrides)
     return SyncConfig(**values)  # type: ignore[arg-type]

@@ -61,6 +61,8 @@ class Settings:
     shopify_api_version: str = "2026-10"
     shopify_timeout_seconds: float = 10.0
     storefront_flush_seconds: float = 1.0
+    shopify_order_sweep_seconds: float = 600.0  # SHOPIFY_ORDER_SWEEP_SECONDS
+    public_base_url: str | None = None  # PUBLIC_BASE_URL: how Shopify reaches our webhooks
     max_body_bytes: int = 1_048_576  # MAX_BODY_BYTES: larger request bodies are 413
     max_webhook_body_bytes: int = 5_242_880  # MAX_WEBHOOK_BODY_BYTES: the same for /webhooks/*
     metrics_token: str | None = None  # METRICS_TOKEN: when set, /metrics wants it as a bearer
@@ -134,6 +136,8 @@ class Settings:
             shopify_api_version=env.get("SHOPIFY_API_VERSION") or "2026-10",
             shopify_timeout_seconds=float(env.get("SHOPIFY_TIMEOUT_SECONDS") or 10.0),
             storefront_flush_seconds=float(env.get("STOREFRONT_FLUSH_SECONDS") or 1.0),
+            shopify_order_sweep_seconds=float(env.get("SHOPIFY_ORDER_SWEEP_SECONDS") or 600.0),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
             max_webhook_body_bytes=_int("MAX_WEBHOOK_BODY_BYTES", 5_242_880),
             metrics_token=env.get("METRICS_TOKEN") or None,

@@ -36,11 +36,13 @@ from app.platform.idempotency.store import IdempotencyRecord
 from app.platform.tables import Base
 from app.pos.tables import PosTransaction
 from app.storefronts.tables import (
+    ShopifyRefundApplied,
     ShopifyWebhook,
     Storefront,
     StorefrontItem,
     StorefrontLocation,
     StorefrontPending,
+    StorefrontWebhookSubscription,
 )
 
 MAPPED_CLASSES = (
@@ -73,6 +75,8 @@ MAPPED_CLASSES = (
     StorefrontItem,
     StorefrontPending,
     ShopifyWebhook,
+    ShopifyRefundApplied,
+    StorefrontWebhookSubscription,
     LoggedEvent,
     EventSequence,
 )

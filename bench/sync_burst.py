@@ -2,12 +2,17 @@
 emulator (standard plan: bucket 2,000 points, restore 100/s) shows exactly our stock, and
 how many GraphQL calls that took, against the fewest the 250-per-call limit allows.
 
-Two runs on the same data: the burst written first and flushed after (`burst_then_flush`),
-and a worker flushing every second while the burst is being written (`flush_every_second`,
-what a deployment does). The naive alternative, one call per change, is given as the figure
+Three runs on the same data: the burst written first and flushed after
+(`burst_then_flush`); a worker flushing every second while the burst is being written
+(`flush_every_second`, what a deployment does); and four workers each taking a flush message
+every quarter second (`four_workers_queued`: queued messages and extra workers, which the
+flush coalesces to about one push per storefront per second). `calls_per_burst_second` is
+the pushes made while the burst was being written, per second of it (`--burst-seconds`
+spreads the burst's transactions over that long, as a slow host or a busy day does). The
+naive alternative, one call per change, is given as the figure
 the bucket would impose on it (not run: it would take a quarter of an hour).
 
-    python -m bench.sync_burst [--changes 10000 --skus 1000 --sqlite]
+    python -m bench.sync_burst [--changes 10000 --skus 1000 --burst-seconds 18 --sqlite]
 
 PostgreSQL from BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres;
 a database `omnistock_bench_sync` is created and dropped), or a SQLite file with --sqlite.
@@ -48,6 +53,10 @@ ADMIN = Principal(key_id="bench", name="bench", role=Role.ADMIN)
 LOCATIONS = ("STORE-1", "WH-1")
 LINES_PER_TRANSACTION = 100
 MUTATION_COST = 10  # the emulator's (and roughly Shopify's) cost of one mutation
+FLUSH_INTERVAL = 1.0  # STOREFRONT_FLUSH_SECONDS
+MODES = ("burst_then_flush", "flush_every_second", "four_workers_queued")
+WORKERS = {"flush_every_second": [1.0], "four_workers_queued": [0.25] * 4}
+"""Each worker loop's pause between two flush messages it takes."""
 
 
 def context_for(db: Database) -> AppContext:
@@ -104,9 +113,14 @@ async def prepare(url: str, skus: int, emulator: RunningEmulator) -> tuple[Datab
     return db, view.id
 
 
-async def write_changes(db: Database, changes: int, skus: int, seed: int) -> set[tuple[str, str]]:
-    """`changes` stock counts over random SKUs and locations; returns the levels touched."""
+async def write_changes(
+    db: Database, changes: int, skus: int, seed: int, burst_seconds: float = 0.0
+) -> set[tuple[str, str]]:
+    """`changes` stock counts over random SKUs and locations, spread evenly over
+    `burst_seconds` (0: as fast as they go); returns the levels touched."""
     rng = random.Random(seed)
+    transactions = math.ceil(changes / LINES_PER_TRANSACTION)
+    pause = burst_seconds / transactions if burst_seconds > 0 else 0.0
     codes = [f"SKU-{n:05d}" for n in range(skus)]
     touched: set[tuple[str, str]] = set()
     done = 0
@@ -121,6 +135,8 @@ async def write_changes(db: Database, changes: int, skus: int, seed: int) -> set
         )
         touched.update((c, location) for c in lines)
         done += len(lines)
+        if pause:
+            await asyncio.sleep(pause)
     return touched
 
 
@@ -153,19 +169,23 @@ async def run_once(url: str, args: argparse.Namespace, mode: str) -> dict[str, A
         emulator.shop.configure_bucket(currently_available=STANDARD_MAXIMUM_AVAILABLE)
         stop = asyncio.Event()
 
-        async def worker() -> None:  # the scheduler's one-second flush
+        async def worker(every: float) -> None:  # what the workers' flush messages do
             while not stop.is_set():
-                await push.push_pending_levels(context_for(db), storefront_id)
+                await push.push_pending_levels(
+                    context_for(db), storefront_id, coalesce_seconds=FLUSH_INTERVAL
+                )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+                    await asyncio.wait_for(stop.wait(), timeout=every)
 
+        workers = WORKERS.get(mode, [])
         started = time.perf_counter()
-        background = asyncio.create_task(worker()) if mode == "flush_every_second" else None
-        touched = await write_changes(db, args.changes, args.skus, args.seed)
+        background = [asyncio.create_task(worker(every)) for every in workers]
+        touched = await write_changes(db, args.changes, args.skus, args.seed, args.burst_seconds)
         written = time.perf_counter()
-        if background is not None:
-            stop.set()
-            await background
+        during_burst = emulator.shop.counters.by_root_field.get("inventorySetQuantities", 0)
+        stop.set()
+        for task in background:
+            await task
         await flush_until_in_step(db, storefront_id)
         converged = time.perf_counter()
         calls = emulator.shop.counters.by_root_field.get("inventorySetQuantities", 0) - before
@@ -173,10 +193,13 @@ async def run_once(url: str, args: argparse.Namespace, mode: str) -> dict[str, A
         wrong = await verify(db, emulator, args.skus)
         await db.dispose()
     minimum = math.ceil(len(touched) / 250)
+    burst_seconds = written - started
     return {
         "changes": args.changes,
         "levels_touched": len(touched),
-        "write_seconds": round(written - started, 3),
+        "write_seconds": round(burst_seconds, 3),
+        "calls_during_burst": during_burst - before,
+        "calls_per_burst_second": round((during_burst - before) / burst_seconds, 2),
         "converge_after_last_change_seconds": round(converged - written, 3),
         "graphql_calls": calls,
         "throttled": throttled,
@@ -195,7 +218,7 @@ def naive_seconds(changes: int) -> float:
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING")
     results: dict[str, Any] = {}
-    for mode in ("burst_then_flush", "flush_every_second"):
+    for mode in MODES:
         if args.sqlite:
             path = Path(tempfile.mkdtemp(prefix="omnistock-bench-")) / "sync.db"
             url = f"sqlite+aiosqlite:///{path}"
@@ -214,6 +237,7 @@ async def main(args: argparse.Namespace) -> None:
         },
         "skus": args.skus,
         "locations": len(LOCATIONS),
+        "burst_seconds_asked": args.burst_seconds,
         **results,
         "naive_one_call_per_change": naive,
     }
@@ -222,6 +246,7 @@ async def main(args: argparse.Namespace) -> None:
         "levels_touched": "levels",
         "graphql_calls": "calls",
         "minimum_calls": "min calls",
+        "calls_per_burst_second": "calls/s",
         "throttled": "throttled",
         "write_seconds": "write s",
         "converge_after_last_change_seconds": "converge s",
@@ -232,7 +257,7 @@ async def main(args: argparse.Namespace) -> None:
         f"{len(LOCATIONS)} locations, standard Shopify bucket ({result['database']})"
     )
     print(f"{'':<24}" + "".join(f"{label:>11}" for label in columns.values()))
-    for mode in ("burst_then_flush", "flush_every_second"):
+    for mode in MODES:
         print(f"{mode:<24}" + "".join(f"{results[mode][k]:>11}" for k in columns))
     naive_row = {
         "changes": args.changes,
@@ -252,4 +277,7 @@ if __name__ == "__main__":
     parser.add_argument("--skus", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
+    parser.add_argument(
+        "--burst-seconds", type=float, default=0.0, help="spread the burst over this long"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -270,6 +270,12 @@ def control_routes(state: EmulatorState) -> list[HTTPRouteHandler]:  # noqa: PLR
                     apply(count)
                 except ValueError as exc:
                     raise EmulatorInputError(str(exc)) from exc
+        ratio = _number(body, "drop_order_ratio")
+        if ratio is not None:
+            try:
+                state.webhooks.drop_order_webhooks(ratio, _int(body, "seed", 0) or 0)
+            except ValueError as exc:
+                raise EmulatorInputError(str(exc)) from exc
         if body.get("flush"):
             state.webhooks.flush_held()
         return _ok(state.webhooks.knobs())
@@ -326,7 +332,29 @@ def control_routes(state: EmulatorState) -> list[HTTPRouteHandler]:  # noqa: PLR
         body = await read_json(request)
         return _ok(_shop(state, request, body).fulfill_order(order_id))
 
+    @post(f"{PREFIX}/orders/{{order_id:str}}/refund")
+    async def refund_order(request: AnyRequest, order_id: FromPath[str]) -> Response[Any]:
+        """`{"line_items": [{"sku": "A", "quantity": 1}], "restock": true, "location": ...}`."""
+        body = await read_json(request)
+        lines = body.get("line_items")
+        if not isinstance(lines, list) or not all(isinstance(x, dict) for x in lines):
+            raise EmulatorInputError("line_items must be a list of objects")
+        location = body.get("location_id", body.get("location"))
+        if location is not None and not isinstance(location, str | int):
+            raise EmulatorInputError("location must be a name or an id")
+        return _ok(
+            _shop(state, request, body).refund_order(
+                order_id,
+                lines,
+                restock=bool(body.get("restock", True)),
+                location=location,
+                note=_str(body, "note"),
+            ),
+            201,
+        )
+
     return [
+        refund_order,
         overview,
         reset,
         list_shops,

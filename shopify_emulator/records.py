@@ -49,6 +49,7 @@ class InventoryItem:
     product_id: int
     created_at: str
     updated_at: str
+    barcode: str | None = None
 
     @property
     def gid(self) -> str:
@@ -146,10 +147,35 @@ class OrderLine:
     product_id: int
     title: str
     fulfilled: int = 0
+    removed: int = 0  # refunded before fulfilment (restock type `cancel`)
 
     @property
     def fulfillable(self) -> int:
-        return self.quantity - self.fulfilled
+        return self.quantity - self.fulfilled - self.removed
+
+
+@dataclass(frozen=True)
+class FulfillmentRecord:
+    id: int
+    created_at: str
+    location_id: int
+    lines: tuple[tuple[int, int], ...]  # (order line id, quantity)
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_id: int
+    quantity: int
+    restock_type: str  # no_restock | cancel | return
+    location_id: int | None
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    id: int
+    created_at: str
+    note: str | None
+    lines: tuple[RefundLine, ...]
 
 
 @dataclass
@@ -167,6 +193,8 @@ class Order:
     cancelled_at: str | None = None
     cancel_reason: str | None = None
     fulfillment_status: str | None = None
+    fulfillments: list[FulfillmentRecord] = field(default_factory=list)
+    refunds: list[RefundRecord] = field(default_factory=list)
 
     @property
     def gid(self) -> str:

@@ -21,8 +21,14 @@ from graphql import (
     get_directive_values,
 )
 
-from shopify_emulator import mutations
+from shopify_emulator import mutations, subscriptions
 from shopify_emulator.gids import make_gid, parse_gid, parse_level_gid
+from shopify_emulator.order_queries import (
+    ORDER_SDL,
+    ORDERS_FIELD,
+    order_node,
+    orders_matching,
+)
 from shopify_emulator.records import (
     QUANTITY_NAMES,
     AdjustmentGroup,
@@ -74,13 +80,19 @@ type Query {{
   inventoryItems(first: Int, after: String, query: String): InventoryItemConnection!
   inventoryLevel(id: ID!): InventoryLevel
   productVariant(id: ID!): ProductVariant
+  productVariants(first: Int, after: String, query: String): ProductVariantConnection!
+  {orders_field}
+  {subscriptions_field}
 }}
+{order_sdl}
+{subscription_sdl}
 
 type Mutation {{
   inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   inventoryAdjustQuantities(
     input: InventoryAdjustQuantitiesInput!
   ): InventoryAdjustQuantitiesPayload
+  {subscription_mutations}
 }}
 
 type Shop {{ id: ID! name: String! myshopifyDomain: String! currencyCode: String! }}
@@ -117,7 +129,16 @@ type InventoryItemConnection {{
 }}
 
 type ProductVariant {{
-  id: ID! legacyResourceId: UnsignedInt64! sku: String inventoryItem: InventoryItem!
+  id: ID!
+  legacyResourceId: UnsignedInt64!
+  sku: String
+  barcode: String
+  displayName: String!
+  inventoryItem: InventoryItem!
+}}
+type ProductVariantEdge {{ cursor: String! node: ProductVariant! }}
+type ProductVariantConnection {{
+  nodes: [ProductVariant!]! edges: [ProductVariantEdge!]! pageInfo: PageInfo!
 }}
 
 type InventoryLevel {{
@@ -216,6 +237,11 @@ def sdl_for_era(era: str) -> str:
         ignore_compare="ignoreCompareQuantity: Boolean = false" if with_old else "",
         compare_quantity="compareQuantity: Int" if with_old else "",
         change_from="changeFromQuantity: Int" if with_new else "",
+        orders_field=ORDERS_FIELD,
+        order_sdl=ORDER_SDL.format(),
+        subscriptions_field=subscriptions.QUERY_FIELD,
+        subscription_mutations=subscriptions.MUTATION_FIELDS,
+        subscription_sdl=subscriptions.SUBSCRIPTION_SDL.format(),
         set_codes=_SET_CODES,
         adjust_codes=_ADJUST_CODES,
     )
@@ -306,7 +332,8 @@ _SEARCH_TERM = re.compile(r"""(\w+):(?:'([^']*)'|"([^"]*)"|(\S+))|(\S+)""")
 
 def filter_items(items: Sequence[InventoryItem], query: str | None) -> list[InventoryItem]:
     """The bit of Shopify search syntax a sync needs: `sku:A`, `sku:A*`, `sku:A OR sku:B`,
-    `id:N`, `tracked:true`; terms inside one OR-branch are ANDed; unknown fields are ignored."""
+    `barcode:B`, `id:N`, `tracked:true`; terms inside one OR-branch are ANDed; unknown
+    fields are ignored."""
     if not query or not query.strip():
         return list(items)
     branches = [branch for branch in re.split(r"\s+OR\s+", query.strip()) if branch]
@@ -332,6 +359,8 @@ def _matches(item: InventoryItem, terms: list[tuple[str, str]]) -> bool:
             sku = (item.sku or "").lower()
             wanted = value.lower()
             ok = sku.startswith(wanted[:-1]) if wanted.endswith("*") else sku == wanted
+        elif field == "barcode":
+            ok = (item.barcode or "").lower() == value.lower()
         elif field == "id":
             ok = value.isdigit() and int(value) == item.id
         elif field == "tracked":
@@ -390,6 +419,82 @@ def _query_variant(_root: Any, info: Info, id: str) -> InventoryItem | None:
     variant_id = _required_gid(id, "ProductVariant")
     shop = _context(info).shop
     return next((item for item in shop.items.values() if item.variant_id == variant_id), None)
+
+
+def _query_variants(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
+    """Variants stand on their inventory items here (one each), ordered by variant id."""
+    items = filter_items(_context(info).shop.items_sorted(), query)
+    items.sort(key=lambda item: item.variant_id)
+    return connection(items, lambda item: item.variant_id, first, after)
+
+
+def _query_orders(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    query: str | None = None,
+    sortKey: str | None = None,
+    reverse: bool = False,
+) -> dict[str, Any]:
+    """Paged by position in the (update time, id) order; the cursor names the last order."""
+    del sortKey  # UPDATED_AT is the only order a sweep needs; others read the same here
+    shop = _context(info).shop
+    with shop.lock:
+        orders = orders_matching(list(shop.orders.values()), query)
+        if reverse:
+            orders.reverse()
+        size = page_size(first)
+        start = 0
+        if after is not None:
+            last_id = decode_cursor(after)
+            ids = [o.id for o in orders]
+            start = ids.index(last_id) + 1 if last_id in ids else len(orders)
+        page = [order_node(o, shop.locations) for o in orders[start : start + size]]
+        edges = [
+            {"cursor": encode_cursor(o.id), "node": node}
+            for o, node in zip(orders[start : start + size], page, strict=True)
+        ]
+    return {
+        "nodes": page,
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": start + size < len(orders),
+            "hasPreviousPage": start > 0,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+def _query_subscriptions(
+    _root: Any,
+    info: Info,
+    first: int | None = None,
+    after: str | None = None,
+    topics: list[str] | None = None,
+) -> dict[str, Any]:
+    found = subscriptions.listed(_context(info).shop, topics)
+    page = connection(found, lambda s: s.id, first, after)
+    nodes = [subscriptions.subscription_node(s) for s in page["nodes"]]
+    edges = [dict(e, node=n) for e, n in zip(page["edges"], nodes, strict=True)]
+    return {**page, "nodes": nodes, "edges": edges}
+
+
+def _create_subscription(
+    _root: Any, info: Info, topic: str, webhookSubscription: dict[str, Any]
+) -> dict[str, Any]:
+    return subscriptions.create(_context(info).shop, topic, webhookSubscription)
+
+
+def _delete_subscription(_root: Any, info: Info, id: str) -> dict[str, Any]:
+    return subscriptions.delete(_context(info).shop, id)
 
 
 def _item_level(item: InventoryItem, info: Info, locationId: str) -> InventoryLevel | None:
@@ -547,10 +652,15 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
             "inventoryItems": _query_items,
             "inventoryLevel": _query_level,
             "productVariant": _query_variant,
+            "productVariants": _query_variants,
+            "orders": _query_orders,
+            "webhookSubscriptions": _query_subscriptions,
         },
         "Mutation": {
             "inventorySetQuantities": _set_quantities,
             "inventoryAdjustQuantities": _adjust_quantities,
+            "webhookSubscriptionCreate": _create_subscription,
+            "webhookSubscriptionDelete": _delete_subscription,
         },
         "Shop": {
             "id": _gid_of,
@@ -576,6 +686,7 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
         "ProductVariant": {
             "id": _variant_id,
             "legacyResourceId": lambda item, _info: str(item.variant_id),
+            "displayName": lambda item, _info: f"Product {item.product_id} - {item.sku or ''}",
             "inventoryItem": lambda item, _info: item,
         },
         "InventoryLevel": {

@@ -19,7 +19,12 @@ from urllib.parse import urlsplit
 from shopify_emulator.clock import Clock, SystemClock, iso_utc
 from shopify_emulator.faults import Endpoint, FaultPlan
 from shopify_emulator.gids import make_gid, parse_gid
-from shopify_emulator.payloads import inventory_level_payload, order_payload
+from shopify_emulator.payloads import (
+    fulfillment_payload,
+    inventory_level_payload,
+    order_payload,
+    refund_payload,
+)
 from shopify_emulator.ratelimit import (
     STANDARD_MAXIMUM_AVAILABLE,
     STANDARD_RESTORE_RATE,
@@ -30,12 +35,15 @@ from shopify_emulator.records import (
     QUANTITY_NAMES,
     STORED_NAMES,
     AdjustmentGroup,
+    FulfillmentRecord,
     InventoryItem,
     InventoryLevel,
     Location,
     Order,
     OrderLine,
     QuantityChange,
+    RefundLine,
+    RefundRecord,
 )
 from shopify_emulator.webhooks import (
     TOPICS,
@@ -218,6 +226,7 @@ class ShopState:
         *,
         tracked: bool = True,
         levels: Mapping[str, int | Mapping[str, int]] | None = None,
+        barcode: str | None = None,
     ) -> InventoryItem:
         """A new inventory item (with its variant and product ids) stocked at `levels`.
 
@@ -237,6 +246,7 @@ class ShopState:
                 product_id=self._emulator.next_id(),
                 created_at=stamp,
                 updated_at=stamp,
+                barcode=barcode,
             )
             self.items[item.id] = item
             for location_ref, quantities in (levels or {}).items():
@@ -284,11 +294,16 @@ class ShopState:
                     raise EmulatorInputError("each item must be an object")
                 sku = entry.get("sku")
                 levels = entry.get("levels", {})
+                barcode = entry.get("barcode")
                 if sku is not None and not isinstance(sku, str):
                     raise EmulatorInputError("sku must be a string")
+                if barcode is not None and not isinstance(barcode, str):
+                    raise EmulatorInputError("barcode must be a string")
                 if not isinstance(levels, Mapping):
                     raise EmulatorInputError("levels must map locations to quantities")
-                item = self.add_item(sku, tracked=bool(entry.get("tracked", True)), levels=levels)
+                item = self.add_item(
+                    sku, tracked=bool(entry.get("tracked", True)), levels=levels, barcode=barcode
+                )
                 created_items[sku or item.gid] = item.gid
             return {"shop": self.domain, "locations": created_locations, "items": created_items}
 
@@ -709,31 +724,113 @@ class ShopState:
             )
             payload = order_payload(order, self.domain)
             self.emit("orders/cancelled", payload, {"X-Shopify-Order-Id": str(order.id)})
+            self.emit("orders/updated", payload, {"X-Shopify-Order-Id": str(order.id)})
             self.announce_available_changes(net)
             return payload
 
     def fulfill_order(self, order_id: int | str) -> dict[str, Any]:
-        """Ship everything still open: `committed` (and so `on_hand`) goes down."""
+        """Ship everything still open: `committed` (and so `on_hand`) goes down; then
+        `fulfillments/create`, `orders/fulfilled` and `orders/updated` fire."""
         with self.lock:
             order = self._order(order_id)
             if order.cancelled_at is not None:
                 raise EmulatorInputError(f"order {order.id} is cancelled")
             changes: list[QuantityChange] = []
+            shipped: list[tuple[int, int]] = []
             for line in order.lines:
                 level = self.ensure_level(line.item_id, order.location_id)
                 changes += self.apply_quantity(
                     level, "committed", level.stored["committed"] - line.fulfillable
                 )
+                if line.fulfillable:
+                    shipped.append((line.id, line.fulfillable))
                 line.fulfilled = line.quantity
+            stamp = self.timestamp(zulu=False)
+            fulfillment = FulfillmentRecord(
+                id=self._emulator.next_id(),
+                created_at=stamp,
+                location_id=order.location_id,
+                lines=tuple(shipped),
+            )
+            order.fulfillments.append(fulfillment)
             order.fulfillment_status = "fulfilled"
-            order.updated_at = self.timestamp(zulu=False)
+            order.updated_at = stamp
             self.record_group(
                 reason="order_fulfilled",
                 reference_document_uri=order.gid,
                 changes=_net_changes(changes),
                 source="order",
             )
-            return order_payload(order, self.domain)
+            payload = order_payload(order, self.domain)
+            headers = {"X-Shopify-Order-Id": str(order.id)}
+            self.emit("fulfillments/create", fulfillment_payload(order, fulfillment), headers)
+            self.emit("orders/fulfilled", payload, headers)
+            self.emit("orders/updated", payload, headers)
+            return payload
+
+    def refund_order(
+        self,
+        order_id: int | str,
+        lines: Sequence[Mapping[str, Any]],
+        *,
+        restock: bool = True,
+        location: str | int | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Refund units (`[{sku | line_item_id, quantity}]`). Restocking puts fulfilled units
+        back in `available` at `location` (default: the order's) as a `return`; unfulfilled
+        units are cancelled out of `committed`. Then `refunds/create` and `orders/updated`."""
+        with self.lock:
+            order = self._order(order_id)
+            target = self.resolve_location(location) if location is not None else None
+            refund_lines: list[RefundLine] = []
+            changes: list[QuantityChange] = []
+            for spec in lines:
+                line = self._refundable_line(order, spec)
+                quantity = _checked_quantity(spec.get("quantity", 1), "quantity")
+                open_units = line.fulfillable
+                if not restock:
+                    kind, at = "no_restock", None
+                elif open_units >= quantity:
+                    kind, at = "cancel", order.location_id
+                    level = self.ensure_level(line.item_id, order.location_id)
+                    changes += self.apply_quantity(
+                        level, "committed", level.stored["committed"] - quantity
+                    )
+                    changes += self.apply_quantity(
+                        level, "available", level.stored["available"] + quantity
+                    )
+                    line.removed += quantity
+                else:
+                    kind, at = "return", (target.id if target else order.location_id)
+                    level = self.ensure_level(line.item_id, at)
+                    changes += self.apply_quantity(
+                        level, "available", level.stored["available"] + quantity
+                    )
+                refund_lines.append(RefundLine(line.id, quantity, kind, at))
+            stamp = self.timestamp(zulu=False)
+            refund = RefundRecord(
+                id=self._emulator.next_id(), created_at=stamp, note=note, lines=tuple(refund_lines)
+            )
+            order.refunds.append(refund)
+            order.updated_at = stamp
+            order.financial_status = "partially_refunded"
+            net = _net_changes(changes)
+            if net:
+                self.record_group(
+                    reason="restock", reference_document_uri=order.gid, changes=net, source="order"
+                )
+            headers = {"X-Shopify-Order-Id": str(order.id)}
+            self.emit("refunds/create", refund_payload(order, refund), headers)
+            self.emit("orders/updated", order_payload(order, self.domain), headers)
+            self.announce_available_changes(net)
+            return refund_payload(order, refund)
+
+    def orders_updated_since(self, since: str | None) -> list[Order]:
+        """Orders by `updated_at`, oldest first, those at or after `since` when given."""
+        with self.lock:
+            chosen = [o for o in self.orders.values() if since is None or o.updated_at >= since]
+            return sorted(chosen, key=lambda o: (o.updated_at, o.id))
 
     def orders_json(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -753,6 +850,7 @@ class ShopState:
                     {
                         "id": item.gid,
                         "sku": item.sku,
+                        "barcode": item.barcode,
                         "tracked": item.tracked,
                         "variant_id": make_gid("ProductVariant", item.variant_id),
                     }
@@ -791,6 +889,14 @@ class ShopState:
         if order is None:
             raise EmulatorNotFoundError(f"no order {order_id!r} in {self.domain}")
         return order
+
+    @staticmethod
+    def _refundable_line(order: Order, spec: Mapping[str, Any]) -> OrderLine:
+        wanted = spec.get("line_item_id", spec.get("sku"))
+        line = next((x for x in order.lines if wanted in (x.id, x.sku)), None)
+        if line is None:
+            raise EmulatorInputError(f"order {order.id} has no line {wanted!r}")
+        return line
 
     def _order_line(self, spec: Mapping[str, Any]) -> OrderLine:
         ref = spec.get("inventory_item_id", spec.get("sku"))

@@ -10,6 +10,7 @@ import hmac
 import itertools
 import json
 import logging
+import random
 import threading
 import time
 import uuid
@@ -23,7 +24,18 @@ from shopify_emulator.clock import iso_utc_precise
 
 logger = logging.getLogger("omnistock.shopify_emulator.webhooks")
 
-TOPICS = frozenset({"orders/create", "orders/cancelled", "inventory_levels/update"})
+TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "fulfillments/create",
+        "refunds/create",
+        "inventory_levels/update",
+    }
+)
+ORDER_TOPIC_PREFIXES = ("orders/", "fulfillments/", "refunds/")
 MAX_PENDING_DELIVERIES = 10_000
 MAX_DELIVERY_LOG = 10_000
 MAX_RETRY_DELAY_SECONDS = 5.0
@@ -152,6 +164,8 @@ class WebhookDispatcher:
         self._held: list[Delivery] = []
         self._duplicate_next = 0
         self._drop_next = 0
+        self._drop_order_ratio = 0.0
+        self._drop_rng = random.Random(0)
         self._reverse_next = 0
         self._log: list[DeliveryRecord] = []
         self._thread: threading.Thread | None = None
@@ -168,6 +182,15 @@ class WebhookDispatcher:
         with self._cond:
             self._drop_next = _bounded_count(count)
 
+    def drop_order_webhooks(self, ratio: float, seed: int = 0) -> None:
+        """Lose this share (0 to 1) of order, fulfilment and refund webhooks from now on,
+        chosen by a generator seeded with `seed`, so a run is repeatable."""
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError("the ratio must be between 0 and 1")
+        with self._cond:
+            self._drop_order_ratio = ratio
+            self._drop_rng = random.Random(seed)
+
     def reverse_next(self, count: int) -> None:
         """Hold the next `count` webhooks and release them newest first."""
         with self._cond:
@@ -181,6 +204,7 @@ class WebhookDispatcher:
                 "drop_next": self._drop_next,
                 "reverse_next": self._reverse_next,
                 "held": len(self._held),
+                "drop_order_percent": round(self._drop_order_ratio * 100),
             }
 
     # ---- queueing ----------------------------------------------------------------------
@@ -188,6 +212,13 @@ class WebhookDispatcher:
         with self._cond:
             if self._drop_next > 0:
                 self._drop_next -= 1
+                self._record(delivery, "dropped")
+                return
+            if (
+                self._drop_order_ratio
+                and delivery.topic.startswith(ORDER_TOPIC_PREFIXES)
+                and self._drop_rng.random() < self._drop_order_ratio
+            ):
                 self._record(delivery, "dropped")
                 return
             copies = [delivery]
@@ -235,6 +266,7 @@ class WebhookDispatcher:
             self._held.clear()
             self._log.clear()
             self._duplicate_next = self._drop_next = self._reverse_next = 0
+            self._drop_order_ratio = 0.0
             self._cond.notify_all()
 
     def close(self, timeout: float = 5.0) -> None:

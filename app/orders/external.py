@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 
+from app.inventory.changes import Change
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
+from app.inventory.rules import LevelKey
 from app.orders.closing import _release_all
 from app.orders.commands import NewOrder
 from app.orders.context import OrderContext
+from app.orders.fulfilment import _take_units
 from app.orders.model import OPEN_STATUSES, Fulfilment, OrderStatus, merge_lines
 from app.orders.placing import _insert_order, _reserve_and_record
 from app.orders.repository import OrderRepository
 from app.orders.reserving import _Plan, _reserve
+from app.orders.returns import take_back
 from app.orders.transitions import _record_transition
 from app.orders.views import OrderView, _view
 from app.platform.access import Channel, Principal, Role
 from app.platform.errors import InsufficientStock
 from app.platform.tables import utcnow
+from app.platform.uow import UnitOfWork
 
 log = structlog.get_logger("omnistock.orders")
 
@@ -172,3 +179,88 @@ async def _record_unreserved(
 
 def _safe(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text)[-60:]
+
+
+# Fulfilments and refunds from external storefronts ------------------------------------------
+async def fulfil_external_order(
+    ctx: OrderContext,
+    *,
+    channel: str,
+    external_id: str,
+    shipped: list[tuple[str, int]] | None = None,
+) -> OrderView | None:
+    """The storefront shipped the order: its reserved units leave `on_hand`, the order is
+    shipped. `shipped` (sku, units) of one fulfilment ships the order only when it covers
+    every line; a part shipment leaves the units reserved until the rest ships (the order's
+    own `fulfilled` status then ships it). Repeats change nothing; None if unknown."""
+    async with ctx.uow(readonly=True) as uow:
+        order = await OrderRepository.of(uow).order_by_external_id(channel, external_id)
+        if order is None:
+            return None
+        if order.status != OrderStatus.CONFIRMED:
+            return await _view(uow, order, False)
+        rows = await OrderRepository.of(uow).lines(order.id)
+        order_id = order.id
+    if shipped is not None:
+        given = dict(merge_lines(shipped))
+        if any(given.get(row.sku, 0) < row.quantity for row in rows if row.quantity):
+            return None
+    system = Principal("system", channel, Role.ADMIN)
+    return await _take_units(ctx, system, order_id, "ship", f"fulfilled on {channel}")
+
+
+async def restock_external_refund(
+    ctx: OrderContext,
+    *,
+    channel: str,
+    external_id: str,
+    restocked: list[tuple[str, int, str]],
+    claim: Callable[[UnitOfWork], Awaitable[bool]],
+    note: str,
+) -> int | None:
+    """A refund on the storefront put units back on the shelf: each (sku, units, our
+    location code) is returned to that location's stock and recorded on the order. `claim`
+    runs in the same transaction and says whether this refund is new (False: applied
+    before, nothing changes). Returns the units restocked, or None when the order is not
+    in the book or not shipped yet (nothing changes, nothing is claimed)."""
+    system = Principal("system", channel, Role.ADMIN)
+    async with ctx.uow() as uow:
+        orders = OrderRepository.of(uow)
+        found = await orders.order_by_external_id(channel, external_id)
+        if found is None or found.status not in (OrderStatus.SHIPPED, OrderStatus.PICKED_UP):
+            return None
+        order = await orders.order(found.id, for_update=True)
+        if not await claim(uow):
+            return 0
+        known = {row.sku for row in await orders.lines(order.id)}
+        back = [(sku, units, code) for sku, units, code in restocked if sku in known and units]
+        if not back:
+            await uow.commit()
+            return 0
+        _, sku_ids = await take_back(uow, order, merge_lines([(s, u) for s, u, _ in back]))
+        catalogue = CatalogueRepository.of(uow)
+        changes = []
+        for sku, units, code in back:
+            loc = await catalogue.location(code)
+            changes.append(
+                Change.restock(
+                    LevelKey(loc.id, sku_ids[sku]),
+                    units,
+                    system,
+                    sku=sku,
+                    location=loc.code,
+                    reference=f"order:{order.id}",
+                )
+            )
+        await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
+        orders.add_event(
+            event="returned",
+            channel=channel,
+            actor=system.actor,
+            order_id=order.id,
+            customer_id=order.customer_id,
+            summary=f"{sum(u for _, u, _ in back)} item(s) restocked: {note}",
+        )
+        order.touch(utcnow())
+        await uow.commit()
+    return sum(u for _, u, _ in back)

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.exceptions import ServiceUnavailableException, ValidationException
 from litestar.params import FromPath, JSONBody, SkipValidation
 
 from app.platform.http.deps import CallerDep
-from app.storefronts import reconcile, setup
+from app.storefronts import discover as discovery
+from app.storefronts import reconcile, setup, subscriptions
 from app.storefronts.config import StorefrontContext
+from app.storefronts.discover import DiscoveryReport
 from app.storefronts.ports import ShopifyUnreachable
 from app.storefronts.schemas import (
+    DiscoveredLocationOut,
+    DiscoveryOut,
     DriftOut,
     MappingsIn,
     MappingsOut,
     ReconcileOut,
     ResyncOut,
+    StorefrontDeletedOut,
     StorefrontIn,
     StorefrontList,
     StorefrontLocationOut,
     StorefrontOut,
     SyncErrorOut,
     SyncOut,
+    UnmatchedItemOut,
 )
 from app.storefronts.setup import NewStorefront, StorefrontView
+
+
+def discovery_out(report: DiscoveryReport) -> DiscoveryOut:
+    return DiscoveryOut(
+        locations=[
+            DiscoveredLocationOut(
+                external_location_id=m.location.id, name=m.location.name, matched=m.matched
+            )
+            for m in report.locations
+        ],
+        mapped=report.mapped,
+        newly_mapped=report.newly_mapped,
+        unmatched_ours=report.unmatched_ours,
+        unmatched_theirs=[
+            UnmatchedItemOut(
+                external_inventory_item_id=v.inventory_item_id, sku=v.sku, barcode=v.barcode
+            )
+            for v in report.unmatched_theirs
+        ],
+    )
 
 
 def storefront_out(view: StorefrontView) -> StorefrontOut:
@@ -44,6 +70,7 @@ def storefront_out(view: StorefrontView) -> StorefrontOut:
         ],
         mapped_skus=view.mapped_skus,
         created_at=view.created_at,
+        discovery=discovery_out(view.discovery) if view.discovery else None,
     )
 
 
@@ -80,23 +107,24 @@ class StorefrontController(Controller):
             raise ValidationException(
                 "give either access_token or both client_id and client_secret"
             )
-        view = await setup.connect_storefront(
-            ctx,
-            principal,
-            NewStorefront(
-                kind=data.kind,
-                name=data.name,
-                shop_domain=data.shop_domain,
-                webhook_secret=data.webhook_secret,
-                locations=[(loc.location, loc.external_location_id) for loc in data.locations],
-                api_version=data.api_version,
-                access_token=data.access_token,
-                client_id=data.client_id,
-                client_secret=data.client_secret,
-                buffer=data.buffer,
-                api_base_url=data.api_base_url,
-            ),
+        new = NewStorefront(
+            kind=data.kind,
+            name=data.name,
+            shop_domain=data.shop_domain,
+            webhook_secret=data.webhook_secret,
+            locations=[(loc.location, loc.external_location_id) for loc in data.locations],
+            api_version=data.api_version,
+            access_token=data.access_token,
+            client_id=data.client_id,
+            client_secret=data.client_secret,
+            buffer=data.buffer,
+            api_base_url=data.api_base_url,
+            auto_map=data.auto_map,
         )
+        try:
+            view = await setup.connect_storefront(ctx, principal, new)
+        except ShopifyUnreachable as error:
+            raise ServiceUnavailableException(error.message) from None
         return storefront_out(view)
 
     @get("/", summary="Every storefront")
@@ -109,6 +137,31 @@ class StorefrontController(Controller):
         self, storefront_id: FromPath[UUID], ctx: StorefrontContextDep, principal: CallerDep
     ) -> StorefrontOut:
         return storefront_out(await setup.get_storefront(ctx, principal, storefront_id))
+
+    @post(
+        "/{storefront_id:uuid}/discover",
+        summary="Read the shop's locations and variants; map ours by SKU, else barcode",
+        status_code=200,
+    )
+    async def discover(
+        self, storefront_id: FromPath[UUID], ctx: StorefrontContextDep, principal: CallerDep
+    ) -> DiscoveryOut:
+        try:
+            report = await discovery.discover(ctx, principal, storefront_id)
+        except ShopifyUnreachable as error:
+            raise ServiceUnavailableException(error.message) from None
+        return discovery_out(report)
+
+    @delete(
+        "/{storefront_id:uuid}",
+        summary="Delete a storefront and its webhook subscriptions in the shop",
+        status_code=200,
+    )
+    async def delete_one(
+        self, storefront_id: FromPath[UUID], ctx: StorefrontContextDep, principal: CallerDep
+    ) -> StorefrontDeletedOut:
+        removed = await subscriptions.delete_storefront(ctx, principal, storefront_id)
+        return StorefrontDeletedOut(id=storefront_id, deleted=True, unsubscribed=removed)
 
     @put("/{storefront_id:uuid}/mappings", summary="Map SKUs to Shopify inventory items")
     async def map_skus(

@@ -23,6 +23,12 @@ class SyncConfig:
     allowed_api_base_urls: tuple[str, ...] = ()
     """Prefixes an admin may give as a storefront's `api_base_url` (a proxy, the emulator):
     the service calls that URL, so it must not be any address an admin types."""
+    flush_interval_seconds: float = 0.0
+    """STOREFRONT_FLUSH_SECONDS: the workers' flushes push a storefront at most about once
+    in this long (`push_pending_levels(coalesce_seconds=...)`); 0 in direct calls."""
+    public_base_url: str | None = None
+    """PUBLIC_BASE_URL: where Shopify reaches this service; set, storefronts subscribe to
+    their webhooks at `{public_base_url}/webhooks/shopify/{storefront id}`."""
     after_push: Callable[[list[LevelPush]], None] | None = None
     """Called after Shopify accepted a batch and before it is acknowledged (tests use it
     to kill a worker at the worst moment)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from app.platform.errors import DomainError
 from app.platform.secrets import Secrets
@@ -19,6 +20,20 @@ class QuantityToSet:
     inventory_item_id: str
     location_id: str
     quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShopLocation:
+    id: str  # gid://shopify/Location/N
+    name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ShopVariant:
+    inventory_item_id: str  # gid://shopify/InventoryItem/N
+    sku: str | None
+    barcode: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +90,22 @@ class ShopifyGateway(Protocol):
         *,
         idempotency_key: str,
         reference_document_uri: str | None = None,
+        reason: str = "correction",
     ) -> list[UserError]: ...
 
     def read_available(
         self, levels: list[tuple[str, str]]
     ) -> dict[tuple[str, str], int | None]: ...
+
+    def read_locations(self) -> list[ShopLocation]: ...
+
+    def read_variants(self) -> list[ShopVariant]: ...
+
+    def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]: ...
+
+    def subscribe_webhooks(self, topics: Sequence[str], uri: str) -> dict[str, str]: ...
+
+    def unsubscribe_webhook(self, subscription_id: str) -> bool: ...
 
 
 GatewayFactory = Callable[[ShopifyConnection], ShopifyGateway]

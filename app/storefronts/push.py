@@ -10,11 +10,14 @@ from datetime import timedelta
 import structlog
 
 from app.platform.tables import utcnow
+from app.storefronts.cause_repository import CauseRepository
 from app.storefronts.config import StorefrontContext
 from app.storefronts.metrics import _publish_gauges
 from app.storefronts.ports import GatewayError, QuantityToSet, ShopifyGateway, UserError
+from app.storefronts.push_reasons import Cause, batch_uri, group_by_reason, reason_for
 from app.storefronts.repository import StorefrontRepository, error_entry
 from app.storefronts.rules import (
+    MAX_QUANTITIES_PER_CALL,
     LevelPush,
     idempotency_key,
     plan_pushes,
@@ -28,6 +31,14 @@ READ_BATCH = 2000
 MAX_ROUNDS = 20
 
 MAX_FLUSH_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Why one call's quantities changed: one reason, the levels' last movements."""
+
+    reason: str
+    causes: list[Cause | None]
 
 
 @dataclass
@@ -51,18 +62,27 @@ async def all_storefront_ids(ctx: StorefrontContext) -> list[uuid.UUID]:
         return [s.id for s in await StorefrontRepository.of(uow).all()]
 
 
-async def push_pending_levels(ctx: StorefrontContext, storefront_id: uuid.UUID) -> FlushReport:
+async def push_pending_levels(
+    ctx: StorefrontContext, storefront_id: uuid.UUID, *, coalesce_seconds: float = 0.0
+) -> FlushReport:
     """Push the latest `available` of every pending level of one storefront, 250 to a call,
     and acknowledge each call's levels unless they changed meanwhile.
 
     Only one flusher per storefront at a time (a lease); a flusher that dies leaves its
     levels pending and its lease to expire, and the next flush pushes them again under the
-    same idempotency key."""
+    same idempotency key.
+
+    With `coalesce_seconds` (the workers' flush interval) a storefront that pushed less than
+    that long ago is left alone (claimed False), and after its first round a flush pushes
+    only full calls of 250: during a long burst about one push per storefront per
+    interval, whatever the number of workers and queued flush messages."""
     owner = uuid.uuid4().hex
     lease = timedelta(seconds=ctx.sync.lease_seconds)
+    now = utcnow()
+    quiet_since = now - timedelta(seconds=coalesce_seconds) if coalesce_seconds > 0 else None
     async with ctx.uow() as uow:
         repo = StorefrontRepository.of(uow)
-        if not await repo.claim(storefront_id, owner, utcnow(), lease):
+        if not await repo.claim(storefront_id, owner, now, lease, synced_before=quiet_since):
             return FlushReport(claimed=False)
         storefront = await repo.get(storefront_id)
         await uow.commit()
@@ -70,7 +90,9 @@ async def push_pending_levels(ctx: StorefrontContext, storefront_id: uuid.UUID) 
     client: ShopifyGateway | None = None
     try:
         client = ctx.sync.client_factory(ctx.sync.connection(storefront))
-        await _push_rounds(ctx, storefront, client, owner, lease, report)
+        await _push_rounds(
+            ctx, storefront, client, owner, lease, report, full_only_after=coalesce_seconds > 0
+        )
     except GatewayError as error:  # e.g. the token endpoint refused us
         report.errors.append(str(error))
         await _record(ctx, storefront_id, client, report, errors=[str(error)], synced=False)
@@ -91,9 +113,13 @@ async def _push_rounds(
     owner: str,
     lease: timedelta,
     report: FlushReport,
+    *,
+    full_only_after: bool = False,
 ) -> None:
+    """Rounds of pending levels until none are left; with `full_only_after`, rounds after
+    the first push only full calls (what changed meanwhile waits for the next flush)."""
     started = asyncio.get_running_loop().time()
-    for _ in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
         if asyncio.get_running_loop().time() - started > MAX_FLUSH_SECONDS:
             return
         async with ctx.uow(readonly=True) as uow:
@@ -108,9 +134,23 @@ async def _push_rounds(
                 )
                 await uow.commit()
         mapped = [p for p in pending if p.external_item_id and p.external_location_id]
-        for batch in plan_pushes(mapped, storefront.buffer):
-            if not await _push_batch(ctx, storefront, client, owner, lease, report, batch):
+        async with ctx.uow(readonly=True) as uow:
+            causes = await CauseRepository.of(uow).last_movements(
+                [(p.sku_id, p.location_id) for p in mapped]
+            )
+        reasons = [reason_for(causes.get((p.sku_id, p.location_id))) for p in mapped]
+        calls = group_by_reason(mapped, reasons, MAX_QUANTITIES_PER_CALL)
+        if full_only_after and round_number > 0:
+            calls = [(r, x) for r, x in calls if len(x) >= MAX_QUANTITIES_PER_CALL]
+            if not calls:
                 return
+        for reason, levels in calls:
+            for batch in plan_pushes(levels, storefront.buffer):
+                why = _Why(
+                    reason, [causes.get((p.level.sku_id, p.level.location_id)) for p in batch]
+                )
+                if not await _push_batch(ctx, storefront, client, owner, lease, report, batch, why):
+                    return
 
 
 async def _push_batch(
@@ -121,6 +161,7 @@ async def _push_batch(
     lease: timedelta,
     report: FlushReport,
     batch: list[LevelPush],
+    why: _Why,
 ) -> bool:
     """One `inventorySetQuantities` call and its acknowledgement; False to stop the flush."""
     async with ctx.uow() as uow:  # renew the lease; stop if another worker has it
@@ -139,7 +180,8 @@ async def _push_batch(
                 for p in batch
             ],
             idempotency_key=key,
-            reference_document_uri=f"gid://omnistock/StorefrontSync/{key}",
+            reason=why.reason,
+            reference_document_uri=batch_uri(why.causes, f"gid://omnistock/StorefrontSync/{key}"),
         )
     except GatewayError as error:
         message = f"push of {len(batch)} levels failed: {error}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -212,10 +212,21 @@ class StorefrontRepository(Repository):
 
     # ---- the flush -----------------------------------------------------------------------
     async def claim(
-        self, storefront_id: uuid.UUID, owner: str, now: datetime, lease: timedelta
+        self,
+        storefront_id: uuid.UUID,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        synced_before: datetime | None = None,
     ) -> bool:
         """Take (or extend) the storefront's flush lease; False while another worker holds
-        it. A conditional UPDATE, so it works the same on PostgreSQL and SQLite."""
+        it, or (with `synced_before`) when it last pushed at or after that moment. A
+        conditional UPDATE, so it works the same on PostgreSQL and SQLite."""
+        quiet = (
+            or_(Storefront.last_synced_at.is_(None), Storefront.last_synced_at < synced_before)
+            if synced_before is not None
+            else true()
+        )
         result = await self.session.execute(
             update(Storefront)
             .where(
@@ -225,6 +236,7 @@ class StorefrontRepository(Repository):
                     Storefront.lease_expires_at < now,
                     Storefront.lease_owner == owner,
                 ),
+                quiet,
             )
             .values(lease_owner=owner, lease_expires_at=now + lease)
             .execution_options(synchronize_session=False)

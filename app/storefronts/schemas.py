@@ -58,6 +58,8 @@ class StorefrontIn(Struct, forbid_unknown_fields=True):
     client_secret: Secret | None = None
     buffer: NonNegative = 0
     api_base_url: BaseUrl | None = None
+    auto_map: bool = False
+    """Read the shop's locations and variants on connect and map ours onto them."""
 
     schema_rules: ClassVar[RequestExample] = {
         "description": "Give either access_token, or client_id and client_secret (400 otherwise)",
@@ -101,6 +103,26 @@ class StorefrontLocationOut(Struct):
     external_location_id: str
 
 
+class DiscoveredLocationOut(Struct):
+    external_location_id: str
+    name: str
+    matched: str | None  # our location code
+
+
+class UnmatchedItemOut(Struct):
+    external_inventory_item_id: str
+    sku: str | None
+    barcode: str | None
+
+
+class DiscoveryOut(Struct):
+    locations: list[DiscoveredLocationOut]
+    mapped: int
+    newly_mapped: int
+    unmatched_ours: list[str]
+    unmatched_theirs: list[UnmatchedItemOut]
+
+
 class StorefrontOut(Struct):
     id: UUID
     kind: str
@@ -113,6 +135,13 @@ class StorefrontOut(Struct):
     locations: list[StorefrontLocationOut]
     mapped_skus: int
     created_at: datetime
+    discovery: DiscoveryOut | None = None  # with auto_map on connect
+
+
+class StorefrontDeletedOut(Struct):
+    id: UUID
+    deleted: bool
+    unsubscribed: int  # webhook subscriptions removed from the shop
 
 
 class StorefrontList(Struct):

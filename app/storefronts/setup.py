@@ -12,13 +12,16 @@ from app.platform.access import Permission, Principal, Role
 from app.platform.errors import BusinessRuleViolation, Forbidden
 from app.platform.tables import utcnow
 from app.storefronts.config import StorefrontContext
+from app.storefronts.discover import DiscoveryReport, ShopCatalogue, apply_discovery, read_shop
 from app.storefronts.metrics import PENDING, SYNC_LAG
+from app.storefronts.ports import GatewayError, ShopifyConnection, ShopifyUnreachable
 from app.storefronts.push import FlushReport, push_pending_levels
 from app.storefronts.repository import StorefrontRepository
 from app.storefronts.rules import (
     sync_lag_seconds,
 )
 from app.storefronts.shopify_formats import shopify_gid
+from app.storefronts.subscriptions import register_webhooks
 from app.storefronts.tables import Storefront, StorefrontLocation
 
 """Pending levels read per round; pushed 250 to a call, each call acknowledged on its own."""
@@ -38,6 +41,7 @@ class StorefrontView:
     locations: list[tuple[str, str]]
     mapped_skus: int
     created_at: datetime
+    discovery: DiscoveryReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class NewStorefront:
     buffer: int = 0
     api_base_url: str | None = None
     kind: str = "shopify"
+    auto_map: bool = False
 
 
 def _require_admin(principal: Principal) -> None:
@@ -99,6 +104,7 @@ async def connect_storefront(
                 f"{external!r} is not a Shopify location id", {"location": code}
             )
         gids.append((code, gid))
+    shop = await _read_new_shop(ctx, new) if new.auto_map else None
     box = ctx.sync.secrets
     async with ctx.uow() as uow:
         repo = StorefrontRepository.of(uow)
@@ -135,9 +141,31 @@ async def connect_storefront(
                 for code, gid in gids
             ],
         )
-        view = await _view(repo, storefront)
+        report = await apply_discovery(uow, storefront.id, shop) if shop else None
+        view = await _view(repo, storefront, report)
         await uow.commit()
-        return view
+    await register_webhooks(ctx, view.id)
+    return view
+
+
+async def _read_new_shop(ctx: StorefrontContext, new: NewStorefront) -> ShopCatalogue:
+    """Discovery on connect reads the shop before anything is stored, so a shop that cannot
+    be read leaves no half-connected storefront behind."""
+    client = ctx.sync.client_factory(
+        ShopifyConnection(
+            shop_domain=new.shop_domain.lower(),
+            api_version=new.api_version or ctx.sync.default_api_version,
+            api_base_url=new.api_base_url.rstrip("/") if new.api_base_url else None,
+            access_token=new.access_token,
+            client_id=new.client_id,
+            client_secret=new.client_secret,
+            timeout_seconds=ctx.sync.timeout_seconds,
+        )
+    )
+    try:
+        return await read_shop(client)
+    except GatewayError as error:
+        raise ShopifyUnreachable(f"could not read the shop: {error}") from None
 
 
 async def list_storefronts(ctx: StorefrontContext, principal: Principal) -> list[StorefrontView]:
@@ -222,7 +250,9 @@ async def resync_storefront(
     return await push_pending_levels(ctx, storefront_id)
 
 
-async def _view(repo: StorefrontRepository, storefront: Storefront) -> StorefrontView:
+async def _view(
+    repo: StorefrontRepository, storefront: Storefront, discovery: DiscoveryReport | None = None
+) -> StorefrontView:
     return StorefrontView(
         id=storefront.id,
         kind=storefront.kind,
@@ -235,4 +265,5 @@ async def _view(repo: StorefrontRepository, storefront: Storefront) -> Storefron
         locations=await repo.locations(storefront.id),
         mapped_skus=await repo.mapped_sku_count(storefront.id),
         created_at=storefront.created_at,
+        discovery=discovery,
     )

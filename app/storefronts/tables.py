@@ -52,6 +52,10 @@ class Storefront(Base):
     calls_made: Mapped[int] = mapped_column(BigInteger, default=0)
     throttled: Mapped[int] = mapped_column(BigInteger, default=0)
     recent_errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # the order sweep reads orders updated since this (Shopify's clock, minus a margin)
+    orders_swept_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), nullable=True
+    )
 
     __table_args__ = (
         CheckConstraint("buffer >= 0", name="buffer"),
@@ -136,3 +140,28 @@ class ShopifyWebhook(Base):
         UniqueConstraint("storefront_id", "delivery_key", name="uq_shopify_webhooks_delivery"),
         Index("ix_shopify_webhooks_unprocessed", "processed_at", "id"),
     )
+
+
+class ShopifyRefundApplied(Base):
+    """A Shopify refund whose restocked units are in the book (a webhook and the sweep may
+    both bring it: it is applied once)."""
+
+    __tablename__ = "shopify_refunds_applied"
+
+    storefront_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("storefronts.id", ondelete="CASCADE"), primary_key=True
+    )
+    refund_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
+class StorefrontWebhookSubscription(Base):
+    """A webhook subscription this service created in the shop (deleted with the storefront)."""
+
+    __tablename__ = "storefront_webhook_subscriptions"
+
+    storefront_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("storefronts.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100))

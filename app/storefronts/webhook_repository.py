@@ -6,13 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.platform.errors import NotFound
 from app.platform.uow import Repository
 from app.storefronts.tables import (
+    ShopifyRefundApplied,
     ShopifyWebhook,
+    Storefront,
 )
 
 
@@ -66,3 +68,25 @@ class WebhookRepository(Repository):
             .limit(limit)
         )
         return list(result.scalars())
+
+    async def claim_refund(self, storefront_id: uuid.UUID, refund_id: str, now: datetime) -> bool:
+        """True the first time this refund is claimed; False ever after."""
+        stmt: Any = (
+            postgresql.insert
+            if self.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )(ShopifyRefundApplied).values(
+            storefront_id=storefront_id, refund_id=refund_id[:100], applied_at=now
+        )
+        result = await self.session.execute(
+            stmt.on_conflict_do_nothing().returning(ShopifyRefundApplied.refund_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def mark_orders_swept(self, storefront_id: uuid.UUID, at: datetime) -> None:
+        await self.session.execute(
+            update(Storefront)
+            .where(Storefront.id == storefront_id)
+            .values(orders_swept_at=at)
+            .execution_options(synchronize_session=False)
+        )

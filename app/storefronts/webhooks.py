@@ -11,11 +11,10 @@ from typing import Any
 
 import structlog
 
-from app.orders import external
 from app.platform.errors import DomainError
-from app.platform.http.schemas import MAX_LINE_QUANTITY
 from app.platform.tables import utcnow
 from app.storefronts.config import StorefrontContext
+from app.storefronts.order_sync import apply_order
 from app.storefronts.ports import WebhookSignatureInvalid
 from app.storefronts.repository import StorefrontRepository
 from app.storefronts.rules import (
@@ -23,17 +22,28 @@ from app.storefronts.rules import (
     webhook_delivery_key,
 )
 from app.storefronts.shopify_formats import shopify_gid, webhook_signature_valid
+from app.storefronts.shopify_orders import (
+    MalformedWebhook,
+    fulfilment_from_rest,
+    order_from_rest,
+    refund_order_from_rest,
+)
 from app.storefronts.tables import Storefront
 from app.storefronts.webhook_repository import WebhookRepository
 
 log = structlog.get_logger("omnistock.storefronts")
 
-WEBHOOK_TOPICS = frozenset({"orders/create", "orders/cancelled", "inventory_levels/update"})
-ORDER_TOPICS = frozenset({"orders/create", "orders/cancelled"})
-
-
-class MalformedWebhook(Exception):
-    """A signed body that does not say what its topic needs (recorded as failed, not retried)."""
+ORDER_TOPICS = frozenset(
+    {
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "orders/fulfilled",
+        "fulfillments/create",
+        "refunds/create",
+    }
+)
+WEBHOOK_TOPICS = ORDER_TOPICS | {"inventory_levels/update"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +118,8 @@ async def process_webhook(ctx: StorefrontContext, webhook_id: int) -> str:
         if webhook.topic == "inventory_levels/update":
             outcome = await _note_inventory_update(repo, storefront, payload)
         elif webhook.topic in ORDER_TOPICS:
-            locations = {gid: code for code, gid in await repo.locations(storefront.id)}
             try:
-                order_call = _order_service_call(ctx, webhook.topic, payload, locations)
+                order_call = _order_service_call(ctx, storefront.id, webhook.topic, payload)
                 outcome = "handing to orders"
             except MalformedWebhook as error:
                 outcome = f"failed: {error}"
@@ -162,80 +171,23 @@ async def _note_inventory_update(
 
 
 def _order_service_call(
-    ctx: StorefrontContext,
-    topic: str,
-    payload: dict[str, Any],
-    locations: dict[str, str],
+    ctx: StorefrontContext, storefront_id: uuid.UUID, topic: str, payload: dict[str, Any]
 ) -> Callable[[], Awaitable[str]]:
-    """A Shopify order becomes a `shopify` channel order that reserves stock; its
-    cancellation releases it. Both are idempotent by the Shopify order id.
+    """What the order book is to do with an order, fulfilment or refund body.
 
     The HMAC covers the body, not the topic header, so the body decides: only a body that is
     a cancelled order (`cancelled_at` set) cancels one, whatever the header says."""
-    external_id = str(payload.get("admin_graphql_api_id") or payload.get("id") or "")
-    if not external_id:
-        raise MalformedWebhook("the order has no id")
-    if payload.get("cancelled_at"):
+    shipped: list[tuple[str, int]] | None = None
+    if topic == "fulfillments/create":
+        facts, shipped = fulfilment_from_rest(payload)
+    elif topic == "refunds/create":
+        facts = refund_order_from_rest(payload)
+    else:
+        facts = order_from_rest(payload)
+        if topic == "orders/cancelled" and not facts.cancelled:
+            raise MalformedWebhook("the body is not a cancelled order")
 
-        async def cancel() -> str:
-            await external.cancel_external_order(
-                ctx, channel="shopify", external_id=external_id, reason=payload.get("cancel_reason")
-            )
-            return f"cancelled order {external_id}"
+    async def act() -> str:
+        return await apply_order(ctx, storefront_id, facts, shipped)
 
-        return cancel
-    if topic == "orders/cancelled":
-        raise MalformedWebhook("the body is not a cancelled order")
-    lines = _order_lines(payload)
-    customer = payload.get("customer") or {}
-    if not isinstance(customer, dict):
-        raise MalformedWebhook("customer is not an object")
-    texts = (payload.get("email"), customer.get("email"), payload.get("currency"))
-    names = (customer.get("first_name"), customer.get("last_name"), payload.get("location_id"))
-    if any(v is not None and not isinstance(v, str) for v in texts) or any(
-        v is not None and not isinstance(v, str | int) for v in names
-    ):
-        raise MalformedWebhook("an email, name, currency or location is not text")
-
-    async def record() -> str:
-        location_gid = shopify_gid(str(payload.get("location_id") or ""), "Location")
-        name = " ".join(
-            str(part) for part in (customer.get("first_name"), customer.get("last_name")) if part
-        )
-        view = await external.record_external_order(
-            ctx,
-            channel="shopify",
-            external_id=external_id,
-            location=locations.get(location_gid or ""),
-            lines=lines,
-            customer_email=payload.get("email") or customer.get("email"),
-            customer_name=name or None,
-            currency=payload.get("currency"),
-        )
-        risk = " (at risk: short or unknown stock)" if view.at_risk else ""
-        return f"recorded order {view.number} for {external_id}{risk}"
-
-    return record
-
-
-def _order_lines(payload: dict[str, Any]) -> list[tuple[str, int]]:
-    """(sku, quantity) of the order's lines with a SKU; a quantity that is not a whole number
-    from 0 to MAX_LINE_QUANTITY (what any channel's line may ask for) makes the webhook
-    malformed rather than an error further in."""
-    items = payload.get("line_items") or []
-    if not isinstance(items, list):
-        raise MalformedWebhook("line_items is not a list")
-    lines = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("sku"):
-            continue
-        quantity = item.get("quantity", 0)
-        if (
-            isinstance(quantity, bool)
-            or not isinstance(quantity, int)
-            or not 0 <= quantity <= MAX_LINE_QUANTITY
-        ):
-            raise MalformedWebhook(f"line {item.get('sku')!r} has quantity {quantity!r}")
-        if quantity:
-            lines.append((str(item["sku"])[:100], quantity))
-    return lines
+    return act

@@ -645,6 +645,16 @@ async def new_storefront(s: Seed, v: Variant, who: str) -> Call:
     return Call("/v1/storefronts", body=body)
 
 
+async def doomed_storefront(s: Seed, v: Variant, who: str) -> Call:
+    """A storefront of its own for each caller, since an allowed call deletes it."""
+    body = storefront_body(s.request.getfixturevalue("emulator"), name=f"doomed {who}")
+    s.never_shown |= {body["access_token"], body["webhook_secret"]}
+    response = await s.client.post("/v1/storefronts", json=body, headers=s.keys.admin)
+    assert response.status_code == 201, response.text
+    storefront_id = str(response.json()["id"])
+    return Call(f"/v1/storefronts/{storefront_id}", shows=frozenset({storefront_id}))
+
+
 async def mappings(s: Seed) -> dict[str, Any]:
     return {"items": [{"sku": "TEE-1", "external_inventory_item_id": await s.shopify_item()}]}
 
@@ -869,6 +879,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/v1/storefronts/{storefront_id}/reconcile"): Rule(
         frozenset({"admin"}), on_storefront("/reconcile"), "pushes to Shopify: admin"
+    ),
+    ("DELETE", "/v1/storefronts/{storefront_id}"): Rule(
+        frozenset({"admin"}), doomed_storefront, "storefront settings are admin's"
+    ),
+    ("POST", "/v1/storefronts/{storefront_id}/discover"): Rule(
+        frozenset({"admin"}), on_storefront("/discover"), "maps the shop's items: admin"
     ),
     # Orders
     ("POST", "/v1/orders"): Rule(

@@ -79,7 +79,10 @@ async def test_connect_map_and_push_a_storefront_over_http(
     resync = await client.post(f"{storefront}/resync", headers=keys.admin)
 
     assert resync.status_code == 200, resync.text
-    assert resync.json()["sync"]["pending"] == 0 and resync.json()["calls"] == 1
+    # one call a reason: STORE-A's receipt ("received"), WH-1 never moved ("correction")
+    assert resync.json()["sync"]["pending"] == 0 and resync.json()["calls"] == 2
+    reasons = {g["reason"] for g in emulator.shop.audit_log(source="graphql") if g["mutation"]}
+    assert reasons == {"received", "correction"}
     assert emulator.shop.quantity("TEE-1", "Oxford") == 5  # 6 less the buffer of 1
     listed = (await client.get("/v1/storefronts", headers=keys.readonly)).json()["items"]
     assert [s["id"] for s in listed] == [body["id"]]

@@ -12,7 +12,7 @@ import uuid
 import dramatiq
 import structlog
 
-from app.storefronts import ports, push, reconcile, webhooks
+from app.storefronts import order_sweep, ports, push, reconcile, webhooks
 from workers.runtime import current
 
 log = structlog.get_logger("omnistock.worker.sync")
@@ -28,8 +28,13 @@ async def flush_due_storefronts() -> None:
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000)
 async def flush_storefront(storefront_id: str) -> None:
-    """No Dramatiq retries: the levels stay pending and the next tick pushes them."""
-    report = await push.push_pending_levels(current().context(), uuid.UUID(storefront_id))
+    """No Dramatiq retries: the levels stay pending and the next tick pushes them. A
+    storefront pushed less than a flush interval ago is left for a later tick, so queued
+    messages and extra workers do not multiply the pushes."""
+    ctx = current().context()
+    report = await push.push_pending_levels(
+        ctx, uuid.UUID(storefront_id), coalesce_seconds=ctx.sync.flush_interval_seconds
+    )
     if report.pushed or report.errors:
         log.info(
             "storefront flushed",
@@ -64,3 +69,24 @@ async def reconcile_storefronts() -> None:
 async def process_stored_webhooks() -> None:
     """Webhooks stored but not yet acted on (a crash, or orders waiting for their service)."""
     await webhooks.process_pending_webhooks(current().context())
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=600_000)
+async def sweep_shopify_orders() -> None:
+    """Orders updated in Shopify since the last sweep, applied like webhooks: a lost order
+    webhook changes nothing (every SHOPIFY_ORDER_SWEEP_SECONDS, 10 minutes by default)."""
+    ctx = current().context()
+    for storefront_id in await push.all_storefront_ids(ctx):
+        try:
+            report = await order_sweep.sweep_orders(ctx, storefront_id)
+        except ports.ShopifyUnreachable as error:
+            log.warning("order sweep skipped", storefront=str(storefront_id), error=error.message)
+            continue
+        if report.read:
+            log.info(
+                "shopify orders swept",
+                storefront=str(storefront_id),
+                read=report.read,
+                applied=report.applied,
+                failed=report.failed,
+            )

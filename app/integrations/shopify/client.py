@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import Message
 from typing import Any
 
@@ -17,10 +18,17 @@ import shopify
 import structlog
 from prometheus_client import Counter
 
+from app.integrations.shopify import discovery, orders, webhook_subscriptions
 from app.integrations.shopify.errors import ShopifyRequestRejected, ShopifyUnavailable, read_error
 from app.integrations.shopify.throttle import _is_throttled, _throttle_wait, bucket_for
 from app.integrations.shopify.tokens import TokenSource
-from app.storefronts.ports import QuantityToSet, ShopifyConnection, UserError
+from app.storefronts.ports import (
+    QuantityToSet,
+    ShopifyConnection,
+    ShopLocation,
+    ShopVariant,
+    UserError,
+)
 
 log = structlog.get_logger("omnistock.shopify")
 
@@ -138,6 +146,7 @@ class ShopifyClient:
         *,
         idempotency_key: str,
         reference_document_uri: str | None = None,
+        reason: str = "correction",
     ) -> list[UserError]:
         """Set absolute `available` quantities in one `inventorySetQuantities` call (≤ 250).
 
@@ -156,7 +165,7 @@ class ShopifyClient:
             entries.append(entry)
         payload: dict[str, Any] = {
             "name": "available",
-            "reason": "correction",
+            "reason": reason,
             "quantities": entries,
         }
         if reference_document_uri:
@@ -204,6 +213,30 @@ class ShopifyClient:
             for n, key in enumerate(chunk):
                 found[key] = _available_of((data or {}).get(f"r{n}"))
         return found
+
+    def read_locations(self) -> list[ShopLocation]:
+        """Every location of the shop, a page of 250 at a time."""
+        return discovery.read_locations(self.execute)
+
+    def read_variants(self) -> list[ShopVariant]:
+        """Every variant's SKU, barcode and inventory item, a page of 250 at a time."""
+        return discovery.read_variants(self.execute)
+
+    def read_orders(self, updated_since: datetime) -> list[dict[str, Any]]:
+        """Orders updated at or after `updated_since`, oldest update first."""
+        return orders.read_orders_updated_since(self.execute, updated_since)
+
+    def subscribe_webhooks(self, topics: Sequence[str], uri: str) -> dict[str, str]:
+        """Make sure the shop sends `topics` to `uri`; topic -> subscription gid."""
+        have = webhook_subscriptions.existing(self.execute)
+        found: dict[str, str] = {}
+        for topic in topics:
+            gid = have.get((webhook_subscriptions.topic_enum(topic), uri))
+            found[topic] = gid or webhook_subscriptions.create(self.execute, topic, uri)
+        return found
+
+    def unsubscribe_webhook(self, subscription_id: str) -> bool:
+        return webhook_subscriptions.delete(self.execute, subscription_id)
 
     # ---- transport, limits and retries ----------------------------------------------------
     def execute(
