@@ -114,7 +114,9 @@ class PickupDeskController(Controller):
             async with order_named(ctx, ref) as order_id:
                 return await fulfilment.mark_ready(ctx, me, order_id)
 
-        return await _act(request, ctx, me, ref, form, work, "The order is ready for pickup.")
+        return await _act(
+            request, ctx, me, ref, form, work, "The order is ready for pickup.", "ready"
+        )
 
     @post("/{ref:str}/reject", status_code=303)
     async def reject(
@@ -125,10 +127,18 @@ class PickupDeskController(Controller):
         reason = str(form.get("reason", ""))
         quantity = str(form.get("quantity", ""))
         if reason not in {r for r, _ in REASONS}:
-            return await _order_page(request, ctx, me, ref, error="Choose a reason.", status=422)
+            return await _order_page(
+                request, ctx, me, ref, error="Choose a reason.", status=422, at=f"reject:{sku}"
+            )
         if not quantity.isdigit() or int(quantity) < 1:
             return await _order_page(
-                request, ctx, me, ref, error="Say how many units to reject (1 or more).", status=422
+                request,
+                ctx,
+                me,
+                ref,
+                error="Say how many units to reject (1 or more).",
+                status=422,
+                at=f"reject:{sku}",
             )
         rejection = Rejection(sku, int(quantity), RejectReason(reason))
 
@@ -137,7 +147,7 @@ class PickupDeskController(Controller):
                 return await fulfilment.mark_ready(ctx, me, order_id, [], [rejection])
 
         notice = f"{quantity} of {sku} rejected ({reason.replace('_', ' ')})."
-        return await _act(request, ctx, me, ref, form, work, notice)
+        return await _act(request, ctx, me, ref, form, work, notice, f"reject:{sku}")
 
     @post("/{ref:str}/hand-over", status_code=303)
     async def hand_over(
@@ -153,13 +163,16 @@ class PickupDeskController(Controller):
                 ref,
                 error="The pickup code is the 6 digits the customer was sent.",
                 status=422,
+                at="hand-over",
             )
 
         async def work() -> OrderView:
             async with order_named(ctx, ref) as order_id:
                 return await fulfilment.hand_over(ctx, me, order_id, code)
 
-        return await _act(request, ctx, me, ref, form, work, "Handed over. The order is complete.")
+        return await _act(
+            request, ctx, me, ref, form, work, "Handed over. The order is complete.", "hand-over"
+        )
 
     @post("/{ref:str}/resend-code", status_code=303)
     async def resend_code(
@@ -172,7 +185,7 @@ class PickupDeskController(Controller):
                 return await pickup_codes.resend_code(ctx, me, order_id)
 
         notice = "A new pickup code was sent to the customer; the old one no longer works."
-        return await _act(request, ctx, me, ref, form, work, notice)
+        return await _act(request, ctx, me, ref, form, work, notice, "resend")
 
 
 async def _act(
@@ -183,13 +196,15 @@ async def _act(
     form: Any,
     work: Any,
     notice: str,
+    at: str,
 ) -> Redirect | Template:
-    """Do the form's work once; on a refusal, the order's page again with the reason."""
+    """Do the form's work once; on a refusal, the order's page again with the reason next to
+    the form (`at`) that was sent."""
     try:
         view = await once(request, me, form, work)
     except DomainError as exc:
         return await _order_page(
-            request, ctx, me, ref, error=plain_words(exc), status=status_of(exc)
+            request, ctx, me, ref, error=plain_words(exc), status=status_of(exc), at=at
         )
     if view is None:
         notice = "That was done already (the form was sent twice)."
@@ -203,6 +218,7 @@ async def _order_page(
     ref: str,
     error: str | None = None,
     status: int = 200,
+    at: str | None = None,
 ) -> Template:
     try:
         async with order_named(ctx, ref) as order_id:
@@ -222,6 +238,7 @@ async def _order_page(
         status=status,
         order=order,
         error=error,
+        error_at=at,
         reasons=REASONS,
         status_words=STATUS_WORDS,
         now=utcnow(),

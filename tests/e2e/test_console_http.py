@@ -4,19 +4,24 @@ they are sent, and the API untouched by all of it (no cookies, no CSRF, not in t
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import update
 
 from app.access import staff
 from app.access.staff_tables import StaffSession
+from app.config import Settings
+from app.main import create_app
 from app.platform.database import Database
 from app.platform.tables import utcnow
 from tests.conftest import Keys, World
@@ -187,3 +192,28 @@ async def test_the_api_needs_no_cookie_and_does_not_list_the_console(
     assert "set-cookie" not in moved.headers
     schema = (await client.get("/schema/openapi.json")).json()
     assert not [path for path in schema["paths"] if path.startswith("/console")]
+
+
+async def test_console_sessions_live_in_redis_when_it_is_configured(
+    settings: Settings, db: Database, world: World
+) -> None:
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    await add_person(db, "sam@example.com")
+    app = create_app(replace(settings, redis_url=redis_url))
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as first:
+        first.follow_redirects = False
+        assert (await sign_in(first, "sam@example.com")).status_code == 303
+        session = first.cookies.get("omnistock_console")
+    assert session
+    stored = redis.Redis.from_url(redis_url)
+    try:
+        assert stored.exists(f"omnistock_console:{session}")
+    finally:
+        stored.close()
+    async with AsyncTestClient(app=create_app(replace(settings, redis_url=redis_url))) as other:
+        other.follow_redirects = False
+        other.base_url = "http://127.0.0.1:8000"  # another replica, the same cookie
+        other.cookies.set("omnistock_console", session)
+        assert (await other.get("/console/pickups")).status_code == 200
