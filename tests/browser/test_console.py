@@ -120,6 +120,11 @@ async def test_the_pickup_desk_from_a_name_to_the_handover(console: Console, db:
     movements = await api(console, "GET", "/v1/stock/movements", params={"location": "STORE-A"})
     assert ASSOCIATE in {m["actor"] for m in movements["items"]}
 
+    await page.get_by_role("link", name="Grace Hopper").click()
+    await expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    await expect(page.get_by_role("cell", name=re.compile("picked up", re.I)).first).to_be_visible()
+    await console.shot(page, "customer")
+
     await page.get_by_role("link", name="Stock").click()
     await page.get_by_label("SKU, name or barcode").fill("tee-1")
     await page.get_by_label("SKU, name or barcode").press("Enter")
@@ -143,6 +148,7 @@ async def test_a_transfer_received_in_part(console: Console, db: Database) -> No
     await add_person(db, ASSOCIATE, "associate", "STORE-A")
     page = await console.sign_in(ASSOCIATE)
     await page.get_by_role("link", name="Transfers").click()
+    await console.shot(page, "transfers")
     await page.get_by_role("link", name="Open transfer from WH-1").click()
     await row(page, "TEE-2").get_by_label("Received").fill("5")
     await console.shot(page, "transfer")
@@ -166,6 +172,7 @@ async def test_a_count_with_a_variance_approved_by_a_manager(
     counter = await console.sign_in(ASSOCIATE)
     await counter.get_by_role("link", name="Counts").click()
     await counter.get_by_label("SKUs to count").fill("MUG-1")
+    await console.shot(counter, "counts")
     await counter.get_by_role("button", name="Start count").click()
     await expect(counter.get_by_role("status")).to_contain_text("Count started")
     await row(counter, "MUG-1").get_by_label("Counted", exact=True).fill("3")
