@@ -13,6 +13,7 @@ from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
+from app.console.session import cookie_session
 from app.platform.access import Principal, Role
 from app.platform.errors import DomainError
 from app.platform.idempotency import store
@@ -52,8 +53,8 @@ def page(
 ) -> Template:
     """A page (or, for an htmx request that targets one part, `partial` instead)."""
     notice = None
-    if principal is not None and request.scope.get("session"):
-        notice = request.session.pop(NOTICE, None)
+    if principal is not None:
+        notice = cookie_session(request).pop(NOTICE, None)
     partial = context.pop("partial", None)
     htmx = getattr(request, "htmx", None)
     name = partial if partial and htmx and htmx.target == context.get("target") else template
@@ -73,7 +74,7 @@ def page(
 
 def done(request: Request[Any, Any, Any], notice: str, to: str) -> Redirect:
     """After a form's work: say what happened on the next page (POST, redirect, GET)."""
-    request.session[NOTICE] = notice
+    cookie_session(request)[NOTICE] = notice
     return Redirect(path=to, status_code=303)
 
 

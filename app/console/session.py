@@ -113,11 +113,21 @@ def start_fresh_session(request: Request[Any, Any, Any], token: str) -> None:
     request.set_session({TOKEN: token})
 
 
+def cookie_session(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What the console keeps for this browser (empty when nothing is), to read and change.
+    (Not `request.session`: `.session` names the database's in this code base.)"""
+    kept = request.scope.get("session")
+    if not isinstance(kept, dict):
+        kept = {}
+        request.set_session(kept)
+    return kept
+
+
 async def signed_in(request: Request[Any, Any, Any]) -> Principal:
     """The person behind this request's session, checked against the staff sessions now
     (not from the one-second cache: a console request is a person's click, and an ended
     session must end the console at once)."""
-    token = request.session.get(TOKEN) if request.scope.get("session") else None
+    token = cookie_session(request).get(TOKEN)
     if not isinstance(token, str):
         raise SignInNeeded(ended=False)
     authenticator = request.app.state.authenticator
@@ -130,7 +140,7 @@ async def signed_in(request: Request[Any, Any, Any]) -> Principal:
 
 
 def staff_token(request: Request[Any, Any, Any]) -> str | None:
-    token = request.session.get(TOKEN) if request.scope.get("session") else None
+    token = cookie_session(request).get(TOKEN)
     return token if isinstance(token, str) else None
 
 
