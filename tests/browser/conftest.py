@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -56,13 +56,24 @@ class Console:
     keys: Keys
     shots: Path
     browser: Browser
+    problems: list[str] = field(default_factory=list)  # script errors, refused by the CSP
 
     async def tablet(self) -> Page:
         """A new browser profile (its own cookies) on a 1024x768 tablet."""
         context: BrowserContext = await self.browser.new_context(
             viewport=TABLET, base_url=self.base_url
         )
-        return await context.new_page()
+        page = await context.new_page()
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                self.problems.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     async def sign_in(self, email: str) -> Page:
         page = await self.tablet()
@@ -74,7 +85,8 @@ class Console:
         return page
 
     async def shot(self, page: Page, name: str) -> None:
-        await page.screenshot(path=self.shots / f"{name}.png", full_page=False)
+        # caret="initial": hiding it would inject a style, which the console's CSP refuses
+        await page.screenshot(path=self.shots / f"{name}.png", caret="initial")
 
 
 @pytest.fixture

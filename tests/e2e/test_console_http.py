@@ -218,3 +218,23 @@ async def test_console_sessions_live_in_redis_when_it_is_configured(
         other.base_url = "http://127.0.0.1:8000"  # another replica, the same cookie
         other.cookies.set("omnistock_console", session)
         assert (await other.get("/console/pickups")).status_code == 200
+
+
+async def test_repeated_wrong_passwords_lock_the_email_out_in_plain_words(
+    desk: Client, db: Database, world: World
+) -> None:
+    await add_person(db, "sam@example.com")
+    page = await desk.get("/console/sign-in")
+    token = csrf_of(page.text)
+    answers = [
+        await desk.post(
+            "/console/sign-in",
+            data={"email": "sam@example.com", "password": "guess", "_csrf_token": token},
+        )
+        for _ in range(5)
+    ]
+    assert [a.status_code for a in answers] == [401] * 5
+    assert "do not match" in answers[0].text
+    locked = await sign_in(desk, "sam@example.com")  # the right password, too late
+    assert locked.status_code == 429
+    assert "Too many wrong passwords" in locked.text
