@@ -69,7 +69,7 @@ def console_routers(secret_key: str | None) -> list[Router]:
 
 
 def _when(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%d %b %H:%M")
+    return "" if value is None else value.strftime("%d %b %H:%M UTC")
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
