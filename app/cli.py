@@ -15,7 +15,7 @@ from app.access.keys import IssuedKey, create_api_key, list_api_keys, revoke_api
 from app.access.staff import create_staff
 from app.bootstrap import AppContext, build_context
 from app.config import Settings
-from app.demo import seed_demo
+from app.demo import seed_demo, seed_demo_staff, seed_desk_work
 from app.platform import migrate
 from app.platform.access import KEY_ROLES, STAFF_ROLES, Role
 from app.platform.errors import DomainError
@@ -185,7 +185,10 @@ def demo(host: str, port: int) -> None:
     os.environ.setdefault("PAYMENTS", "at_counter")
     settings = Settings.from_env()
     migrate.upgrade(settings.database_url)
-    run_with_context(seed_demo, settings)
+    seeded = run_with_context(seed_demo, settings)
+    if seeded:
+        run_with_context(seed_desk_work, settings)
+    people = run_with_context(seed_demo_staff, settings)
     issued = run_with_context(_demo_keys, settings)
     base = f"http://{host}:{port}"
     click.echo(f"\nOmnistock is running on {base}")
@@ -196,6 +199,9 @@ def demo(host: str, port: int) -> None:
     for key in issued:
         where = f" @ {key.principal.location}" if key.principal.location else ""
         click.echo(f"  {key.principal.role.value:<11}{where:<11} {key.secret}")
+    click.echo(f"\nStaff console: {base}/console   (sign in as one of these people)")
+    for person in people:
+        click.echo(f"  {person.role:<11}@ {person.store:<9} {person.email}  {person.password}")
     admin = issued[0].secret
     click.echo("\nTry:")
     click.echo(f"  curl -H 'Authorization: Bearer {admin}' {base}/v1/stock/TEE-BLK-M")
@@ -203,6 +209,10 @@ def demo(host: str, port: int) -> None:
         f"  curl -H 'Authorization: Bearer {admin}' "
         f"'{base}/v1/availability?sku=TEE-BLK-M&latitude=51.5136&longitude=-0.1365'"
     )
+    click.echo(
+        "  the pickup code a customer was sent (the log masks it), ID from /v1/orders/NUMBER:"
+    )
+    click.echo(f"  curl -H 'Authorization: Bearer {admin}' '{base}/v1/notifications?order_id=ID'")
     click.echo("")
     sys.stdout.flush()
     serve.callback(host=host, port=port, workers=1)  # type: ignore[misc]

@@ -20,6 +20,7 @@ from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context
 from app.config import Settings
+from app.console.web import console_routers, console_stores, console_templates
 from app.events.api import EventController
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ready,
             MetricsController,
             *asset_routers(),
+            *console_routers(settings.secret_key),
         ],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdempotencyMiddleware(),
         ],
         plugins=[OpenAPIContract()],
+        template_config=console_templates(),
+        stores=console_stores(settings.redis_url),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         openapi_config=OpenAPIConfig(
             title="Omnistock",

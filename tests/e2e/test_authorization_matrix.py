@@ -1085,6 +1085,17 @@ PUBLIC: dict[tuple[str, str], Public] = {
         "404, never 401)",
         frozenset({200, 404}),
     ),
+    ("GET", f"/console{PREFIX}"): Public(
+        "the staff console's pages and files take a console session, not an API key: without "
+        "one a page sends the person to sign in (303, followed here: 200); a path it does not "
+        "have is 404 (tests/e2e/test_console_http.py, tests/browser/)",
+        frozenset({200, 404}),
+    ),
+    ("POST", f"/console{PREFIX}"): Public(
+        "the staff console's forms: without the CSRF token of the console's own page they are "
+        "refused (403) and change nothing; a path it does not have is 404",
+        frozenset({403, 404}),
+    ),
 }
 
 

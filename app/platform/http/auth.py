@@ -12,7 +12,14 @@ from litestar.middleware.authentication import (
     AuthenticationResult,
 )
 
-PUBLIC_PATHS = ["^/health", "^/metrics", "^/schema", "^/webhooks", "^/favicon.ico"]
+PUBLIC_PATHS = [
+    "^/health",
+    "^/metrics",
+    "^/schema",
+    "^/webhooks",
+    "^/favicon.ico",
+    "^/console(/|$)",
+]
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):

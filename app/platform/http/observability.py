@@ -50,6 +50,14 @@ are started by files. Inline styles because Scalar's bundle adds its stylesheets
 elements when it starts (it has no file of them to link); `data:` images because Swagger UI's
 CSS draws its icons with them (`tests/e2e/test_openapi_ui.py`)."""
 
+CONSOLE_CONTENT_SECURITY_POLICY = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+)
+"""The staff console (`app/console/`) loads its own script (htmx), stylesheet and images from
+this origin only, sends its forms and htmx requests here, and has no inline script or style."""
+
 REQUESTS = Counter("omnistock_requests_total", "Total requests", LABELS)
 REQUEST_SECONDS = Histogram(
     "omnistock_request_duration_seconds", "Request duration, in seconds", LABELS
@@ -107,6 +115,8 @@ class ObservabilityMiddleware(ASGIMiddleware):
         extra_headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         if path == "/schema" or path.startswith("/schema/"):
             extra_headers.append(SCHEMA_CONTENT_SECURITY_POLICY)
+        elif path == "/console" or path.startswith("/console/"):
+            extra_headers.append(CONSOLE_CONTENT_SECURITY_POLICY)
         else:
             extra_headers.append(API_CONTENT_SECURITY_POLICY)
         status = 0
