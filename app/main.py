@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             buffer=settings.stream_buffer_events,
             max_per_key=settings.stream_max_per_key,
             heartbeat_seconds=settings.stream_heartbeat_seconds,
+            poll_seconds=settings.stream_poll_seconds,
         )
         await streams.start()
         workers = None

@@ -107,6 +107,10 @@ class StreamHub:
         self.last: int | None = None
         """The mark the tailer has read and fanned out up to; None until it has read the head."""
         self._wakeups = wakeups
+        self._page = max(1, min(PAGE, buffer))
+        """Events fanned out at a time: no more than a queue holds, so a burst alone never
+        drops a subscriber that keeps up (each page ends with a read of the log, during which
+        the subscribers send what they were given)."""
         self._attached: set[Subscription] = set()
         self._open: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,13 +190,13 @@ class StreamHub:
                 head = await reader.head()
                 if head <= self.last:
                     return
-                events = await reader.after(self.last, head, PAGE)
+                events = await reader.after(self.last, head, self._page)
             # No await from here to the new mark: a subscriber attaches either before this
             # batch (and is given all of it) or after (its catch-up reads up to the new mark).
             for event in events:
                 for subscription in list(self._attached):
                     subscription.offer(event)
-            self.last = events[-1].seq if len(events) == PAGE else head
+            self.last = events[-1].seq if len(events) == self._page else head
 
     # Subscribers ---------------------------------------------------------------------------
     def open(self, principal: Principal, wanted: EventFilter) -> Subscription:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -229,3 +230,75 @@ async def read_until_live(
 
 def seqs(messages: Iterator[Message] | list[Message]) -> list[int]:
     return [m.seq for m in messages]
+
+
+class SocketStream:
+    """`GET path` on a real server over a socket of this test's own, read as it comes (HTTP/1.1,
+    chunked). `receive_buffer` makes the socket's kernel buffer small: a client that does not
+    read then holds the server up after a few kilobytes instead of megabytes."""
+
+    def __init__(
+        self,
+        base_url: str,
+        path: str,
+        headers: dict[str, str],
+        receive_buffer: int | None = None,
+    ) -> None:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.socket = socket.socket()
+        if receive_buffer is not None:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.socket.settimeout(WAIT_SECONDS)
+        self.socket.connect((host, int(port)))
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Accept: text/event-stream"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.socket.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self._file = self.socket.makefile("rb")
+        self._reader = SseReader()
+        self._pending: list[Message] = []
+        self.ended = False
+        self.status: int | None = None
+
+    def _read_head(self) -> None:
+        self.status = int(self._file.readline().split(b" ", 2)[1])
+        while self._file.readline() not in (b"\r\n", b""):
+            pass
+
+    def next(self) -> Message | None:
+        """The next message, or None once the server has ended the stream."""
+        if self.status is None:
+            self._read_head()
+        while not self._pending:
+            if self.ended:
+                return None
+            size_line = self._file.readline()
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.ended = True
+                continue
+            chunk = self._file.read(size)
+            self._file.readline()
+            self._pending += self._reader.feed(chunk)
+        return self._pending.pop(0)
+
+    def events(self, count: int) -> list[Message]:
+        """The next `count` events (comments skipped); fewer if the stream ends first."""
+        found: list[Message] = []
+        while len(found) < count:
+            message = self.next()
+            if message is None:
+                return found
+            if message.is_event:
+                found.append(message)
+        return found
+
+    def until_live(self) -> list[Message]:
+        found: list[Message] = []
+        while (message := self.next()) is not None and "live" not in message.comments:
+            if message.is_event:
+                found.append(message)
+        return found
+
+    def close(self) -> None:
+        self._file.close()
+        self.socket.close()
