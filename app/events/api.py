@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from litestar import Controller, get
@@ -9,16 +10,18 @@ from litestar.exceptions import ValidationException
 from litestar.params import Parameter, QueryParameter
 
 from app.events.log import EventView
-from app.events.model import EventFilter, parse_types
+from app.events.model import EVENT_TYPES, EventFilter, parse_types
 from app.events.reading import read_events
 from app.events.schemas import EventOut, EventPageOut
 from app.platform.http.deps import CallerDep, ContextDep
 from app.platform.http.schemas import CodeQuery
 
+_TYPE = "(?:" + "|".join(re.escape(name) for name in sorted(EVENT_TYPES)) + ")"
+
 TypesQuery = Annotated[
     str | None,
     QueryParameter(
-        pattern=r"^[a-z_.,]{1,400}\Z",
+        pattern=rf"^{_TYPE}(?:,{_TYPE})*\Z",
         max_length=400,
         description="comma-separated event types, e.g. stock.changed,order.ready_for_pickup",
     ),
