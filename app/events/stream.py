@@ -114,15 +114,13 @@ class StreamHub:
         self._attached: set[Subscription] = set()
         self._open: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._woken: asyncio.Event | None = None
-        self._ready: asyncio.Event | None = None
+        self._woken = asyncio.Event()
+        self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
 
     # Lifecycle (the API's lifespan) --------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._woken = asyncio.Event()
-        self._ready = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._tail(), name="event-stream-tailer"),
             asyncio.create_task(self._wakeups.listen(self.wake), name="event-stream-wakeups"),
@@ -161,19 +159,15 @@ class StreamHub:
     def _wake(self, seq: int | None) -> None:
         if seq is not None and self.last is not None and seq <= self.last:
             return  # already read (this process's own commit, told twice)
-        if self._woken is not None:
-            self._woken.set()
+        self._woken.set()
 
     # The tailer ----------------------------------------------------------------------------
     async def _tail(self) -> None:
-        assert self._woken is not None and self._ready is not None
         while True:
             try:
                 if self.last is None:
-                    async with self.ctx.uow(readonly=True) as uow:
-                        self.last = await StreamLog.of(uow).head()
-                    self._ready.set()
-                await self._read_new()
+                    await self.prime()
+                await self.read_new()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the database is away: try again at the next poll
@@ -183,7 +177,13 @@ class StreamHub:
                     await self._woken.wait()
             self._woken.clear()
 
-    async def _read_new(self) -> None:
+    async def prime(self) -> None:
+        """Start from the log's head (what was committed before is no one's news)."""
+        self.last = await self.head()
+        self._ready.set()
+
+    async def read_new(self) -> None:
+        """One step of the tailer: fan out every event committed since the last step."""
         while self.last is not None:
             async with self.ctx.uow(readonly=True) as uow:
                 reader = StreamLog.of(uow)
@@ -232,7 +232,6 @@ class StreamHub:
 
     async def ready(self, seconds: float) -> bool:
         """Whether the tailer has read the head (it has once the database answered)."""
-        assert self._ready is not None
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._ready.wait()

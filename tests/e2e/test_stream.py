@@ -7,8 +7,10 @@ comes when nothing happens; a key may hold only so many streams open at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -16,9 +18,13 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app.bootstrap import build_context, event_signal
 from app.config import Settings
+from app.events.log import EventLog
 from app.main import create_app
 from app.platform.database import Database
+from app.platform.events import OutgoingEvent
+from app.platform.tables import utcnow
 from tests.conftest import Keys
 from tests.e2e.test_orders_pickup import pickup_order, place, stock
 from tests.support.sse import Message, open_stream, seqs
@@ -26,12 +32,25 @@ from tests.support.sse import Message, open_stream, seqs
 Client = AsyncTestClient[Litestar]
 
 
+@asynccontextmanager
+async def serving(settings: Settings, **overrides: Any) -> AsyncIterator[Client]:
+    app = create_app(replace(settings, stream_heartbeat_seconds=0.2, **overrides))
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
 @pytest.fixture
 async def live(settings: Settings, db: Database) -> AsyncIterator[Client]:
     """The app with a short heartbeat and a small per-key limit."""
-    app = create_app(replace(settings, stream_heartbeat_seconds=0.2, stream_max_per_key=2))
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+    async with serving(settings, stream_max_per_key=2) as client:
+        yield client
+
+
+@pytest.fixture
+async def roomy(settings: Settings, db: Database) -> AsyncIterator[Client]:
+    """The app with room for many streams of one key."""
+    async with serving(settings, stream_max_per_key=50) as client:
+        yield client
 
 
 async def all_events(client: Client, keys: Keys, **params: Any) -> list[dict[str, Any]]:
@@ -203,3 +222,47 @@ async def test_no_key_no_stream(live: Client) -> None:
     async with open_stream(live, "/v1/stream", {}) as stream:
         assert stream.status == 401
         assert json.loads(await stream.rest())["error"]["code"] == "unauthorized"
+
+
+async def test_streams_opened_while_events_commit_miss_and_repeat_nothing(
+    roomy: Client, keys: Keys, db: Database, settings: Settings
+) -> None:
+    """Streams attach to the tailer while it is fanning events out: each, resuming from its
+    own mark, gets every event after it exactly once, in order (the catch-up and the live
+    queue meet without a gap or an overlap)."""
+    ctx = build_context(settings, db, event_signal=event_signal(settings))
+
+    async def head() -> int:
+        async with ctx.uow(readonly=True) as uow:
+            return await EventLog.of(uow).head()
+
+    async def commit(count: int) -> None:
+        for n in range(count):
+            async with ctx.uow() as uow:
+                for part in range(n % 3 + 1):  # transactions of 1 to 3 events
+                    uow.emit(
+                        OutgoingEvent(
+                            type="stock.changed",
+                            occurred_at=utcnow(),
+                            data={"n": n, "part": part},
+                            location="STORE-A",
+                            sku="TEE-1",
+                        )
+                    )
+                await uow.commit()
+            await asyncio.sleep(0)
+
+    writer = asyncio.create_task(commit(120))
+    async with AsyncExitStack() as stack:
+        opened = []
+        for k in range(8):
+            mark = max(0, await head() - 2 * k)
+            headers = {**keys.admin, "Last-Event-ID": str(mark)}
+            stream = await stack.enter_async_context(open_stream(roomy, "/v1/stream", headers))
+            opened.append((mark, stream))
+            await asyncio.sleep(0.01)
+        await writer
+        final = await head()
+        assert final > max(mark for mark, _ in opened), "streams opened while events came"
+        for mark, stream in opened:
+            assert seqs(await stream.events(final - mark)) == list(range(mark + 1, final + 1))
