@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.events.log import EventSignal, event_writer
-from app.events.ports import WakeUps
+from app.events.ports import StreamSlots, WakeUps
+from app.events.slots import LocalSlots
 from app.events.wakeups import IN_THIS_PROCESS
-from app.integrations.event_bus import RedisWakeUps, redis_event_signal
+from app.integrations.event_bus import RedisSlots, RedisWakeUps, redis_event_signal
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
@@ -66,6 +67,13 @@ def stream_wakeups(settings: Settings) -> WakeUps:
     if settings.redis_url:
         return RedisWakeUps(settings.redis_url)
     return IN_THIS_PROCESS
+
+
+def stream_slots(settings: Settings) -> StreamSlots:
+    """Where open streams are counted per key: in Redis (every API process), else here."""
+    if settings.redis_url:
+        return RedisSlots(settings.redis_url)
+    return LocalSlots()
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:

@@ -18,7 +18,7 @@ from litestar.plugins.prometheus import PrometheusController
 from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
-from app.bootstrap import build_context, event_signal, stream_wakeups
+from app.bootstrap import build_context, event_signal, stream_slots, stream_wakeups
 from app.config import Settings
 from app.events.api import EventController
 from app.events.stream import StreamHub
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.streams = streams = StreamHub(
             ctx,
             stream_wakeups(settings),
+            stream_slots(settings),
             buffer=settings.stream_buffer_events,
             max_per_key=settings.stream_max_per_key,
             heartbeat_seconds=settings.stream_heartbeat_seconds,

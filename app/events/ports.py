@@ -18,3 +18,21 @@ class WakeUps(Protocol):
         """Call `wake` on every commit told, until cancelled; a lost connection is retried,
         not raised."""
         ...
+
+
+class StreamSlots(Protocol):
+    """Who holds how many open streams, across every API process: in Redis when configured,
+    else in this process. A slot is a lease that its process keeps renewing, so the slots of
+    a process that died free themselves."""
+
+    async def take(self, key: str, slot: str, limit: int) -> tuple[bool, int]:
+        """Take `slot` for `key` unless `key` holds `limit` already: (taken, now held)."""
+        ...
+
+    def give_back(self, key: str, slot: str) -> None:
+        """Give `slot` back, from any thread, without waiting (it may be done later)."""
+        ...
+
+    async def keep(self, slots: list[tuple[str, str]]) -> None:
+        """Renew the leases of this process's open slots, (key, slot) each."""
+        ...

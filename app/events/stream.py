@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 import weakref
-from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
+from prometheus_client import Counter as Total
+from prometheus_client import Gauge
 
 from app.events.model import EventFilter, EventScope
-from app.events.ports import WakeUps
+from app.events.ports import StreamSlots, WakeUps
 from app.events.reading import read_events, scope_of
+from app.events.slots import LocalSlots
 from app.events.stream_model import LiveEvent, Marker, is_for
 from app.events.stream_repository import StreamLog
 from app.platform.access import Permission, Principal
@@ -36,6 +39,19 @@ log = structlog.get_logger("omnistock.stream")
 PAGE = 500
 """Events read per query, by the tailer and by a catch-up."""
 
+KEEP_SECONDS = 15.0
+"""How often the leases of this process's open-stream slots are renewed (they last 60 s)."""
+
+OPEN_STREAMS = Gauge(
+    "omnistock_event_streams_open",
+    "Open GET /v1/stream connections.",
+    multiprocess_mode="livesum",
+)
+DROPPED_STREAMS = Total(
+    "omnistock_event_streams_dropped_total",
+    "Streams ended because their client fell STREAM_BUFFER_EVENTS behind.",
+)
+
 
 class TooManyStreams(DomainError):
     code = "rate_limited"
@@ -45,10 +61,16 @@ class Subscription:
     """One open stream: its slot in the per-key count, its filter and its bounded queue."""
 
     def __init__(
-        self, hub: StreamHub, key: str, scope: EventScope, wanted: EventFilter, buffer: int
+        self,
+        hub: StreamHub,
+        key: str,
+        scope: EventScope,
+        wanted: EventFilter,
+        buffer: int,
     ) -> None:
         self.hub = hub
         self.key = key
+        self.slot = uuid.uuid4().hex
         self.scope = scope
         self.wanted = wanted
         self.queue: asyncio.Queue[LiveEvent | None] = asyncio.Queue(maxsize=buffer)
@@ -63,6 +85,7 @@ class Subscription:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped = True
+            DROPPED_STREAMS.inc()
             log.info("slow stream dropped", key=self.key, buffered=self.queue.qsize())
             self.close()
 
@@ -93,6 +116,7 @@ class StreamHub:
         self,
         ctx: Context,
         wakeups: WakeUps,
+        slots: StreamSlots | None = None,
         *,
         buffer: int,
         max_per_key: int,
@@ -107,12 +131,13 @@ class StreamHub:
         self.last: int | None = None
         """The mark the tailer has read and fanned out up to; None until it has read the head."""
         self._wakeups = wakeups
+        self._slots = slots or LocalSlots()
         self._page = max(1, min(PAGE, buffer))
         """Events fanned out at a time: no more than a queue holds, so a burst alone never
         drops a subscriber that keeps up (each page ends with a read of the log, during which
         the subscribers send what they were given)."""
         self._attached: set[Subscription] = set()
-        self._open: Counter[str] = Counter()
+        self._open: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken = asyncio.Event()
         self._ready = asyncio.Event()
@@ -124,6 +149,7 @@ class StreamHub:
         self._tasks = [
             asyncio.create_task(self._tail(), name="event-stream-tailer"),
             asyncio.create_task(self._wakeups.listen(self.wake), name="event-stream-wakeups"),
+            asyncio.create_task(self._keep_slots(), name="event-stream-slots"),
         ]
 
     async def stop(self) -> None:
@@ -138,7 +164,13 @@ class StreamHub:
 
     @property
     def open_streams(self) -> int:
-        return sum(self._open.values())
+        return len(self._open)
+
+    async def _keep_slots(self) -> None:
+        """Renew this process's slots' leases, every `KEEP_SECONDS`."""
+        while True:
+            await asyncio.sleep(KEEP_SECONDS)
+            await self._slots.keep([(s.key, s.slot) for s in self._open])
 
     # Wake-ups ------------------------------------------------------------------------------
     def wake(self, seq: int | None = None) -> None:
@@ -199,18 +231,21 @@ class StreamHub:
             self.last = events[-1].seq if len(events) == self._page else head
 
     # Subscribers ---------------------------------------------------------------------------
-    def open(self, principal: Principal, wanted: EventFilter) -> Subscription:
+    async def open(self, principal: Principal, wanted: EventFilter) -> Subscription:
         """A slot for one more stream of this caller (a key, or a person): TooManyStreams
-        beyond `max_per_key` open in this process."""
+        beyond `max_per_key` open in every API process together."""
         principal.require(Permission.READ)
         key = principal.email or principal.key_id
-        if self._open[key] >= self.max_per_key:
+        subscription = Subscription(self, key, scope_of(principal), wanted, self.buffer)
+        taken, held = await self._slots.take(key, subscription.slot, self.max_per_key)
+        if not taken:
             raise TooManyStreams(
                 f"at most {self.max_per_key} open streams per key; close one first",
-                {"open": self._open[key], "limit": self.max_per_key},
+                {"open": held, "limit": self.max_per_key},
             )
-        self._open[key] += 1
-        return Subscription(self, key, scope_of(principal), wanted, self.buffer)
+        self._open.add(subscription)
+        OPEN_STREAMS.inc()
+        return subscription
 
     def _attach(self, subscription: Subscription) -> int:
         """Start giving `subscription` every event after the returned mark."""
@@ -221,9 +256,11 @@ class StreamHub:
 
     def _release(self, subscription: Subscription) -> None:
         self._attached.discard(subscription)
-        self._open[subscription.key] -= 1
-        if self._open[subscription.key] <= 0:
-            del self._open[subscription.key]
+        if subscription not in self._open:
+            return
+        self._open.discard(subscription)
+        OPEN_STREAMS.dec()
+        self._slots.give_back(subscription.key, subscription.slot)
 
     async def head(self) -> int:
         """The log's head now: a stream asked from now on starts after it."""

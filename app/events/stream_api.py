@@ -107,5 +107,5 @@ class StreamController(Controller):
         start = last_event_id if last_event_id is not None else after
         if start is None:
             start = await streams.head()  # from the next event committed
-        subscription = streams.open(principal, wanted)
+        subscription = await streams.open(principal, wanted)
         return ServerSentEvent(_messages(follow(streams, subscription, principal, start)))

@@ -4,6 +4,7 @@
 - Two API processes share one Redis: an event committed through one reaches a stream opened
   on the other, woken over Redis (their tailers are told to read the log on their own only
   every ten minutes, so nothing else could have brought it).
+- A key holds at most STREAM_MAX_PER_KEY streams open across the API processes together.
 - A client that stops reading is dropped once its buffer is full (its stream ends) while a
   client that reads receives every event, in order; the dropped one resumes with
   `Last-Event-ID` and misses nothing.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Iterator
@@ -27,7 +29,13 @@ from app.platform.database import Database
 from app.platform.events import OutgoingEvent
 from app.platform.tables import utcnow
 from tests.conftest import Keys
-from tests.support.processes import Fleet, RedisServer, redis_server_available, service_env
+from tests.support.processes import (
+    Fleet,
+    RedisServer,
+    redis_server_available,
+    service_env,
+    wait_until,
+)
 from tests.support.sse import WAIT_SECONDS, Message, SocketStream, seqs
 
 pytestmark = pytest.mark.skipif(
@@ -106,16 +114,20 @@ async def test_an_event_committed_through_one_process_reaches_a_stream_on_anothe
         on_one.close()
 
 
-COUNT = 300
+COUNT = 400
 PADDING = 20_000
 """Big events, so that the slow client's socket and the server's send buffer fill after a
-few dozen of them rather than after tens of thousands."""
+hundred or so of them rather than after tens of thousands."""
+BUFFER = 100
+PACE_SECONDS = 0.005
+"""Between commits: the fast client keeps up with a steady flow (not with any burst: a burst
+of more than BUFFER events faster than it reads would drop it too, as it should)."""
 
 
 async def test_a_slow_client_is_dropped_and_never_holds_up_a_fast_one(
     fleet: Fleet, redis_server: RedisServer, settings: Settings, db: Database, keys: Keys
 ) -> None:
-    api = fleet.api(api_env(settings, redis_server.url, STREAM_BUFFER_EVENTS="20"))
+    api = fleet.api(api_env(settings, redis_server.url, STREAM_BUFFER_EVENTS=str(BUFFER)))
     head = max([e["seq"] for e in events_after(api.base_url, keys, 0)], default=0)
     fast = SocketStream(api.base_url, "/v1/stream", keys.admin)
     slow = SocketStream(api.base_url, "/v1/stream", keys.readonly, receive_buffer=4096)
@@ -140,6 +152,7 @@ async def test_a_slow_client_is_dropped_and_never_holds_up_a_fast_one(
                     )
                 )
                 await uow.commit()
+            await asyncio.sleep(PACE_SECONDS)
         reader.join(WAIT_SECONDS * 4)
         everything = list(range(head + 1, head + COUNT + 1))
         assert seqs(received) == everything
@@ -165,3 +178,41 @@ async def test_a_slow_client_is_dropped_and_never_holds_up_a_fast_one(
     finally:
         fast.close()
         slow.close()
+
+
+async def test_a_key_holds_only_so_many_streams_across_processes(
+    fleet: Fleet, redis_server: RedisServer, settings: Settings, keys: Keys
+) -> None:
+    env = api_env(settings, redis_server.url, STREAM_MAX_PER_KEY="2")
+    one, two = fleet.api(env), fleet.api(env)
+    first = SocketStream(one.base_url, "/v1/stream", keys.storefront)
+    second = SocketStream(two.base_url, "/v1/stream", keys.storefront)
+    try:
+        assert first.until_live() == [] and second.until_live() == []
+        for api in (one, two):
+            refused = httpx.get(  # noqa: ASYNC210 (the server is another process)
+                f"{api.base_url}/v1/stream", headers=keys.storefront, timeout=WAIT_SECONDS
+            )
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "rate_limited"
+            assert refused.json()["error"]["details"] == {"open": 2, "limit": 2}
+        other_key = SocketStream(one.base_url, "/v1/stream", keys.mobile)
+        assert other_key.read_status() == 200
+        other_key.close()
+
+        first.close()  # the client goes away: its process gives the slot back
+        reopened: list[SocketStream] = []
+
+        def opens() -> bool:
+            attempt = SocketStream(two.base_url, "/v1/stream", keys.storefront)
+            if attempt.read_status() == 200:
+                reopened.append(attempt)
+                return True
+            attempt.close()
+            return False
+
+        wait_until(opens, WAIT_SECONDS, "a slot given back is taken again")
+        reopened[0].close()
+    finally:
+        first.close()
+        second.close()

@@ -57,7 +57,7 @@ async def test_an_event_fanned_out_between_catch_up_and_attaching_is_not_lost(
     base = hub.last or 0
     await emit(ctx, 2)
     await hub.read_new()
-    stream = follow(hub, hub.open(ADMIN, EventFilter()), ADMIN, base)
+    stream = follow(hub, await hub.open(ADMIN, EventFilter()), ADMIN, base)
     assert [await seq_of(stream), await seq_of(stream)] == [base + 1, base + 2]
     # the catch-up has read the head (base + 2); the next event is fanned out now, while the
     # subscriber is not attached yet: it must come from the second catch-up
@@ -76,10 +76,10 @@ async def test_an_event_fanned_out_between_catch_up_and_attaching_is_not_lost(
 async def test_a_subscriber_whose_queue_is_full_is_dropped_and_its_stream_ends(
     ctx: AppContext, hub: StreamHub
 ) -> None:
-    slow = hub.open(ADMIN, EventFilter())
+    slow = await hub.open(ADMIN, EventFilter())
     stream = follow(hub, slow, ADMIN, hub.last or 0)
     assert await seq_of(stream) is Marker.LIVE
-    other = hub.open(ADMIN, EventFilter())
+    other = await hub.open(ADMIN, EventFilter())
     other_stream = follow(hub, other, ADMIN, hub.last or 0)
     assert await seq_of(other_stream) is Marker.LIVE
     await emit(ctx, 2)
@@ -99,12 +99,12 @@ async def test_a_subscriber_whose_queue_is_full_is_dropped_and_its_stream_ends(
 
 
 async def test_slots_per_key_are_counted_and_given_back(hub: StreamHub) -> None:
-    opened: list[Subscription] = [hub.open(ADMIN, EventFilter()) for _ in range(3)]
+    opened: list[Subscription] = [await hub.open(ADMIN, EventFilter()) for _ in range(3)]
     with pytest.raises(TooManyStreams):
-        hub.open(ADMIN, EventFilter())
+        await hub.open(ADMIN, EventFilter())
     opened[0].close()
     opened[0].close()  # twice is once
-    opened.append(hub.open(ADMIN, EventFilter()))
+    opened.append(await hub.open(ADMIN, EventFilter()))
     assert hub.open_streams == 3
     # a stream made but never started gives its slot back when it is thrown away
     stream = follow(hub, opened.pop(), ADMIN, 0)

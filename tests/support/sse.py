@@ -259,15 +259,17 @@ class SocketStream:
         self.ended = False
         self.status: int | None = None
 
-    def _read_head(self) -> None:
-        self.status = int(self._file.readline().split(b" ", 2)[1])
-        while self._file.readline() not in (b"\r\n", b""):
-            pass
+    def read_status(self) -> int:
+        """The answer's status (its headers read and skipped)."""
+        if self.status is None:
+            self.status = int(self._file.readline().split(b" ", 2)[1])
+            while self._file.readline() not in (b"\r\n", b""):
+                pass
+        return self.status
 
     def next(self) -> Message | None:
         """The next message, or None once the server has ended the stream."""
-        if self.status is None:
-            self._read_head()
+        self.read_status()
         while not self._pending:
             if self.ended:
                 return None
