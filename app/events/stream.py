@@ -153,7 +153,7 @@ class StreamHub:
         ]
 
     async def stop(self) -> None:
-        for subscription in list(self._attached):
+        for subscription in list(self._open):
             subscription.close()
         for task in self._tasks:
             task.cancel()
