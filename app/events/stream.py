@@ -217,18 +217,21 @@ class StreamHub:
     async def read_new(self) -> None:
         """One step of the tailer: fan out every event committed since the last step."""
         while self.last is not None:
+            # One query, no head first: numbers are taken under the counter row's lock at the
+            # commit, so a transaction's events are visible before any later one's (see
+            # app/events/log.py) and a read that sees an event sees all below it.
             async with self.ctx.uow(readonly=True) as uow:
-                reader = StreamLog.of(uow)
-                head = await reader.head()
-                if head <= self.last:
-                    return
-                events = await reader.after(self.last, head, self._page)
+                events = await StreamLog.of(uow).after(self.last, self._page)
+            if not events:
+                return
             # No await from here to the new mark: a subscriber attaches either before this
             # batch (and is given all of it) or after (its catch-up reads up to the new mark).
             for event in events:
                 for subscription in list(self._attached):
                     subscription.offer(event)
-            self.last = events[-1].seq if len(events) == self._page else head
+            self.last = events[-1].seq
+            if len(events) < self._page:
+                return
 
     # Subscribers ---------------------------------------------------------------------------
     async def open(self, principal: Principal, wanted: EventFilter) -> Subscription:

@@ -19,12 +19,12 @@ class StreamLog(Repository):
         )
         return int(found or 0)
 
-    async def after(self, after: int, upto: int, limit: int) -> list[LiveEvent]:
-        """Every event with `after < seq <= upto`, oldest first, at most `limit`."""
+    async def after(self, after: int, limit: int) -> list[LiveEvent]:
+        """The first `limit` events with `seq > after`, oldest first."""
         rows = (
             await self.session.execute(
                 select(LoggedEvent)
-                .where(LoggedEvent.seq > after, LoggedEvent.seq <= upto)
+                .where(LoggedEvent.seq > after)
                 .order_by(LoggedEvent.seq)
                 .limit(limit)
             )
