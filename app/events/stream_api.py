@@ -81,7 +81,7 @@ class StreamController(Controller):
             "`STREAM_MAX_PER_KEY` open streams per key or person (429)."
         ),
         media_type="text/event-stream",
-        opt={NO_COMPRESSION: True, "errors_added": [429, 503], "errors_dropped": [404, 422]},
+        opt={NO_COMPRESSION: True, "errors_added": [429, 503], "errors_dropped": [403, 404, 422]},
     )
     async def stream(
         self,
