@@ -11,6 +11,10 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.events.log_repository import EventSignal, event_writer
+from app.events.ports import StreamSlots, WakeUps
+from app.events.slots import LocalSlots
+from app.events.wakeups import IN_THIS_PROCESS
+from app.integrations.event_bus import RedisSlots, RedisWakeUps, redis_event_signal
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
@@ -48,6 +52,28 @@ def build_context(
         max_open_unpaid_orders=settings.max_open_unpaid_orders,
         sync=sync_config(settings),
     )
+
+
+def event_signal(settings: Settings) -> EventSignal:
+    """What a committing process tells the live stream's tailers: Redis pub/sub when Redis is
+    configured (every API process hears it), else memory (the API runs the workers itself)."""
+    if settings.redis_url:
+        return redis_event_signal(settings.redis_url)
+    return IN_THIS_PROCESS.publish
+
+
+def stream_wakeups(settings: Settings) -> WakeUps:
+    """What the API's stream tailer listens to: the other end of `event_signal`."""
+    if settings.redis_url:
+        return RedisWakeUps(settings.redis_url)
+    return IN_THIS_PROCESS
+
+
+def stream_slots(settings: Settings) -> StreamSlots:
+    """Where open streams are counted per key: in Redis (every API process), else here."""
+    if settings.redis_url:
+        return RedisSlots(settings.redis_url)
+    return LocalSlots()
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:

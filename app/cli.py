@@ -149,6 +149,10 @@ def seed_demo_command() -> None:
     click.echo("demo data loaded" if seeded else "demo data already present")
 
 
+STOP_GRACE_SECONDS = 5
+"""How long a stopping API worker may finish its requests (and streams) before it is killed."""
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
@@ -173,6 +177,9 @@ def serve(host: str, port: int, workers: int) -> None:
         # a client that has not sent its headers within 10 s is dropped (bodies: 30 s, see
         # app/platform/http/limits.py)
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
+        # open event streams never end by themselves: a worker still serving them this long
+        # after SIGTERM is stopped (their clients resume with Last-Event-ID elsewhere)
+        workers_kill_timeout=STOP_GRACE_SECONDS,
     ).serve()
 
 

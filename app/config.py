@@ -77,6 +77,7 @@ class Settings:
     stream_heartbeat_seconds: float = 15.0  # STREAM_HEARTBEAT_SECONDS: comment lines
     stream_max_per_key: int = 10  # STREAM_MAX_PER_KEY: open streams per key (or person)
     stream_buffer_events: int = 1000  # STREAM_BUFFER_EVENTS: a client further behind is dropped
+    stream_poll_seconds: float = 1.0  # STREAM_POLL_SECONDS: the log is read this often anyway
 
     @property
     def is_sqlite(self) -> bool:
@@ -151,6 +152,7 @@ class Settings:
             stream_heartbeat_seconds=float(env.get("STREAM_HEARTBEAT_SECONDS") or 15.0),
             stream_max_per_key=_int("STREAM_MAX_PER_KEY", 10),
             stream_buffer_events=_int("STREAM_BUFFER_EVENTS", 1000),
+            stream_poll_seconds=float(env.get("STREAM_POLL_SECONDS") or 1.0),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

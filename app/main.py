@@ -18,10 +18,12 @@ from litestar.plugins.prometheus import PrometheusController
 from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
-from app.bootstrap import build_context
+from app.bootstrap import build_context, event_signal, stream_slots, stream_wakeups
 from app.config import Settings
 from app.console.web import console_routers, console_stores, console_templates
 from app.events.api import EventController
+from app.events.stream import StreamHub
+from app.events.stream_api import NO_COMPRESSION, StreamController
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
 from app.inventory.counts_api import CountController
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        ctx = build_context(settings)
+        ctx = build_context(settings, event_signal=event_signal(settings))
         if settings.payment_mode != "stripe":
             structlog.get_logger("omnistock.startup").warning(
                 "no payment provider (STRIPE_API_KEY)",
@@ -95,6 +97,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.authenticator = KeyAuthenticator(ctx)
         app.state.readiness_checks = readiness_checks(settings)
+        app.state.streams = streams = StreamHub(
+            ctx,
+            stream_wakeups(settings),
+            stream_slots(settings),
+            buffer=settings.stream_buffer_events,
+            max_per_key=settings.stream_max_per_key,
+            heartbeat_seconds=settings.stream_heartbeat_seconds,
+            poll_seconds=settings.stream_poll_seconds,
+        )
+        await streams.start()
         workers = None
         if settings.redis_url is None and settings.in_process_workers:
             from workers.in_process import InProcessWorkers
@@ -104,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await streams.stop()
             if workers is not None:
                 workers.stop()
             await ctx.db.dispose()
@@ -127,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CustomerController,
             list_notifications,
             EventController,
+            StreamController,
             stripe_webhook,
             live,
             ready,
@@ -151,7 +165,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[OpenAPIContract()],
         template_config=console_templates(),
         stores=console_stores(settings.redis_url),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, exclude_opt_key=NO_COMPRESSION
+        ),
         openapi_config=OpenAPIConfig(
             title="Omnistock",
             version="1.0.0",

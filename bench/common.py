@@ -115,8 +115,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
-    """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback."""
+def api_server(
+    database_url: str, workers: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback;
+    `extra_env` adds settings (REDIS_URL among them: without it the API runs without Redis)."""
     port = free_port()
     env = {
         **os.environ,
@@ -127,6 +130,7 @@ def api_server(database_url: str, workers: int = 2) -> Iterator[str]:
         "PAYMENTS": "at_counter",  # no Stripe: web pickup orders are paid when collected
     }
     env.pop("REDIS_URL", None)
+    env.update(extra_env or {})
     command = [
         str(Path(sys.executable).with_name("omnistock")),
         "serve",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.bootstrap import AppContext, build_context
+from app.bootstrap import AppContext, build_context, event_signal
 from app.config import Settings
 from app.platform.database import Database
 
@@ -23,7 +23,9 @@ class WorkerRuntime:
         ctx = self._contexts.get(loop_id)
         if ctx is None:
             db = Database(self.settings.database_url, pool_size=5)
-            ctx = self._contexts[loop_id] = build_context(self.settings, db)
+            ctx = self._contexts[loop_id] = build_context(
+                self.settings, db, event_signal=event_signal(self.settings)
+            )
         return ctx
 
 

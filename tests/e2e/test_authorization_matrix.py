@@ -39,6 +39,7 @@ from app.platform.database import Database
 from tests.conftest import Keys
 from tests.e2e.test_orders_pickup import pickup_code, pickup_order, place, stock
 from tests.e2e.test_storefront_api import storefront_body
+from tests.support.sse import read_until_live
 
 Client = AsyncTestClient[Litestar]
 
@@ -688,6 +689,30 @@ async def deactivate_person(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/staff/{staff_id}", shows=frozenset({email}))
 
 
+def event_feed(path: str) -> CallFactory:
+    """The event log from the start (`GET /v1/events`, or the catch-up of `GET /v1/stream`):
+    a ready pickup order of each channel at each store is in it, so each caller must see
+    its own and nothing of the others."""
+
+    async def make(s: Seed, v: Variant, who: str) -> Call:
+        for location, channel in itertools.product((OWN, OTHER), ("web", "mobile")):
+            await ready_of(s, location, channel, "feed")
+        params: dict[str, Any] = {"after": 0}
+        params |= {"limit": 1000} if path == "/v1/events" else {}
+        params |= {"location": v.location} if v.location != ANY else {}
+        feed = frozenset(
+            o.id
+            for o in s.orders
+            if ".feed." in o.email and (v.location == ANY or v.location in o.locations)
+        )
+        return Call(path, params, shows=feed)
+
+    return make
+
+
+STREAMS = {("GET", "/v1/stream")}
+"""Endless answers: read up to the end of their catch-up (`tests/support/sse.py`)."""
+
 AT_OWN_STORE_ONLY = Scope(other=Expect.FORBIDDEN)
 """A POS key acting at another store: 403 naming both stores."""
 
@@ -969,8 +994,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/notifications"): Rule(
         frozenset({"admin"}), fixed("/v1/notifications"), "messages carry pickup codes: admin"
     ),
-    # Events: every key reads, each its share (tests/e2e/test_events.py checks the shares)
-    ("GET", "/v1/events"): Rule(ANYONE, fixed("/v1/events"), "events are scoped, not refused"),
     # POS
     ("POST", "/v1/pos/sales"): Rule(
         frozenset({"admin", "pos"}),
@@ -990,6 +1013,21 @@ RULES: dict[tuple[str, str], Rule] = {
         till_return,
         "a till takes returns at its store",
         location=AT_OWN_STORE_ONLY,
+    ),
+    # Events: every key follows the log, each within its scope (a till its stores', a
+    # storefront or mobile key stock and its own channel's orders).
+    ("GET", "/v1/events"): Rule(
+        ANYONE,
+        event_feed("/v1/events"),
+        "every key catches up on the events it may see; a till asking for another store's "
+        "gets nothing of it",
+        location=Scope(other=Expect.EMPTY, unfiltered=Expect.ALLOW),
+    ),
+    ("GET", "/v1/stream"): Rule(
+        ANYONE,
+        event_feed("/v1/stream"),
+        "the same events live, scoped as GET /v1/events",
+        location=Scope(other=Expect.EMPTY, unfiltered=Expect.ALLOW),
     ),
     # Customers: profiles span channels, so staff only; a till its own store's.
     ("GET", "/v1/customers"): Rule(
@@ -1252,11 +1290,15 @@ async def _matrix(seed: Seed, method: str, path: str, rule: Rule) -> list[str]:
         headers = {} if cell.role == "anonymous" else dict(getattr(seed.keys, cell.role))
         if method != "GET":
             headers["Idempotency-Key"] = _fresh("matrix")
-        response = await seed.client.request(
-            method, call.path, params=call.params, json=call.body, headers=headers
-        )
+        if (method, path) in STREAMS:
+            status, text = await read_until_live(seed.client, call.path, headers, call.params)
+        else:
+            response = await seed.client.request(
+                method, call.path, params=call.params, json=call.body, headers=headers
+            )
+            status, text = response.status_code, response.text
         foreign = seed.foreign(cell.role) if cell.role in ROLES else set()
-        problem = _check(cell.expect, method, response.status_code, response.text, call, foreign)
+        problem = _check(cell.expect, method, status, text, call, foreign)
         if problem:
             problems.append(
                 f"  {method} {path} as {cell.role} {cell.variant}: expected "

@@ -128,6 +128,10 @@ def fuzzing(settings: Settings) -> Iterator[Fuzz]:
     # the admin key, as the document's `ApiKey` scheme: sent with every case, never fuzzed
     config = schemathesis.Config.from_dict({"auth": {"openapi": {"ApiKey": {"bearer": secret}}}})
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app, config=config)
+    # The live stream never ends, and schemathesis reads an answer to its end before checking
+    # it: it is left out of every run here and covered by tests/e2e/test_stream.py (its
+    # refusals, scoping and resumption) and the authorization matrix.
+    schema = schema.exclude(method="GET", path="/v1/stream")
     schema.config.checks.positive_data_acceptance.expected_statuses = ACCEPTED
     try:
         yield Fuzz(app, schema, {"Authorization": f"Bearer {secret}"})
