@@ -38,6 +38,8 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         warehouses_first=settings.warehouses_first,
         max_order_units=settings.max_order_units,
         max_open_unpaid_orders=settings.max_open_unpaid_orders,
+        cart_hold=timedelta(minutes=settings.cart_hold_minutes),
+        max_held_units=settings.max_held_units,
         sync=sync_config(settings),
     )
 

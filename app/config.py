@@ -68,6 +68,8 @@ class Settings:
     payments: str | None = None  # PAYMENTS: at_counter | none; Stripe when STRIPE_API_KEY is set
     max_order_units: int = 10_000  # MAX_ORDER_UNITS: units in one order
     max_open_unpaid_orders: int = 3  # MAX_OPEN_UNPAID_ORDERS: per customer email, web and app
+    cart_hold_minutes: int = 30  # CART_HOLD_MINUTES: how long a cart holds its units
+    max_held_units: int = 20  # MAX_HELD_UNITS: units one customer may hold in carts
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,6 +135,8 @@ class Settings:
             payments=(env.get("PAYMENTS") or "").strip().lower() or None,
             max_order_units=_int("MAX_ORDER_UNITS", 10_000),
             max_open_unpaid_orders=_int("MAX_OPEN_UNPAID_ORDERS", 3),
+            cart_hold_minutes=_int("CART_HOLD_MINUTES", 30),
+            max_held_units=_int("MAX_HELD_UNITS", 20),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

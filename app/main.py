@@ -19,6 +19,7 @@ from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context
+from app.carts.api import CartController
 from app.config import Settings
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pickup_queue,
             PosController,
             CustomerController,
+            CartController,
             list_notifications,
             stripe_webhook,
             live,

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from app.access.keys import ApiKey
 from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
+from app.carts.tables import Cart, CartLine
 from app.inventory.tables import (
     CountLine,
     CountSession,
@@ -72,6 +73,8 @@ MAPPED_CLASSES = (
     StorefrontItem,
     StorefrontPending,
     ShopifyWebhook,
+    Cart,
+    CartLine,
 )
 
 
