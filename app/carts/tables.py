@@ -26,7 +26,8 @@ class Cart(Base):
     hold_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True)
     held_until: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     extended: Mapped[bool] = mapped_column(default=False)
-    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("orders.id"), nullable=True)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    """The order it became: written first in that order's transaction, before the order row."""
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

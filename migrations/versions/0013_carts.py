@@ -44,7 +44,6 @@ def upgrade() -> None:
             ["locations.id"],
             name=op.f("fk_carts_hold_location_id_locations"),
         ),
-        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_carts_order_id_orders")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carts")),
         sa.UniqueConstraint("code", name=op.f("uq_carts_code")),
     )
