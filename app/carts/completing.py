@@ -25,6 +25,7 @@ from app.orders.repository import OrderRepository
 from app.orders.views import OrderView
 from app.platform.access import Permission, Principal
 from app.platform.errors import BusinessRuleViolation, InvalidTransition
+from app.platform.idempotency import store
 from app.platform.uow import UnitOfWork
 
 
@@ -50,6 +51,8 @@ async def check_out(
         lines = await carts.lines(cart.id)
         email = (await CustomerRepository.of(uow).customer(cart.customer_id)).email
         held_at = await carts.location_code(cart.hold_location_id)
+    if store.resuming() is None:  # a retry of a checkout that went through answers with it
+        rules.check_open(cart.status, cart.code)
     if not lines:
         raise BusinessRuleViolation(f"cart {cart.code} is empty")
     wanted = [(line.sku, line.quantity) for line in lines]

@@ -49,9 +49,7 @@ class CartsAndOrdersMachine(OrderBookMachine):
         change = CartChange([(sku, quantity)], store if hold else None)
         try:
             view = self.run(
-                holding.start_cart(
-                    self.ctx, MOBILE, f"c{len(self.carts) % 3}@example.com", change
-                )
+                holding.start_cart(self.ctx, MOBILE, f"c{len(self.carts) % 3}@example.com", change)
             )
         except DomainError:
             return  # short (409) or over the cap (422): nothing was written
