@@ -15,7 +15,9 @@ from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
 from app.integrations.shopify.credentials import secret_box
 from app.integrations.stripe import StripePayments
+from app.inventory.availability import CUSTOMER_ORIGIN
 from app.inventory.ledger import AVAILABLE_CHANGED
+from app.orders.customers import preferred_store_origin
 from app.orders.ports import PaymentProvider, Sender
 from app.platform.database import Database
 from app.storefronts.config import StorefrontContext, SyncConfig
@@ -29,7 +31,10 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
     settings.check_for_production()
     return AppContext(
         db=db or Database(settings.database_url, settings.database_pool_size),
-        listeners={AVAILABLE_CHANGED: (publish_available_changes,)},
+        listeners={
+            AVAILABLE_CHANGED: (publish_available_changes,),
+            CUSTOMER_ORIGIN: (preferred_store_origin,),
+        },
         payments=payment_provider(settings),
         sender=notification_sender(settings),
         secrets=secret_box(settings.secret_key),

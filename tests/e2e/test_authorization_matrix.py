@@ -732,6 +732,12 @@ async def cart_by_code(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/carts/by-code/{cart['code']}", shows=frozenset({cart["id"]}))
 
 
+async def prefer_store(s: Seed, v: Variant, who: str) -> Call:
+    order = await s.order(v.location or OWN, "web")
+    body = {"preferred_location": OWN}
+    return Call(f"/v1/customers/{order.customer_id}", body=body, shows=frozenset({OWN}))
+
+
 def on_own_cart(suffix: str, body: Any = None) -> CallFactory:
     """A write on a cart of the caller's own (each cell its own cart, held at the POS key's
     store), so each is answered on its merits."""
@@ -1079,6 +1085,13 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"admin", "storefront", "mobile", "pos"}),
         on_own_cart("/extend"),
         "any channel extends the hold (once)",
+    ),
+    ("PATCH", "/v1/customers/{customer_id}"): Rule(
+        frozenset({"admin", "storefront", "mobile", "pos"}),
+        prefer_store,
+        "the app, the web store or a till sets the customer's store; a customer seen only at "
+        "another store is 404 to a POS key",
+        location=Scope(other=Expect.NOT_FOUND),
     ),
     ("POST", "/v1/carts/{cart_id}/checkout"): Rule(
         frozenset({"admin", "storefront", "mobile"}),

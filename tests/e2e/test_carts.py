@@ -230,3 +230,33 @@ async def test_an_expired_hold_is_released_by_the_worker(
     ]
     assert view["channel_history"][-1]["channel"] == "system"
     assert await audit(settings) == []
+
+
+async def test_availability_starts_at_the_customers_preferred_store(
+    client: Client, keys: Keys
+) -> None:
+    await stock(client, keys, "STORE-M", "TEE-1", 4)
+    await stock(client, keys, "STORE-A", "TEE-1", 4)
+    cart = (await start(client, keys.mobile, cart_body([("TEE-1", 1)], hold_at=None))).json()
+    near = {"sku": "TEE-1", "customer_id": cart["customer_id"]}
+    none_yet = await client.get("/v1/availability", headers=keys.mobile, params=near)
+    assert none_yet.status_code == 422
+    preferred = await client.patch(
+        f"/v1/customers/{cart['customer_id']}",
+        headers={**keys.mobile, **idem()},
+        json={"preferred_location": "STORE-M"},
+    )
+    assert preferred.status_code == 200, preferred.text
+    assert preferred.json() == {"id": cart["customer_id"], "preferred_location": "STORE-M"}
+    found = await client.get("/v1/availability", headers=keys.mobile, params=near)
+    assert found.status_code == 200, found.text
+    assert [r["location"] for r in found.json()["results"]] == ["STORE-M"]  # not London
+    assert found.json()["results"][0]["distance_km"] == 0.0
+    nowhere = await client.get("/v1/availability", headers=keys.mobile, params={"sku": "TEE-1"})
+    assert nowhere.status_code == 400
+    refused = await client.patch(
+        f"/v1/customers/{cart['customer_id']}",
+        headers={**keys.readonly, **idem()},
+        json={"preferred_location": "STORE-A"},
+    )
+    assert refused.status_code == 403
