@@ -127,8 +127,15 @@ async def stores_near(
     return nearby
 
 
-async def customer_origin(ctx: Context, customer_id: uuid.UUID) -> tuple[float, float]:
-    """Availability without coordinates starts at the customer's preferred store."""
+async def origin(
+    ctx: Context, latitude: float | None, longitude: float | None, customer_id: uuid.UUID | None
+) -> tuple[float, float]:
+    """Where availability is measured from: the coordinates given, else the customer's
+    preferred store."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    if customer_id is None or (latitude, longitude) != (None, None):
+        raise BusinessRuleViolation("give latitude and longitude, or a customer_id")
     found: list[tuple[float, float]] = []
     async with ctx.uow(readonly=True) as uow:
         await uow.notify(CUSTOMER_ORIGIN, customer_id, found)

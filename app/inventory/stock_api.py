@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, get, post, put
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from app.inventory import availability as stock_reads
@@ -344,10 +343,7 @@ async def availability(
     ] = None,
 ) -> AvailabilityOut:
     skus = list(dict.fromkeys(sku))
-    if latitude is None or longitude is None:
-        if customer_id is None or (latitude, longitude) != (None, None):
-            raise ValidationException("give latitude and longitude, or a customer_id")
-        latitude, longitude = await stock_reads.customer_origin(ctx, customer_id)
+    latitude, longitude = await stock_reads.origin(ctx, latitude, longitude, customer_id)
     stores = await stock_reads.stores_near(
         ctx,
         skus=skus,

@@ -253,7 +253,7 @@ async def test_availability_starts_at_the_customers_preferred_store(
     assert [r["location"] for r in found.json()["results"]] == ["STORE-M"]  # not London
     assert found.json()["results"][0]["distance_km"] == 0.0
     nowhere = await client.get("/v1/availability", headers=keys.mobile, params={"sku": "TEE-1"})
-    assert nowhere.status_code == 400
+    assert nowhere.status_code == 422
     refused = await client.patch(
         f"/v1/customers/{cart['customer_id']}",
         headers={**keys.readonly, **idem()},
