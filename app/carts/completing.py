@@ -120,6 +120,8 @@ async def lines_for_counter(
         levels = await Ledger.of(uow).peek([LevelKey(location_id, line.sku_id) for line in lines])
     sold: list[CounterLine] = []
     left_out: list[str] = []
+    if cart.status != rules.CartStatus.OPEN:  # a till's retry, or a refusal to come
+        return [CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in lines], []
     for line in lines:
         held = line.held if here else 0
         free = levels[LevelKey(location_id, line.sku_id)].free

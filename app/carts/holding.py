@@ -175,13 +175,14 @@ async def release_hold(
 ) -> None:
     """Give every held unit of the cart back to the store, and forget the hold."""
     location = cart.hold_location_id
+    code = await CartRepository.of(uow).location_code(location) or ""
     changes = [
         Change.release_hold(
             LevelKey(location, line.sku_id),
             line.held,
             by,
             sku=line.sku,
-            location=await CartRepository.of(uow).location_code(location) or "",
+            location=code,
             reference=f"cart:{cart.id}",
         )
         for line in lines

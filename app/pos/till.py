@@ -86,19 +86,19 @@ async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale
     what is promised to orders; those orders are then flagged and, if they ship, re-sourced.
     With a cart, the sale completes it: its held units are sold (rung up from the cart when
     the till sends no lines)."""
-    left_out: list[str] = []
-    if sale.cart_id is not None and not sale.lines:
-        principal.require(Permission.SELL_AT_COUNTER, at_location=sale.location)
-        from_cart, left_out = await completing.lines_for_counter(ctx, sale.cart_id, sale.location)
-        sale = replace(
-            sale, lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in from_cart]
-        )
     payload = {
         "location": sale.location,
         "occurred_at": _as_sent(sale.occurred_at),
         "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in sale.lines],
         "customer": sale.customer_email,
     } | ({"cart": str(sale.cart_id)} if sale.cart_id else {})
+    left_out: list[str] = []
+    if sale.cart_id is not None and not sale.lines:  # fingerprinted as sent: a retry replays
+        principal.require(Permission.SELL_AT_COUNTER, at_location=sale.location)
+        from_cart, left_out = await completing.lines_for_counter(ctx, sale.cart_id, sale.location)
+        sale = replace(
+            sale, lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in from_cart]
+        )
 
     async def settle(uow: UnitOfWork, loc: Location, quantities: list[tuple[str, int]]) -> _Settled:
         for sku, quantity in quantities:
