@@ -4,7 +4,7 @@ hold: each one transaction, the hold written by the ledger's one writer."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.carts import rules
@@ -207,54 +207,81 @@ async def _hold_lines(
     lines: list[tuple[str, int]],
     hold_at: str | None,
 ) -> int:
-    """Move the ledger from what the cart held to what it should hold now; the units held."""
+    """Move the ledger from what the cart held to what it should hold now, in one apply (its
+    levels locked together, in order); the units held. A hold that ran out carries nothing
+    over; a new hold runs for `cart_hold`, a moved or changed one keeps its end."""
     catalogue = CatalogueRepository.of(uow)
     skus = await catalogue.skus_by_code([sku for sku, _ in lines])
     now = utcnow()
     current = cart.hold_location_id
-    if current is not None and not rules.hold_is_live(cart.held_until, now):
-        await release_hold(uow, principal, cart, before)  # ran out: nothing carries over
-        before = [replace(line, held=0) for line in before]
-        current = None
+    live = current is not None and rules.hold_is_live(cart.held_until, now)
     target: LocationRef | None = None
     if hold_at is not None:
         target = await _hold_store(uow, principal, hold_at)
-    elif current is not None:
+    elif live:
         target = await catalogue.location_ref(
             await CartRepository.of(uow).location_code(current) or ""
         )
-    if current is not None and (target is None or target.id != current):
-        await release_hold(uow, principal, cart, before)
-        before = [replace(line, held=0) for line in before]
-    if target is None:
-        return 0
-    held_before = {line.sku: line.held for line in before}
-    more, less = rules.hold_moves(held_before, dict(lines))
     by = Actor.of(principal)
     ref = f"cart:{cart.id}"
-    by_id = {line.sku: line.sku_id for line in before}
-    releases = [
-        Change.release_hold(
-            LevelKey(target.id, by_id[sku]), qty, by, sku=sku, location=target.code, reference=ref
-        )
-        for sku, qty in less.items()
-    ]
-    holds = [
-        Change.hold(
-            LevelKey(target.id, skus[sku].id), qty, by, sku=sku, location=target.code, reference=ref
-        )
-        for sku, qty in more.items()
-    ]
+    changes: list[Change] = []
+    held_before: dict[str, int] = {}
+    if current is not None and (target is None or target.id != current or not live):
+        code = await CartRepository.of(uow).location_code(current) or ""
+        changes += [  # the whole hold goes back where it was
+            Change.release_hold(
+                LevelKey(current, line.sku_id),
+                line.held,
+                by,
+                sku=line.sku,
+                location=code,
+                reference=ref,
+            )
+            for line in before
+            if line.held
+        ]
+    elif current is not None:
+        held_before = {line.sku: line.held for line in before}
+    holds: list[Change] = []
+    if target is not None:
+        more, less = rules.hold_moves(held_before, dict(lines))
+        by_id = {line.sku: line.sku_id for line in before}
+        changes += [
+            Change.release_hold(
+                LevelKey(target.id, by_id[sku]),
+                qty,
+                by,
+                sku=sku,
+                location=target.code,
+                reference=ref,
+            )
+            for sku, qty in less.items()
+        ]
+        holds = [
+            Change.hold(
+                LevelKey(target.id, skus[sku].id),
+                qty,
+                by,
+                sku=sku,
+                location=target.code,
+                reference=ref,
+            )
+            for sku, qty in more.items()
+        ]
     ledger = Ledger.of(uow)
-    await ledger.apply(sorted(releases, key=lambda c: c.key))
-    if holds:
-        keys = [c.key for c in holds]
-        _refuse_if_short(holds, await ledger.peek(keys))
-        _refuse_if_short(holds, await ledger.lock(keys, create_missing=False))
-        await ledger.apply(sorted(holds, key=lambda c: c.key))
-    if hold_at is not None or cart.held_until is None:
-        cart.held_until = now + ctx.cart_hold
-        cart.extended = False
+    if holds and not changes:
+        # refused on what is committed first, without queueing for a busy level's lock
+        _refuse_if_short(holds, await ledger.peek([c.key for c in holds]))
+    locked = await ledger.lock(sorted({c.key for c in [*changes, *holds]}), create_missing=False)
+    for release in changes:  # a hold renewed where it ran out counts its own units back
+        locked[release.key] = locked[release.key].after(release.delta)
+    _refuse_if_short(holds, locked)
+    await ledger.apply(sorted([*changes, *holds], key=lambda c: c.key))
+    if target is None:
+        cart.hold_location_id, cart.held_until, cart.extended = None, None, False
+        return 0
+    if not live:
+        cart.held_until, cart.extended = now + ctx.cart_hold, False
     cart.hold_location_id = target.id
     return sum(qty for _, qty in lines)
 

@@ -3,6 +3,7 @@ finished at the counter; held units are promised to nobody else until the hold e
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +11,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.carts import holding
+from app.carts.repository import CartRepository
 from app.config import Settings
 from app.orders.context import OrderContext
+from app.platform.tables import utcnow
 from tests.conftest import Keys
 from tests.e2e.test_orders_pickup import idem, level, stock
 from tests.fault.audit import (
@@ -259,3 +262,26 @@ async def test_availability_starts_at_the_customers_preferred_store(
         json={"preferred_location": "STORE-A"},
     )
     assert refused.status_code == 403
+
+
+async def test_a_hold_that_ran_out_is_renewed_with_its_own_units(
+    client: Client, keys: Keys, orders_ctx: OrderContext, settings: Settings
+) -> None:
+    await stock(client, keys, "STORE-A", "TEE-1", 2)
+    cart = (await start(client, keys.mobile, cart_body([("TEE-1", 2)]))).json()
+    async with orders_ctx.uow() as uow:  # the hold ran out; the worker has not come round yet
+        row = await CartRepository.of(uow).cart(uuid.UUID(cart["id"]), for_update=True)
+        row.held_until = utcnow()
+        await uow.commit()
+    renewed = await client.put(
+        f"/v1/carts/{cart['id']}/lines",
+        headers={**keys.storefront, **idem()},
+        json={"lines": [{"sku": "TEE-1", "quantity": 2}], "hold_at": "STORE-A"},
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert datetime.fromisoformat(renewed.json()["hold"]["held_until"]) > datetime.fromisoformat(
+        cart["hold"]["held_until"]
+    )
+    tee = await level(client, keys, "TEE-1", "STORE-A")
+    assert (tee["reserved"], tee["available"]) == (2, 0)
+    assert await audit(settings) == []
