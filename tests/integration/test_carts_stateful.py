@@ -10,7 +10,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from app.platform.errors import DomainError, InsufficientStock
 from app.platform.tables import utcnow
 from app.pos import till as pos_till
 from app.pos.till import CounterSale
-from tests.integration.test_orders_stateful import SKUS, STORES, WEB, OrderBookMachine
+from tests.integration.test_orders_stateful import ADMIN, SKUS, STORES, WEB, OrderBookMachine
 
 MOBILE = Principal("k-app", "app", Role.MOBILE)
 
@@ -51,17 +51,23 @@ class CartsAndOrdersMachine(OrderBookMachine):
             view = self.run(
                 holding.start_cart(self.ctx, MOBILE, f"c{len(self.carts) % 3}@example.com", change)
             )
-        except DomainError:
-            return  # short (409) or over the cap (422): nothing was written
+        except DomainError as refused:
+            event(f"cart start: {refused.code}")  # short (409) or over the cap (422)
+            return
+        event("cart start: done")
         self.carts.append(view.id)
         if view.hold is not None:
             level = self.run(availability.stock_level(self.ctx, sku, view.hold.location))
             assert level.on_hand - level.reserved - level.safety_stock >= 0
 
     @rule(data=st.data())
-    def work_cart(self, data: st.DataObject) -> None:
-        if not self.carts:
-            return
+    def work_carts(self, data: st.DataObject) -> None:
+        """A few steps on carts at a time: starting one is one rule, the rest of its life many."""
+        for _ in range(data.draw(st.integers(1, 4))):
+            if self.carts:
+                self._work_cart(data)
+
+    def _work_cart(self, data: st.DataObject) -> None:
         cart_id = data.draw(st.sampled_from(self.carts))
         action = data.draw(st.sampled_from(["lines", "extend", "checkout", "counter", "move"]))
         try:
@@ -82,11 +88,10 @@ class CartsAndOrdersMachine(OrderBookMachine):
             elif action == "extend":
                 self.run(holding.extend_hold(self.ctx, MOBILE, cart_id))
             elif action == "checkout":
-                self.run(
-                    completing.check_out(
-                        self.ctx, WEB, cart_id, completing.Checkout(Fulfilment.PICKUP)
-                    )
-                )
+                # at the store holding it, or (drawn) another: the hold moves to the order
+                store = data.draw(st.sampled_from([None, *STORES]))
+                checkout = completing.Checkout(Fulfilment.PICKUP, pickup_location=store)
+                self.run(completing.check_out(self.ctx, ADMIN, cart_id, checkout))
                 self.completions[cart_id] += 1
             else:
                 store = data.draw(st.sampled_from(STORES))
@@ -100,8 +105,10 @@ class CartsAndOrdersMachine(OrderBookMachine):
                     )
                 )
                 self.completions[cart_id] += 1
-        except (DomainError, InsufficientStock):
-            pass  # refused, and refusals change nothing (the invariants check that)
+        except (DomainError, InsufficientStock) as refused:
+            event(f"cart {action}: {refused.code}")  # refusals change nothing (the invariants)
+            return
+        event(f"cart {action}: done")
 
     @rule()
     def holds_run_out(self) -> None:
