@@ -20,7 +20,9 @@ from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
 from app.integrations.shopify.credentials import secret_box
 from app.integrations.stripe import StripePayments
+from app.inventory.availability import CUSTOMER_ORIGIN
 from app.inventory.ledger import AVAILABLE_CHANGED
+from app.orders.customers import preferred_store_origin
 from app.orders.ports import PaymentProvider, Sender
 from app.platform.database import Database
 from app.platform.events import EVENTS_COMMITTING
@@ -41,6 +43,7 @@ def build_context(
         listeners={
             AVAILABLE_CHANGED: (publish_available_changes,),
             EVENTS_COMMITTING: (event_writer(event_signal),),
+            CUSTOMER_ORIGIN: (preferred_store_origin,),
         },
         payments=payment_provider(settings),
         sender=notification_sender(settings),
@@ -50,6 +53,8 @@ def build_context(
         warehouses_first=settings.warehouses_first,
         max_order_units=settings.max_order_units,
         max_open_unpaid_orders=settings.max_open_unpaid_orders,
+        cart_hold=timedelta(minutes=settings.cart_hold_minutes),
+        max_held_units=settings.max_held_units,
         sync=sync_config(settings),
     )
 

@@ -78,6 +78,8 @@ class Settings:
     stream_max_per_key: int = 10  # STREAM_MAX_PER_KEY: open streams per key (or person)
     stream_buffer_events: int = 1000  # STREAM_BUFFER_EVENTS: a client further behind is dropped
     stream_poll_seconds: float = 1.0  # STREAM_POLL_SECONDS: the log is read this often anyway
+    cart_hold_minutes: int = 30  # CART_HOLD_MINUTES: how long a cart holds its units
+    max_held_units: int = 20  # MAX_HELD_UNITS: units one customer may hold in carts
 
     @property
     def is_sqlite(self) -> bool:
@@ -153,6 +155,8 @@ class Settings:
             stream_max_per_key=_int("STREAM_MAX_PER_KEY", 10),
             stream_buffer_events=_int("STREAM_BUFFER_EVENTS", 1000),
             stream_poll_seconds=float(env.get("STREAM_POLL_SECONDS") or 1.0),
+            cart_hold_minutes=_int("CART_HOLD_MINUTES", 30),
+            max_held_units=_int("MAX_HELD_UNITS", 20),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

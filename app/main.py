@@ -19,6 +19,7 @@ from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context, event_signal, stream_slots, stream_wakeups
+from app.carts.api import CartController
 from app.config import Settings
 from app.console.web import console_routers, console_stores, console_templates
 from app.events.api import EventController
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pickup_queue,
             PosController,
             CustomerController,
+            CartController,
             list_notifications,
             EventController,
             StreamController,

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from app.access.keys import ApiKey
 from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
+from app.carts.tables import Cart, CartLine
 from app.events.tables import EventSequence, LoggedEvent
 from app.inventory.tables import (
     CountLine,
@@ -79,6 +80,8 @@ MAPPED_CLASSES = (
     StorefrontWebhookSubscription,
     LoggedEvent,
     EventSequence,
+    Cart,
+    CartLine,
 )
 
 

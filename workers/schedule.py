@@ -25,6 +25,7 @@ def intervals(settings: Settings) -> dict[str, float]:
         "process_stored_webhooks": 30.0,
         "reconcile_storefronts": 900.0,
         "sweep_shopify_orders": settings.shopify_order_sweep_seconds,
+        "expire_cart_holds": 30.0,
     }
 
 

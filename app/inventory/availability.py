@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,12 @@ from app.inventory.repository import CatalogueRepository
 from app.inventory.rules import Quantities
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
+from app.platform.errors import BusinessRuleViolation
 from app.platform.tables import utcnow
+
+CUSTOMER_ORIGIN = "customer_origin"
+"""Asked with (customer id, a list to fill): where a customer's preferred store is, as
+(latitude, longitude). Customers are the orders context's; it listens (app/bootstrap.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,26 @@ async def stores_near(
         )
     nearby.sort(key=lambda store: (store.distance_km, store.location))
     return nearby
+
+
+async def origin(
+    ctx: Context, latitude: float | None, longitude: float | None, customer_id: uuid.UUID | None
+) -> tuple[float, float]:
+    """Where availability is measured from: the coordinates given, else the customer's
+    preferred store."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    if customer_id is None or (latitude, longitude) != (None, None):
+        raise BusinessRuleViolation("give latitude and longitude, or a customer_id")
+    found: list[tuple[float, float]] = []
+    async with ctx.uow(readonly=True) as uow:
+        await uow.notify(CUSTOMER_ORIGIN, customer_id, found)
+    if not found:
+        raise BusinessRuleViolation(
+            "give latitude and longitude: this customer has no preferred store",
+            {"customer_id": str(customer_id)},
+        )
+    return found[0]
 
 
 def pickup_promise(store: PickupHours, now: datetime) -> tuple[hours.PickupStatus, datetime | None]:

@@ -89,6 +89,12 @@ class Change:
     release = _Verb(rules.release, MovementKind.RELEASE, Guard.NONE)
     """Give an order's promised units back (cancelled, expired, re-sourced)."""
 
+    hold = _Verb(rules.reservation, MovementKind.CART_HOLD, Guard.AVAILABLE)
+    """Hold units at a store for a shopper's cart: reserved, out of what is available."""
+
+    release_hold = _Verb(rules.release, MovementKind.CART_RELEASE, Guard.NONE)
+    """A cart's held units go back (expired, changed, or consumed by its order or sale)."""
+
     hand_over = _Verb(rules.handover, MovementKind.HANDOVER, Guard.NONE)
     """An order's reserved units leave with the customer or the carrier."""
 

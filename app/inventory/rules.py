@@ -27,6 +27,8 @@ class MovementKind(StrEnum):
     POS_SALE = "pos_sale"
     POS_RETURN = "pos_return"
     RETURN = "return"
+    CART_HOLD = "cart_hold"
+    CART_RELEASE = "cart_release"
 
 
 MANUAL_KINDS = frozenset(

@@ -327,16 +327,23 @@ class TransferController(Controller):
 async def availability(
     ctx: ContextDep,
     sku: Annotated[list[Code], QueryParameter(min_items=1, max_items=50, description=CODE_RULE)],
-    latitude: Annotated[float, Parameter(ge=-90, le=90)],
-    longitude: Annotated[float, Parameter(ge=-180, le=180)],
+    latitude: Annotated[float | None, Parameter(ge=-90, le=90)] = None,
+    longitude: Annotated[float | None, Parameter(ge=-180, le=180)] = None,
     radius_km: Annotated[float, Parameter(gt=0, le=1000)] = 25.0,
     quantity: Annotated[int, Parameter(ge=1, le=1_000_000)] = 1,
     include_out_of_stock: Annotated[
         bool,
         QueryParameter(description="List every store within the radius, whatever it has"),
     ] = False,
+    customer_id: Annotated[
+        UUID | None,
+        QueryParameter(
+            description="Without latitude and longitude: start at this customer's preferred store"
+        ),
+    ] = None,
 ) -> AvailabilityOut:
     skus = list(dict.fromkeys(sku))
+    latitude, longitude = await stock_reads.origin(ctx, latitude, longitude, customer_id)
     stores = await stock_reads.stores_near(
         ctx,
         skus=skus,

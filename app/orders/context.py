@@ -24,3 +24,7 @@ class OrderContext(Context):
     max_open_unpaid_orders: int = 3
     """Open unpaid orders one customer email may have from the web and the app
     (MAX_OPEN_UNPAID_ORDERS)."""
+    cart_hold: timedelta = timedelta(minutes=30)
+    """How long a cart holds its units at a store, and one extension adds (CART_HOLD_MINUTES)."""
+    max_held_units: int = 20
+    """Units one customer may hold in carts at a time (MAX_HELD_UNITS)."""

@@ -93,3 +93,21 @@ class CustomerRepository(Repository):
             .order_by(Event.at, Event.id)
         )
         return [(event, code) for event, code in rows]
+
+    async def preferred_origin(self, customer_id: uuid.UUID) -> tuple[float, float] | None:
+        """Where the customer's preferred store is, if they have one."""
+        row = (
+            await self.session.execute(
+                select(Location.latitude, Location.longitude)
+                .join(Customer, Customer.preferred_location_id == Location.id)
+                .where(Customer.id == customer_id)
+            )
+        ).first()
+        return (row.latitude, row.longitude) if row else None
+
+    async def preferred_code(self, customer: Customer) -> str | None:
+        if customer.preferred_location_id is None:
+            return None
+        return await self.session.scalar(
+            select(Location.code).where(Location.id == customer.preferred_location_id)
+        )

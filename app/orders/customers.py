@@ -6,10 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.inventory.repository import CatalogueRepository
 from app.orders.customer_repository import CustomerRepository
 from app.platform.access import Principal, Role
 from app.platform.context import Context
-from app.platform.errors import Forbidden, NotFound
+from app.platform.errors import BusinessRuleViolation, Forbidden, NotFound
+from app.platform.uow import UnitOfWork
 from app.platform.views import view_of
 
 
@@ -69,6 +71,34 @@ async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUI
         customer = await customers.customer(customer_id)
         await _require_seen_here(customers, principal, customer_id)
         return view_of(CustomerView, customer)
+
+
+async def set_preferred_location(
+    ctx: Context, principal: Principal, customer_id: uuid.UUID, location: str | None
+) -> str | None:
+    """The store a customer shops at (set by the app, the web store or staff): availability
+    starts there when given no coordinates. A till sets it for its own stores' customers."""
+    if principal.role is Role.READONLY:
+        raise Forbidden("read-only keys change nothing")
+    async with ctx.uow() as uow:
+        customers = CustomerRepository.of(uow)
+        customer = await customers.customer(customer_id)
+        await _require_seen_here(customers, principal, customer_id)
+        store = await CatalogueRepository.of(uow).location_ref(location) if location else None
+        if store is not None and store.kind != "store":
+            raise BusinessRuleViolation(f"{store.code} is not a store")
+        customer.preferred_location_id = store.id if store else None
+        await uow.commit()
+    return store.code if store else None
+
+
+async def preferred_store_origin(
+    uow: UnitOfWork, customer_id: uuid.UUID, found: list[tuple[float, float]]
+) -> None:
+    """Listener of `CUSTOMER_ORIGIN`: where availability starts for a customer."""
+    origin = await CustomerRepository.of(uow).preferred_origin(customer_id)
+    if origin is not None:
+        found.append(origin)
 
 
 async def timeline(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, get, patch
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.orders import customers, notifications
 from app.orders.api import OrderContextDep
@@ -15,6 +15,8 @@ from app.orders.schemas import (
     CustomerOut,
     EmailQuery,
     NotificationOut,
+    PreferredLocationIn,
+    PreferredLocationOut,
     TimelineEntryOut,
 )
 from app.platform.http.deps import CallerDep, ContextDep
@@ -42,6 +44,19 @@ class CustomerController(Controller):
         self, customer_id: FromPath[UUID], ctx: ContextDep, principal: CallerDep
     ) -> CustomerOut:
         return _customer_out(await customers.get_customer(ctx, principal, customer_id))
+
+    @patch("/{customer_id:uuid}", summary="Set the customer's preferred store")
+    async def set_preferred(
+        self,
+        customer_id: FromPath[UUID],
+        data: JSONBody[PreferredLocationIn],
+        ctx: ContextDep,
+        principal: CallerDep,
+    ) -> PreferredLocationOut:
+        code = await customers.set_preferred_location(
+            ctx, principal, customer_id, data.preferred_location
+        )
+        return PreferredLocationOut(customer_id, code)
 
     @get("/{customer_id:uuid}/timeline", summary="Everything the customer did, any channel")
     async def timeline(

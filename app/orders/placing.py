@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +41,15 @@ from app.platform.idempotency import store
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
-
 # Placing ------------------------------------------------------------------------------------
-async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -> OrderView:
+FirstStep = Callable[[UnitOfWork, uuid.UUID], Awaitable[None]]
+"""Done first in the transaction that reserves an order's lines, given the new order's id: a
+cart gives back the units it held for this order, so they are never free in between."""
+
+
+async def place_order(
+    ctx: OrderContext, principal: Principal, data: NewOrder, *, first: FirstStep | None = None
+) -> OrderView:
     """Reserve every line or nothing, then open the payment authorisation."""
     principal.require(Permission.PLACE_ORDERS)
     channel = principal.order_channel(data.channel)
@@ -67,6 +74,7 @@ async def place_order(ctx: OrderContext, principal: Principal, data: NewOrder) -
             confirm_now=paid_at_counter,
             order_id=order_id,
             refuse_paused=True,
+            first=first,
         )
     except InsufficientStock as short:
         raise await _with_alternatives(ctx, data, lines, short) from None
@@ -86,6 +94,7 @@ async def _reserve_and_record(
     confirm_now: bool = False,
     order_id: uuid.UUID | None = None,
     refuse_paused: bool = False,
+    first: FirstStep | None = None,
 ) -> OrderView:
     """Reserve the lines and write the order in one transaction; `confirm_now` when no
     payment needs authorising (paid at the counter); `refuse_paused`: a pickup at a store
@@ -93,6 +102,8 @@ async def _reserve_and_record(
     order_id = order_id or uuid.uuid4()
     reference = f"order:{order_id}"
     async with ctx.uow() as uow:
+        if first is not None:
+            await first(uow, order_id)
         skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in lines])
         pickup: LocationRef | None = None
         due_at: datetime | None = None

@@ -197,6 +197,17 @@ class CustomerOut(Struct):
     created_at: datetime
 
 
+class PreferredLocationIn(Struct, forbid_unknown_fields=True):
+    preferred_location: Code | None
+
+    example: ClassVar[RequestExample] = {"preferred_location": "LDN-OXF"}
+
+
+class PreferredLocationOut(Struct):
+    id: UUID
+    preferred_location: str | None
+
+
 class TimelineEntryOut(Struct):
     at: datetime
     channel: str

@@ -24,5 +24,5 @@ class Context:
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         """One transaction. A write one claims the request's Idempotency-Key, if it has one."""
         if readonly:
-            return UnitOfWork(self.db, readonly=True)
+            return UnitOfWork(self.db, readonly=True, listeners=self.listeners)
         return UnitOfWork(self.db, on_begin=(claim_idempotency_key,), listeners=self.listeners)

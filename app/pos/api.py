@@ -22,6 +22,7 @@ def _sale(data: PosSaleIn) -> CounterSale:
         occurred_at=data.occurred_at,  # without an offset: the store's time (till.py)
         lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in data.lines],
         customer_email=data.customer.email if data.customer else None,
+        cart_id=data.cart_id,
     )
 
 

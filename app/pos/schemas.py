@@ -44,8 +44,16 @@ class PosSaleIn(Struct, forbid_unknown_fields=True):
     client_txn_id: ClientTxnId
     location: Code
     occurred_at: datetime
-    lines: Annotated[list[PosLineIn], Meta(min_length=1, max_length=500)]
+    lines: Annotated[
+        list[PosLineIn],
+        Meta(
+            min_length=1,
+            max_length=500,
+            description="What was sold; may be left out with a cart_id (rung up from the cart)",
+        ),
+    ] = []
     customer: PosCustomerIn | None = None
+    cart_id: UUID | None = None
 
     example: ClassVar[RequestExample] = SALE_EXAMPLE
 

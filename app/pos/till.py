@@ -6,10 +6,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from app.carts import completing
 from app.inventory.changes import Change
 from app.inventory.hours import local_to_utc
 from app.inventory.ledger import Ledger, RecordedMovement
@@ -47,6 +48,7 @@ class CounterSale:
     occurred_at: datetime  # without an offset: the store's wall clock
     lines: list[CounterLine]
     customer_email: str | None = None
+    cart_id: uuid.UUID | None = None  # a cart completed by this sale: its hold is sold
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +83,60 @@ def _fingerprint(kind: str, payload: dict[str, Any]) -> str:
 
 async def record_sale(ctx: OrderContext, principal: Principal, sale: CounterSale) -> PosResult:
     """Rule 2: the counter always wins. The sale is recorded even if it takes stock below
-    what is promised to orders; those orders are then flagged and, if they ship, re-sourced."""
+    what is promised to orders; those orders are then flagged and, if they ship, re-sourced.
+    With a cart, the sale completes it: its held units are sold (rung up from the cart when
+    the till sends no lines)."""
     payload = {
         "location": sale.location,
         "occurred_at": _as_sent(sale.occurred_at),
         "lines": [[x.sku, x.quantity, x.unit_price_minor] for x in sale.lines],
         "customer": sale.customer_email,
-    }
+    } | ({"cart": str(sale.cart_id)} if sale.cart_id else {})
+    left_out: list[str] = []
+    if sale.cart_id is not None and not sale.lines:  # fingerprinted as sent: a retry replays
+        principal.require(Permission.SELL_AT_COUNTER, at_location=sale.location)
+        from_cart, left_out = await completing.lines_for_counter(ctx, sale.cart_id, sale.location)
+        sale = replace(
+            sale, lines=[CounterLine(x.sku, x.quantity, x.unit_price_minor) for x in from_cart]
+        )
 
     async def settle(uow: UnitOfWork, loc: Location, quantities: list[tuple[str, int]]) -> _Settled:
         for sku, quantity in quantities:
             if quantity <= 0:
                 raise BusinessRuleViolation(f"{sku}: quantity must be positive")
+        take = (
+            await completing.take_at_counter(
+                uow, principal, sale.cart_id, loc.id, loc.code, sale.client_txn_id
+            )
+            if sale.cart_id
+            else None
+        )
         customer = (
             await CustomerRepository.of(uow).customer_for_email(sale.customer_email)
             if sale.customer_email
             else None
         )
+        customer_id = customer.id if customer else take.customer_id if take else None
         total = sum(x.quantity * x.unit_price_minor for x in sale.lines)
         occurred_at = local_to_utc(sale.occurred_at, loc.timezone)
         return _Settled(
             {
                 "occurred_at": occurred_at.isoformat(),
-                "customer_id": str(customer.id) if customer else None,
+                "customer_id": str(customer_id) if customer_id else None,
                 "total_minor": total,
                 "lines": _lines_out(sale.lines),
                 "at_risk_orders": [],
-            },
-            customer_id=customer.id if customer else None,
+            }
+            | (
+                {"cart_id": str(sale.cart_id), "cart_code": take.code, "left_out": left_out}
+                if take
+                else {}
+            ),
+            customer_id=customer_id,
             total_minor=total,
             occurred_at=occurred_at,
             summary=f"bought {sum(q for _, q in quantities)} item(s) at {loc.name} for {total}",
+            also=take.changes if take else [],
         )
 
     till = await _record(ctx, principal, _SALE, sale, payload, settle)
@@ -234,6 +259,7 @@ class _Settled:
     summary: str  # of the event
     original_order_id: uuid.UUID | None = None
     written_off: list[tuple[str, int]] | None = None  # (sku, units) returned damaged
+    also: list[Change] = field(default_factory=list)  # a completed cart's hold given back
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,27 +292,31 @@ async def _record(
         quantities = merge_lines([(x.sku, x.quantity) for x in txn.lines])
         skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in quantities])
         settled = await settle(uow, loc, quantities)
-        changes = [
-            kind.change(
-                LevelKey(loc.id, skus[sku].id),
-                quantity,
-                principal,
-                sku=sku,
-                location=loc.code,
-                reference=f"pos:{txn.client_txn_id}",
-            )
-            for sku, quantity in quantities
-        ] + [
-            write_off_damaged(
-                LevelKey(loc.id, skus[sku].id),
-                quantity,
-                principal,
-                sku=sku,
-                location=loc.code,
-                reference=f"pos:{txn.client_txn_id}",
-            )
-            for sku, quantity in settled.written_off or []
-        ]
+        changes = (
+            [
+                kind.change(
+                    LevelKey(loc.id, skus[sku].id),
+                    quantity,
+                    principal,
+                    sku=sku,
+                    location=loc.code,
+                    reference=f"pos:{txn.client_txn_id}",
+                )
+                for sku, quantity in quantities
+            ]
+            + [
+                write_off_damaged(
+                    LevelKey(loc.id, skus[sku].id),
+                    quantity,
+                    principal,
+                    sku=sku,
+                    location=loc.code,
+                    reference=f"pos:{txn.client_txn_id}",
+                )
+                for sku, quantity in settled.written_off or []
+            ]
+            + settled.also
+        )
         movements = await Ledger.of(uow).apply(sorted(changes, key=lambda c: c.key))
         txn_id = uuid.uuid4()
         body = {

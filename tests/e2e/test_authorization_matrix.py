@@ -710,6 +710,77 @@ def event_feed(path: str) -> CallFactory:
     return make
 
 
+async def _cart(s: Seed, hold_at: str | None = OWN, purpose: str = "") -> dict[str, Any]:
+    """A cart started on the app for a customer of its own, held at `hold_at`."""
+    await s.stocked()
+    body: dict[str, Any] = {
+        "customer": {"email": f"cart.{_fresh('c').lower()}@example.com"},
+        "lines": [{"sku": "TEE-1", "quantity": 1}],
+    }
+    if hold_at:
+        body["hold_at"] = hold_at
+    response = await s.client.post(
+        "/v1/carts", json=body, headers={**s.keys.mobile, "Idempotency-Key": _fresh("cart")}
+    )
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+async def seeded_cart(s: Seed) -> dict[str, Any]:
+    made: dict[str, Any] = await s._once("cart", lambda: _cart(s))
+    return made
+
+
+async def new_cart(s: Seed, v: Variant, who: str) -> Call:
+    await s.stocked()
+    body = {
+        "customer": {"email": f"new.{_fresh('c').lower()}@example.com"},
+        "lines": [{"sku": "TEE-1", "quantity": 1}],
+        "hold_at": v.location or OWN,
+    }
+    return Call("/v1/carts", body=body)
+
+
+async def one_cart(s: Seed, v: Variant, who: str) -> Call:
+    cart = await seeded_cart(s)
+    return Call(f"/v1/carts/{cart['id']}", shows=frozenset({cart["id"]}))
+
+
+async def cart_list(s: Seed, v: Variant, who: str) -> Call:
+    cart = await seeded_cart(s)
+    email = await _cart_email(s, cart)
+    return Call("/v1/carts", {"customer_email": email}, shows=frozenset({cart["id"]}))
+
+
+async def _cart_email(s: Seed, cart: dict[str, Any]) -> str:
+    response = await s.client.get(f"/v1/customers/{cart['customer_id']}", headers=s.keys.admin)
+    email: str = response.json()["email"]
+    return email
+
+
+async def cart_by_code(s: Seed, v: Variant, who: str) -> Call:
+    cart = await seeded_cart(s)
+    return Call(f"/v1/carts/by-code/{cart['code']}", shows=frozenset({cart["id"]}))
+
+
+async def prefer_store(s: Seed, v: Variant, who: str) -> Call:
+    order = await s.order(v.location or OWN, "web")
+    body = {"preferred_location": OWN}
+    return Call(f"/v1/customers/{order.customer_id}", body=body, shows=frozenset({OWN}))
+
+
+def on_own_cart(suffix: str, body: Any = None) -> CallFactory:
+    """A write on a cart of the caller's own (each cell its own cart, held at the POS key's
+    store), so each is answered on its merits."""
+
+    async def make(s: Seed, v: Variant, who: str) -> Call:
+        cart = await _cart(s)
+        return Call(f"/v1/carts/{cart['id']}{suffix}", body=body)
+
+    return make
+
+
 STREAMS = {("GET", "/v1/stream")}
 """Endless answers: read up to the end of their catch-up (`tests/support/sse.py`)."""
 
@@ -1048,6 +1119,40 @@ RULES: dict[tuple[str, str], Rule] = {
         "a customer seen only at another store is 404 to a POS key; one seen at its store "
         "comes with the whole timeline, other stores' orders included (docs/api.md)",
         location=Scope(other=Expect.NOT_FOUND),
+    ),
+    # Carts: seen from every channel; the web store, the app and the counter work them.
+    ("POST", "/v1/carts"): Rule(
+        frozenset({"admin", "storefront", "mobile", "pos"}),
+        new_cart,
+        "a cart is held at any store, but a till holds only at its own",
+        location=AT_OWN_STORE_ONLY,
+    ),
+    ("GET", "/v1/carts"): Rule(ANYONE, cart_list, "a customer's open carts, from any channel"),
+    ("GET", "/v1/carts/{cart_id}"): Rule(ANYONE, one_cart, "a cart travels between channels"),
+    ("GET", "/v1/carts/by-code/{code}"): Rule(
+        frozenset({"admin", "pos"}), cart_by_code, "the counter looks a cart up by its code"
+    ),
+    ("PUT", "/v1/carts/{cart_id}/lines"): Rule(
+        frozenset({"admin", "storefront", "mobile", "pos"}),
+        on_own_cart("/lines", {"lines": [{"sku": "TEE-1", "quantity": 2}]}),
+        "any channel edits the cart",
+    ),
+    ("POST", "/v1/carts/{cart_id}/extend"): Rule(
+        frozenset({"admin", "storefront", "mobile", "pos"}),
+        on_own_cart("/extend"),
+        "any channel extends the hold (once)",
+    ),
+    ("PATCH", "/v1/customers/{customer_id}"): Rule(
+        frozenset({"admin", "storefront", "mobile", "pos"}),
+        prefer_store,
+        "the app, the web store or a till sets the customer's store; a customer seen only at "
+        "another store is 404 to a POS key",
+        location=Scope(other=Expect.NOT_FOUND),
+    ),
+    ("POST", "/v1/carts/{cart_id}/checkout"): Rule(
+        frozenset({"admin", "storefront", "mobile"}),
+        on_own_cart("/checkout", {"fulfilment": {"type": "pickup"}}),
+        "a checkout places an order; the counter completes a cart with a sale instead",
     ),
 }
 

@@ -230,6 +230,7 @@ def test_every_operation_declares_its_errors_headers_and_examples(fuzz: Fuzz) ->
         "POST /v1/stock/movements",
         "POST /v1/transfers",
         "POST /v1/orders/{order_ref}/returns",
+        "POST /v1/carts/{cart_id}/checkout",
     }
     assert writes_with_key >= 20
 

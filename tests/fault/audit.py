@@ -91,6 +91,16 @@ async def read_books(database_url: str) -> Books:
                 by_order[str(r.order_id)][(r.location, r.sku)] = r.quantity
                 if r.status in open_statuses:
                     open_allocations[(r.location, r.sku)] += r.quantity
+            # units a cart holds at its store are reserved too (PRODUCT.md rule 12)
+            for r in await c.execute(
+                text(
+                    "SELECT l.code AS location, s.sku, cl.held FROM cart_lines cl"
+                    " JOIN carts k ON k.id = cl.cart_id JOIN locations l"
+                    " ON l.id = k.hold_location_id JOIN skus s ON s.id = cl.sku_id"
+                    " WHERE cl.held > 0"
+                )
+            ):
+                open_allocations[(r.location, r.sku)] += r.held
             sales = Counter(
                 str(r.client_txn_id)
                 for r in await c.execute(
@@ -132,7 +142,7 @@ def levels_not_matching_their_movements(books: Books) -> list[str]:
 
 
 def reserved_not_held_by_open_orders(books: Books) -> list[str]:
-    """`reserved` is exactly what open orders hold."""
+    """`reserved` is exactly what open orders and live cart holds hold."""
     return [
         f"{key}: reserved {level['reserved']}, open orders hold "
         f"{books.open_allocations.get(key, 0)}"

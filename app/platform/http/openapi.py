@@ -71,6 +71,8 @@ ROUTE_FACTS: dict[tuple[str, str], RouteFacts] = {
     # a lookup by a query value; an action whose order may be the wrong kind
     ("GET", "/v1/customers"): RouteFacts(added=frozenset({404})),
     ("POST", "/v1/orders/{order_id}/ready"): RouteFacts(added=frozenset({422})),
+    # no coordinates and a customer without a preferred store; a customer named by id
+    ("GET", "/v1/availability"): RouteFacts(added=frozenset({404, 422})),
     # one result per sale in the body: a sale's own refusal does not refuse the batch
     ("POST", "/v1/pos/sales/batch"): RouteFacts(dropped=frozenset({404, 422})),
     # payments: a refused card, an unreachable provider, a locked pickup code
