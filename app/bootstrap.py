@@ -7,15 +7,18 @@ environment or picks an integration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from app.config import Settings
 from app.events.log import EventSignal, event_writer
+from app.events.webhook_config import WebhookConfig, WebhookContext
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
 from app.integrations.shopify.credentials import secret_box
 from app.integrations.stripe import StripePayments
+from app.integrations.webhook_sender import HttpWebhookTransport
 from app.inventory.ledger import AVAILABLE_CHANGED
 from app.orders.ports import PaymentProvider, Sender
 from app.platform.database import Database
@@ -23,8 +26,10 @@ from app.platform.events import EVENTS_COMMITTING
 from app.storefronts.config import StorefrontContext, SyncConfig
 from app.storefronts.outbox import publish_available_changes
 
-AppContext = StorefrontContext
-"""The most derived context: every use case of every context accepts it."""
+
+@dataclass(frozen=True, kw_only=True)
+class AppContext(StorefrontContext, WebhookContext):
+    """The most derived context: every use case of every context accepts it."""
 
 
 def build_context(
@@ -47,6 +52,7 @@ def build_context(
         max_order_units=settings.max_order_units,
         max_open_unpaid_orders=settings.max_open_unpaid_orders,
         sync=sync_config(settings),
+        webhooks=webhook_config(settings),
     )
 
 
@@ -70,6 +76,20 @@ def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
     }
     values.update(overrides)
     return SyncConfig(**values)  # type: ignore[arg-type]
+
+
+def webhook_config(settings: Settings, **overrides: object) -> WebhookConfig:
+    values: dict[str, object] = {
+        "transport": HttpWebhookTransport(),
+        "secrets": secret_box(settings.secret_key),
+        "allow_private": settings.webhook_allow_private,
+        "timeout_seconds": settings.webhook_timeout_seconds,
+        "retry_window": timedelta(hours=settings.webhook_retry_hours),
+        "retry_base_seconds": settings.webhook_retry_base_seconds,
+        "retry_max_seconds": settings.webhook_retry_max_seconds,
+    }
+    values.update(overrides)
+    return WebhookConfig(**values)  # type: ignore[arg-type]
 
 
 def notification_sender(settings: Settings) -> Sender:

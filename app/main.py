@@ -21,6 +21,7 @@ from app.access.staff_api import SessionController, StaffController
 from app.bootstrap import build_context
 from app.config import Settings
 from app.events.api import EventController
+from app.events.webhooks_api import WebhookEndpointController
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
 from app.inventory.counts_api import CountController
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CustomerController,
             list_notifications,
             EventController,
+            WebhookEndpointController,
             stripe_webhook,
             live,
             ready,

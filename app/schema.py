@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 from app.access.keys import ApiKey
 from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
 from app.events.tables import EventSequence, LoggedEvent
+from app.events.webhook_tables import WebhookDelivery, WebhookEndpoint
 from app.inventory.tables import (
     CountLine,
     CountSession,
@@ -75,6 +76,8 @@ MAPPED_CLASSES = (
     ShopifyWebhook,
     LoggedEvent,
     EventSequence,
+    WebhookEndpoint,
+    WebhookDelivery,
 )
 
 

@@ -24,6 +24,7 @@ def intervals(settings: Settings) -> dict[str, float]:
         "flush_due_storefronts": settings.storefront_flush_seconds,
         "process_stored_webhooks": 30.0,
         "reconcile_storefronts": 900.0,
+        "deliver_webhooks": settings.webhook_deliver_seconds,
     }
 
 
