@@ -160,12 +160,14 @@ async def get_endpoint(
 
 async def delete_endpoint(
     ctx: WebhookContext, principal: Principal, endpoint_id: uuid.UUID
-) -> None:
+) -> EndpointView:
     principal.require(Permission.MANAGE_CATALOGUE)
     async with ctx.uow() as uow:
-        if not await WebhookRepository.of(uow).remove(endpoint_id):
-            raise NotFound(f"no webhook endpoint {endpoint_id}")
+        repo = WebhookRepository.of(uow)
+        view = endpoint_view(await _endpoint(repo, endpoint_id))
+        await repo.remove(endpoint_id)
         await uow.commit()
+    return view
 
 
 async def list_deliveries(

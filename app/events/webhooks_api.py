@@ -76,11 +76,15 @@ class WebhookEndpointController(Controller):
     ) -> WebhookEndpointOut:
         return endpoint_out(await webhooks.get_endpoint(ctx, principal, endpoint_id))
 
-    @delete("/{endpoint_id:uuid}", summary="Remove a webhook endpoint and its delivery log")
+    @delete(
+        "/{endpoint_id:uuid}",
+        summary="Remove a webhook endpoint and its delivery log; answers what was removed",
+        status_code=200,
+    )
     async def remove(
         self, endpoint_id: FromPath[UUID], ctx: WebhookContextDep, principal: CallerDep
-    ) -> None:
-        await webhooks.delete_endpoint(ctx, principal, endpoint_id)
+    ) -> WebhookEndpointOut:
+        return endpoint_out(await webhooks.delete_endpoint(ctx, principal, endpoint_id))
 
     @get("/{endpoint_id:uuid}/deliveries", summary="Delivery attempts, newest first")
     async def deliveries(
