@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import Meta, Struct
 
-from app.platform.http.schemas import Code, RequestExample
+from app.platform.http.schemas import CODE_PATTERN, CODE_RULE, Code, RequestExample
 
 WebhookUrl = Annotated[
     str,
@@ -21,9 +21,24 @@ WebhookUrl = Annotated[
     ),
 ]
 
-EventType = Annotated[
-    str, Meta(pattern=r"^[a-z_]{1,20}\.[a-z_]{1,30}\Z", description="e.g. stock.changed")
+EventType = Literal[
+    "stock.changed",
+    "stock.out_of_stock",
+    "stock.back_in_stock",
+    "order.created",
+    "order.confirmed",
+    "order.ready_for_pickup",
+    "order.picked_up",
+    "order.shipped",
+    "order.cancelled",
+    "order.expired",
+    "order.returned",
+    "order.at_risk",
+    "transfer.shipped",
+    "transfer.received",
+    "transfer.cancelled",
 ]
+"""Every type of `app/events/model.py` (tests/unit/test_webhook_rules.py checks they agree)."""
 
 
 class WebhookEndpointIn(Struct, forbid_unknown_fields=True):
@@ -36,6 +51,22 @@ class WebhookEndpointIn(Struct, forbid_unknown_fields=True):
         "types": ["stock.changed", "order.ready_for_pickup"],
         "locations": ["LDN-OXF"],
     }
+    schema_rules: ClassVar[RequestExample] = {
+        "allOf": [
+            {
+                "properties": {
+                    "locations": {
+                        "items": {
+                            "type": "string",
+                            "pattern": CODE_PATTERN,
+                            "maxLength": 64,
+                            "description": CODE_RULE,
+                        }
+                    }
+                }
+            }
+        ]
+    }  # Litestar leaves out what a list's items must be
 
 
 class ReplayIn(Struct, forbid_unknown_fields=True):

@@ -5,10 +5,12 @@ endpoints, which events an endpoint wants, the signature (checked against the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pytest
 from standardwebhooks import Webhook
 
+from app.events.model import EVENT_TYPES
 from app.events.webhook_rules import (
     address_refusal,
     after_failure,
@@ -18,6 +20,7 @@ from app.events.webhook_rules import (
     target_of,
     wants,
 )
+from app.events.webhook_schemas import EventType
 
 REFUSED = [
     "127.0.0.1",
@@ -99,7 +102,7 @@ def test_the_signature_is_what_standard_webhooks_verifies() -> None:
         "data": {},
     }
     headers["webhook-id"] = "msg_2"
-    with pytest.raises(Exception, match="(?i)signature"):
+    with pytest.raises(Exception, match=r"(?i)signature"):
         Webhook(secret).verify(body, headers)
 
 
@@ -140,3 +143,7 @@ def test_a_failing_event_is_retried_within_the_window_then_the_endpoint_is_disab
         draw=lambda: 1,
     )
     assert over.disable and over.next_attempt_at is None
+
+
+def test_an_endpoint_may_ask_for_every_event_type_and_no_other() -> None:
+    assert set(get_args(EventType)) == EVENT_TYPES
