@@ -41,6 +41,11 @@ class Receiver:
         self.fail_next = 0
         """Answer 500 to this many requests first."""
         self.delay = 0.0
+        self.arrived = 0
+        """Requests that have arrived, answered or not yet."""
+        self.gate = threading.Event()
+        """Cleared: requests wait here, unanswered, until it is set again."""
+        self.gate.set()
         self._lock = threading.Lock()
         receiver = self
 
@@ -48,7 +53,10 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                with receiver._lock:
+                    receiver.arrived += 1
                 time.sleep(receiver.delay)
+                receiver.gate.wait()
                 with receiver._lock:
                     if receiver.fail_next > 0:
                         receiver.fail_next -= 1
