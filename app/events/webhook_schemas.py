@@ -47,7 +47,7 @@ class WebhookEndpointIn(Struct, forbid_unknown_fields=True):
     locations: Annotated[list[Code], Meta(min_length=1, max_length=500)] | None = None
 
     example: ClassVar[RequestExample] = {
-        "url": "https://erp.example.com/omnistock/webhooks",
+        "url": "https://93.184.215.14/omnistock/webhooks",
         "types": ["stock.changed", "order.ready_for_pickup"],
         "locations": ["LDN-OXF"],
     }

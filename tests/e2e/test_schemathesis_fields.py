@@ -160,6 +160,7 @@ def bench(settings: Settings) -> Iterator[Bench]:
             ("/v1/storefronts", "storefront_id", "id"),
             ("/v1/transfers", "transfer_id", "id"),
             ("/v1/counts", "count_id", "id"),
+            ("/v1/webhook-endpoints", "endpoint_id", "id"),
         ]:
             example = document["paths"][path]["post"]["requestBody"]["content"]
             body = as_json(example["application/json"]["example"])
