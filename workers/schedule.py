@@ -25,6 +25,7 @@ def intervals(settings: Settings) -> dict[str, float]:
         "process_stored_webhooks": 30.0,
         "reconcile_storefronts": 900.0,
         "deliver_webhooks": settings.webhook_deliver_seconds,
+        "purge_webhook_deliveries": 3600.0,
     }
 
 

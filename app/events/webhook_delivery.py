@@ -16,7 +16,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -281,3 +281,17 @@ async def _record_failure(
     report.error = reason
     if disabled:
         log.warning("webhook endpoint disabled", endpoint=str(endpoint.id), reason=disabled)
+
+
+async def purge_deliveries(ctx: WebhookContext, keep_days: int) -> int:
+    """Delete delivery records older than `keep_days` (the event log's retention), in
+    batches; returns how many went."""
+    before = utcnow() - timedelta(days=keep_days)
+    removed = 0
+    while True:
+        async with ctx.uow() as uow:
+            gone = await WebhookRepository.of(uow).purge_deliveries(before)
+            await uow.commit()
+        removed += gone
+        if gone == 0:
+            return removed

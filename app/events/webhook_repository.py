@@ -257,3 +257,17 @@ class WebhookRepository(Repository):
             .limit(limit)
         )
         return list(result.scalars())
+
+    async def purge_deliveries(self, before: datetime, batch: int = 5_000) -> int:
+        """Delete up to `batch` delivery records made before `before`, oldest first."""
+        oldest = (
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.at < before)
+            .order_by(WebhookDelivery.id)
+            .limit(batch)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

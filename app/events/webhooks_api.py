@@ -59,7 +59,9 @@ class WebhookEndpointController(Controller):
         self, data: JSONBody[WebhookEndpointIn], ctx: WebhookContextDep, principal: CallerDep
     ) -> WebhookEndpointCreated:
         created = await webhooks.create_endpoint(
-            ctx, principal, NewEndpoint(url=data.url, types=data.types, locations=data.locations)
+            ctx,
+            principal,
+            NewEndpoint(url=data.url, types=list(data.types), locations=data.locations),
         )
         return WebhookEndpointCreated(
             id=created.endpoint.id, secret=created.secret, endpoint=endpoint_out(created.endpoint)

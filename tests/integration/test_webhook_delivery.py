@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.bootstrap import AppContext
 from app.events.log import EventLog
 from app.events.model import EventFilter, EventScope
-from app.events.webhook_delivery import deliver_endpoint, endpoints_due
+from app.events.webhook_delivery import deliver_endpoint, endpoints_due, purge_deliveries
 from app.events.webhook_tables import WebhookEndpoint
 from app.events.webhooks import (
     EndpointView,
@@ -236,3 +236,55 @@ async def test_two_workers_never_deliver_to_one_endpoint_at_once(
 
     assert sum(r.claimed for r in reports) >= 1
     assert [r.event for r in receiver.received()] == await logged(ctx, ["stock.changed"])
+
+
+async def test_the_worker_actors_deliver_what_is_due(
+    ctx: AppContext,
+    db: Database,
+    world: World,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`deliver_webhooks` (the periodic job) fans out `deliver_endpoint` per endpoint due,
+    on the in-process broker, as a worker process runs them."""
+    import dramatiq
+
+    from app.config import Settings
+    from workers import runtime
+    from workers.actors import broker, events
+
+    created = await create_endpoint(ctx, ADMIN, NewEndpoint(url=receiver.url, types=STOCK))
+    await world.receive("STORE-B", "TEE-2", 7)
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE", "1")
+    monkeypatch.setitem(runtime._runtimes, "current", runtime.WorkerRuntime(Settings.from_env()))
+    assert await endpoints_due(ctx) == [created.endpoint.id]
+
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        events.deliver_webhooks.send()
+        await asyncio.to_thread(
+            broker.join, events.deliver_webhooks.queue_name, fail_fast=True, timeout=20_000
+        )
+        await asyncio.to_thread(worker.join)
+    finally:
+        worker.stop()
+
+    assert receiver.verified(created.secret) == await logged(ctx, STOCK)
+    assert await endpoints_due(ctx) == []
+
+
+async def test_delivery_records_go_with_the_events_retention(
+    ctx: AppContext, world: World, receiver: Receiver
+) -> None:
+    created = await create_endpoint(ctx, ADMIN, NewEndpoint(url=receiver.url, types=STOCK))
+    await world.receive("STORE-A", "MUG-1", 1)
+    await deliver_until_settled(ctx, created.endpoint.id)
+    assert await list_deliveries(ctx, ADMIN, created.endpoint.id, 10)
+
+    assert await purge_deliveries(ctx, keep_days=30) == 0
+    removed = await purge_deliveries(ctx, keep_days=0)
+
+    assert removed >= 1
+    assert await list_deliveries(ctx, ADMIN, created.endpoint.id, 10) == []

@@ -38,3 +38,13 @@ async def deliver_endpoint(endpoint_id: str) -> None:
             failed=report.failed,
             error=report.error,
         )
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=600_000)
+async def purge_webhook_deliveries() -> None:
+    """The delivery log is kept as long as the events (EVENT_RETENTION_DAYS)."""
+    runtime = current()
+    removed = await webhook_delivery.purge_deliveries(
+        runtime.context(), runtime.settings.event_retention_days
+    )
+    log.info("webhook deliveries purged", removed=removed)
