@@ -183,9 +183,8 @@ async def list_deliveries(
 async def replay_endpoint(
     ctx: WebhookContext, principal: Principal, endpoint_id: uuid.UUID, after: int
 ) -> EndpointView:
-    """Deliver every wanted event after `after` again, in order (each with its own
-    `webhook-id`, so a receiver can tell a replay from a new event); a disabled endpoint
-    is enabled again."""
+    """Deliver every wanted event after `after` again, in order, each with its
+    `webhook-id` (the event's id, as the first time); a disabled endpoint is enabled again."""
     principal.require(Permission.MANAGE_CATALOGUE)
     async with ctx.uow() as uow:
         repo = WebhookRepository.of(uow)
