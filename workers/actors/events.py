@@ -26,9 +26,11 @@ async def deliver_webhooks() -> None:
         deliver_endpoint.send(str(endpoint_id))
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000)
+@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=180_000, max_age=10_000)
 async def deliver_endpoint(endpoint_id: str) -> None:
-    """No Dramatiq retries: the cursor has not moved, so the next tick delivers again."""
+    """No Dramatiq retries: the cursor has not moved, so the next tick delivers again. A
+    message that waited over 10 s in a busy queue is dropped (`max_age`): every tick sends a
+    fresh one, so stale ones must not pile up."""
     report = await webhook_delivery.deliver_endpoint(current().context(), uuid.UUID(endpoint_id))
     if report.delivered or report.failed:
         log.info(
