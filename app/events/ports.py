@@ -12,11 +12,12 @@ from app.events.webhook_rules import Target
 
 @dataclass(frozen=True, slots=True)
 class WebhookPost:
-    """One delivery attempt: connect to `address` (already checked against the SSRF rules),
-    ask for `target` with its own Host header and TLS server name."""
+    """One delivery attempt: connect to the first of `addresses` (each already checked
+    against the SSRF rules) that accepts a connection, and ask it for `target` with the
+    target's own Host header and TLS server name."""
 
     target: Target
-    address: str
+    addresses: tuple[str, ...]
     headers: Mapping[str, str]
     body: bytes
     timeout_seconds: float

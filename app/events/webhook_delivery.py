@@ -159,14 +159,14 @@ async def _destination(config: WebhookConfig, url: str) -> tuple[list[str], str 
 
 
 def request_of(
-    endpoint: Endpoint, event: EventView, address: str, timestamp: int, timeout: float
+    endpoint: Endpoint, event: EventView, addresses: list[str], timestamp: int, timeout: float
 ) -> WebhookPost:
     """The Standard Webhooks request for one event."""
     body = json.dumps(event.as_json(), separators=(",", ":"), ensure_ascii=False).encode()
     message_id = str(event.id)
     return WebhookPost(
         target=target_of(endpoint.url),
-        address=address,
+        addresses=tuple(addresses),
         headers={
             "content-type": "application/json",
             "user-agent": "Omnistock-Webhooks/1",
@@ -189,7 +189,7 @@ async def _attempt(
 ) -> bool:
     """Post one event and record what came of it; True when it was delivered."""
     config = ctx.webhooks
-    request = request_of(endpoint, event, addresses[0], int(time.time()), config.timeout_seconds)
+    request = request_of(endpoint, event, addresses, int(time.time()), config.timeout_seconds)
     began = time.monotonic()
     status: int | None = None
     error: str | None = None

@@ -42,8 +42,19 @@ class HttpWebhookTransport:
         return addresses
 
     async def post(self, request: WebhookPost) -> int:
+        """Tries the addresses in turn while a connection cannot be made (nothing was sent
+        yet, so that repeats nothing); any other failure ends the attempt."""
+        failure = WebhookCallFailed("no address to connect to")
+        for address in request.addresses:
+            try:
+                return await self._post_to(address, request)
+            except httpx.ConnectError as error:
+                failure = WebhookCallFailed(f"cannot connect to {address}: {error}"[:500])
+        raise failure
+
+    async def _post_to(self, address: str, request: WebhookPost) -> int:
         target = request.target
-        shown = f"[{request.address}]" if ":" in request.address else request.address
+        shown = f"[{address}]" if ":" in address else address
         url = f"{target.scheme}://{shown}:{target.port}{target.path}"
         extensions = {}
         if target.scheme == "https" and not _is_ip(target.host):
@@ -60,6 +71,8 @@ class HttpWebhookTransport:
                 ) as response,
             ):
                 return response.status_code
+        except httpx.ConnectError:
+            raise
         except httpx.TimeoutException:
             raise WebhookCallFailed(f"no answer within {request.timeout_seconds:g} s") from None
         except httpx.HTTPError as error:

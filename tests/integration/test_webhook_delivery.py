@@ -30,6 +30,7 @@ from app.events.webhooks import (
     list_deliveries,
     replay_endpoint,
 )
+from app.integrations.webhook_sender import HttpWebhookTransport
 from app.platform.database import Database
 from tests.conftest import ADMIN, World
 from tests.support.context import context_for
@@ -288,3 +289,32 @@ async def test_delivery_records_go_with_the_events_retention(
 
     assert removed >= 1
     assert await list_deliveries(ctx, ADMIN, created.endpoint.id, 10) == []
+
+
+class NameServer(HttpWebhookTransport):
+    """The real HTTP transport with its DNS answered by the test: `hooks.example.test` is
+    this machine (no resolver knows that name, so only the pinned addresses can work)."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        if host == "hooks.example.test":
+            return ["::1", "127.0.0.1"]  # the receiver listens on IPv4 only: the next is tried
+        return await super().resolve(host, port)
+
+
+async def test_a_delivery_connects_to_the_checked_address_and_names_the_host(
+    ctx: AppContext, world: World, receiver: Receiver
+) -> None:
+    ctx = replace(ctx, webhooks=replace(ctx.webhooks, transport=NameServer()))
+    url = receiver.url.replace("127.0.0.1", "hooks.example.test")
+    created = await create_endpoint(ctx, ADMIN, NewEndpoint(url=url, types=STOCK))
+    await world.receive("STORE-A", "TEE-1", 1)
+
+    await deliver_until_settled(ctx, created.endpoint.id)
+
+    assert receiver.verified(created.secret) == await logged(ctx, STOCK)
+    assert all(
+        d.status_code == 200 for d in await list_deliveries(ctx, ADMIN, created.endpoint.id, 9)
+    )
+    assert {r.headers["host"] for r in receiver.received()} == {
+        f"hooks.example.test:{receiver.port}"
+    }
