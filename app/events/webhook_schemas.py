@@ -94,8 +94,9 @@ class WebhookEndpointOut(Struct):
 
 class WebhookEndpointCreated(Struct):
     id: UUID
-    secret: str
-    """`whsec_` and base64: shown once, never again."""
+    secret: str | None
+    """`whsec_` and base64: in the response that created the endpoint only (null in an
+    idempotent replay)."""
     endpoint: WebhookEndpointOut
 
 

@@ -52,8 +52,10 @@ class WebhookEndpointController(Controller):
         description=(
             "Deliveries start with the events after this moment, per endpoint in `seq` order. "
             "A host that resolves to a loopback, private, link-local, multicast or reserved "
-            "address is refused (422) unless WEBHOOK_ALLOW_PRIVATE=1."
+            "address is refused (422) unless WEBHOOK_ALLOW_PRIVATE=1. A replay under the "
+            "same Idempotency-Key answers `secret: null`: it is never stored in clear."
         ),
+        opt={"idempotency_secret_fields": ("secret",)},
     )
     async def register(
         self, data: JSONBody[WebhookEndpointIn], ctx: WebhookContextDep, principal: CallerDep

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from app.platform.database import Database
+from app.platform.idempotency.store import IdempotencyRecord
 from tests.conftest import Keys, World
 
 Client = AsyncTestClient[Litestar]
@@ -136,3 +139,23 @@ async def test_unknown_endpoints_are_404(client: Client, keys: Keys, world: Worl
         ),
     ):
         assert answer.status_code == 404, answer.text
+
+
+async def test_a_replayed_registration_never_shows_the_secret_again(
+    client: Client, keys: Keys, world: World, db: Database
+) -> None:
+    headers = {**keys.admin, "Idempotency-Key": "register-erp-hook"}
+    first = await client.post("/v1/webhook-endpoints", json=body(), headers=headers)
+    again = await client.post("/v1/webhook-endpoints", json=body(), headers=headers)
+
+    assert first.status_code == again.status_code == 201, again.text
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert again.json()["id"] == first.json()["id"] and again.json()["secret"] is None
+    async with db.sessionmaker() as session:
+        bodies = (await session.execute(select(IdempotencyRecord.response_body))).scalars()
+        stored = b" ".join(b or b"" for b in bodies).decode()
+    assert first.json()["id"] in stored  # the stored answer, less its secret
+    assert secret.removeprefix("whsec_") not in stored
+    listed = await client.get("/v1/webhook-endpoints", headers=keys.admin)
+    assert len(listed.json()["items"]) == 1
