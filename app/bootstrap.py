@@ -7,6 +7,7 @@ environment or picks an integration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from app.config import Settings
@@ -14,12 +15,14 @@ from app.events.log_repository import EventSignal, event_writer
 from app.events.ports import StreamSlots, WakeUps
 from app.events.slots import LocalSlots
 from app.events.wakeups import IN_THIS_PROCESS
+from app.events.webhook_config import WebhookConfig, WebhookContext
 from app.integrations.event_bus import RedisSlots, RedisWakeUps, redis_event_signal
 from app.integrations.mail import LogSender, SmtpSender
 from app.integrations.offline_payments import OfflinePayments
 from app.integrations.shopify.client import ShopifyClient
 from app.integrations.shopify.credentials import secret_box
 from app.integrations.stripe import StripePayments
+from app.integrations.webhook_sender import HttpWebhookTransport
 from app.inventory.availability import CUSTOMER_ORIGIN
 from app.inventory.ledger import AVAILABLE_CHANGED
 from app.orders.customers import preferred_store_origin
@@ -29,8 +32,10 @@ from app.platform.events import EVENTS_COMMITTING
 from app.storefronts.config import StorefrontContext, SyncConfig
 from app.storefronts.outbox import publish_available_changes
 
-AppContext = StorefrontContext
-"""The most derived context: every use case of every context accepts it."""
+
+@dataclass(frozen=True, kw_only=True)
+class AppContext(StorefrontContext, WebhookContext):
+    """The most derived context: every use case of every context accepts it."""
 
 
 def build_context(
@@ -56,6 +61,7 @@ def build_context(
         cart_hold=timedelta(minutes=settings.cart_hold_minutes),
         max_held_units=settings.max_held_units,
         sync=sync_config(settings),
+        webhooks=webhook_config(settings),
     )
 
 
@@ -103,6 +109,20 @@ def sync_config(settings: Settings, **overrides: object) -> SyncConfig:
     }
     values.update(overrides)
     return SyncConfig(**values)  # type: ignore[arg-type]
+
+
+def webhook_config(settings: Settings, **overrides: object) -> WebhookConfig:
+    values: dict[str, object] = {
+        "transport": HttpWebhookTransport(),
+        "secrets": secret_box(settings.secret_key),
+        "allow_private": settings.webhook_allow_private,
+        "timeout_seconds": settings.webhook_timeout_seconds,
+        "retry_window": timedelta(hours=settings.webhook_retry_hours),
+        "retry_base_seconds": settings.webhook_retry_base_seconds,
+        "retry_max_seconds": settings.webhook_retry_max_seconds,
+    }
+    values.update(overrides)
+    return WebhookConfig(**values)  # type: ignore[arg-type]
 
 
 def notification_sender(settings: Settings) -> Sender:

@@ -74,6 +74,9 @@ class Settings:
     webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE=1: loopback/private targets
     webhook_timeout_seconds: float = 10.0  # WEBHOOK_TIMEOUT_SECONDS: one delivery attempt
     webhook_retry_hours: float = 24.0  # WEBHOOK_RETRY_HOURS: then the endpoint is disabled
+    webhook_retry_base_seconds: float = 5.0  # WEBHOOK_RETRY_BASE_SECONDS: first backoff ceiling
+    webhook_retry_max_seconds: float = 3600.0  # WEBHOOK_RETRY_MAX_SECONDS: backoff ceiling
+    webhook_deliver_seconds: float = 1.0  # WEBHOOK_DELIVER_SECONDS: the delivery job's interval
     stream_heartbeat_seconds: float = 15.0  # STREAM_HEARTBEAT_SECONDS: comment lines
     stream_max_per_key: int = 10  # STREAM_MAX_PER_KEY: open streams per key (or person)
     stream_buffer_events: int = 1000  # STREAM_BUFFER_EVENTS: a client further behind is dropped
@@ -151,6 +154,9 @@ class Settings:
             webhook_allow_private=env.get("WEBHOOK_ALLOW_PRIVATE", "0") in ("1", "true"),
             webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10.0),
             webhook_retry_hours=float(env.get("WEBHOOK_RETRY_HOURS") or 24.0),
+            webhook_retry_base_seconds=float(env.get("WEBHOOK_RETRY_BASE_SECONDS") or 5.0),
+            webhook_retry_max_seconds=float(env.get("WEBHOOK_RETRY_MAX_SECONDS") or 3600.0),
+            webhook_deliver_seconds=float(env.get("WEBHOOK_DELIVER_SECONDS") or 1.0),
             stream_heartbeat_seconds=float(env.get("STREAM_HEARTBEAT_SECONDS") or 15.0),
             stream_max_per_key=_int("STREAM_MAX_PER_KEY", 10),
             stream_buffer_events=_int("STREAM_BUFFER_EVENTS", 1000),

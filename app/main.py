@@ -25,6 +25,7 @@ from app.console.web import console_routers, console_stores, console_templates
 from app.events.api import EventController
 from app.events.stream import StreamHub
 from app.events.stream_api import NO_COMPRESSION, StreamController
+from app.events.webhooks_api import WebhookEndpointController
 from app.integrations.redis import last_sweeps, ping_redis
 from app.inventory.catalogue_api import LocationController, SkuController
 from app.inventory.counts_api import CountController
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             list_notifications,
             EventController,
             StreamController,
+            WebhookEndpointController,
             stripe_webhook,
             live,
             ready,

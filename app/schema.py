@@ -12,6 +12,7 @@ from app.access.keys import ApiKey
 from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
 from app.carts.tables import Cart, CartLine
 from app.events.tables import EventSequence, LoggedEvent
+from app.events.webhook_tables import WebhookDelivery, WebhookEndpoint
 from app.inventory.tables import (
     CountLine,
     CountSession,
@@ -82,6 +83,8 @@ MAPPED_CLASSES = (
     EventSequence,
     Cart,
     CartLine,
+    WebhookEndpoint,
+    WebhookDelivery,
 )
 
 

@@ -26,6 +26,8 @@ def intervals(settings: Settings) -> dict[str, float]:
         "reconcile_storefronts": 900.0,
         "sweep_shopify_orders": settings.shopify_order_sweep_seconds,
         "expire_cart_holds": 30.0,
+        "deliver_webhooks": settings.webhook_deliver_seconds,
+        "purge_webhook_deliveries": 3600.0,
     }
 
 

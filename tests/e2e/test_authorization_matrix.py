@@ -656,6 +656,41 @@ async def doomed_storefront(s: Seed, v: Variant, who: str) -> Call:
     return Call(f"/v1/storefronts/{storefront_id}", shows=frozenset({storefront_id}))
 
 
+WEBHOOK_URL = "https://93.184.215.14/hooks"
+"""A public address as an IP literal: passes the SSRF guard without a DNS lookup."""
+
+
+async def new_webhook_endpoint(s: Seed, v: Variant, who: str) -> Call:
+    return Call("/v1/webhook-endpoints", body={"url": WEBHOOK_URL, "types": ["stock.changed"]})
+
+
+def on_webhook_endpoint(
+    suffix: str = "", body: Any = None, per_caller: bool = False
+) -> CallFactory:
+    """A webhook endpoint the admin registered (its secret may never be shown again); a
+    caller that changes it (`per_caller`) gets its own."""
+
+    async def make(s: Seed, v: Variant, who: str) -> Call:
+        async def register() -> str:
+            response = await s.client.post(
+                "/v1/webhook-endpoints",
+                json={"url": WEBHOOK_URL, "types": ["stock.changed"]},
+                headers=s.keys.admin,
+            )
+            assert response.status_code == 201, response.text
+            s.never_shown.add(response.json()["secret"])
+            return str(response.json()["id"])
+
+        endpoint_id = await s._once(("webhook_endpoint", who if per_caller else ""), register)
+        return Call(
+            f"/v1/webhook-endpoints/{endpoint_id}{suffix}",
+            body=body,
+            shows=frozenset({endpoint_id}) if not suffix else frozenset(),
+        )
+
+    return make
+
+
 async def mappings(s: Seed) -> dict[str, Any]:
     return {"items": [{"sku": "TEE-1", "external_inventory_item_id": await s.shopify_item()}]}
 
@@ -981,6 +1016,33 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/v1/storefronts/{storefront_id}/discover"): Rule(
         frozenset({"admin"}), on_storefront("/discover"), "maps the shop's items: admin"
+    ),
+    # Webhook endpoints: where events go, signed with a secret shown once; admin's only.
+    ("POST", "/v1/webhook-endpoints"): Rule(
+        frozenset({"admin"}), new_webhook_endpoint, "webhook endpoints are admin's"
+    ),
+    ("GET", "/v1/webhook-endpoints"): Rule(
+        frozenset({"admin"}),
+        fixed("/v1/webhook-endpoints"),
+        "webhook endpoints name where every event goes: admin's",
+    ),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): Rule(
+        frozenset({"admin"}), on_webhook_endpoint(), "webhook endpoints are admin's"
+    ),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): Rule(
+        frozenset({"admin"}),
+        on_webhook_endpoint(per_caller=True),
+        "webhook endpoints are admin's",
+    ),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): Rule(
+        frozenset({"admin"}),
+        on_webhook_endpoint("/deliveries"),
+        "the delivery log is admin's",
+    ),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): Rule(
+        frozenset({"admin"}),
+        on_webhook_endpoint("/replay", body={"after": 0}),
+        "re-delivering events is admin's",
     ),
     # Orders
     ("POST", "/v1/orders"): Rule(

@@ -162,6 +162,7 @@ def bench(settings: Settings) -> Iterator[Bench]:
             ("/v1/counts", "count_id", "id"),
             ("/v1/carts", "cart_id", "id"),
             ("/v1/carts", "customer_id", "customer_id"),
+            ("/v1/webhook-endpoints", "endpoint_id", "id"),
         ]:
             example = document["paths"][path]["post"]["requestBody"]["content"]
             body = as_json(example["application/json"]["example"])

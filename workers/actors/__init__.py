@@ -16,10 +16,10 @@ settings = current().settings
 configure_logging(settings.log_level)  # JSON, like the API's
 broker = install_broker(settings.redis_url)
 
-from workers.actors import carts, maintenance, orders, storefronts  # noqa: E402
+from workers.actors import carts, events, maintenance, orders, storefronts  # noqa: E402
 
 broker.add_middleware(SweepRecorder(settings.redis_url, intervals(settings)))
 if settings.redis_url:
     broker.add_middleware(ScheduleInWorkers(settings))
 
-__all__ = ["broker", "carts", "maintenance", "orders", "storefronts"]
+__all__ = ["broker", "carts", "events", "maintenance", "orders", "storefronts"]
