@@ -68,24 +68,8 @@ def _levels_by_key(*, lock: bool) -> Prepared:
 _LOCK_LEVELS = _levels_by_key(lock=True)
 
 _READ_LEVELS = _levels_by_key(lock=False)
+"""Levels as last committed (as the transaction has left them, once it wrote them)."""
 
-_VERSIONS_PORTABLE, _VERSIONS_POSTGRESQL = (
-    select(
-        _LEVELS.c.location_id,
-        _LEVELS.c.sku_id,
-        _LEVELS.c.on_hand,
-        _LEVELS.c.reserved,
-        _LEVELS.c.safety_stock,
-        _LEVELS.c.incoming,
-        _LEVELS.c.version,
-    ).where(condition)
-    for condition in pairs_in(_LEVELS.c.location_id, _LEVELS.c.sku_id)
-)
-
-_LEVEL_VERSIONS = Prepared(
-    _VERSIONS_PORTABLE, postgresql=_VERSIONS_POSTGRESQL, postgresql_params=pair_arrays
-)
-"""The levels as this transaction leaves them, with their versions, for the stock events."""
 
 _MOVEMENTS = table_of(StockMovement)
 
@@ -240,7 +224,7 @@ class Ledger(Repository):
         unknown = sorted(self._found.keys() - final.keys())
         if unknown:
             rows = await self.statements.rows(
-                _LEVEL_VERSIONS, {"pairs": [(k.location_id, k.sku_id) for k in unknown]}
+                _READ_LEVELS, {"pairs": [(k.location_id, k.sku_id) for k in unknown]}
             )
             for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
                 final[LevelKey(location_id, sku_id)] = (
