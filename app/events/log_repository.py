@@ -56,6 +56,11 @@ _CODES: dict[tuple[str, int], str] = {}
 
 _CODES_LIMIT = 200_000
 
+def forget_codes() -> None:
+    """For tests that empty the tables between cases (ids are then given again)."""
+    _CODES.clear()
+
+
 EventSignal = Callable[[int], None]
 """Told, after a commit, the highest `seq` it wrote (the stream and webhooks wake up)."""
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.access.keys import create_api_key
 from app.config import normalise_database_url
+from app.events.log_repository import forget_codes
 from app.inventory import movements
 from app.inventory.ledger import forget_known_levels
 from app.inventory.rules import MovementKind
@@ -104,6 +105,7 @@ class Retailer:
 async def retailer(scratch_database_url: str, emulator: RunningEmulator) -> AsyncIterator[Retailer]:
     db = Database(scratch_database_url, pool_size=4)
     forget_known_levels()  # this process's level cache belongs to other databases
+    forget_codes()
     try:
         shop = await connect_shop(
             db, emulator, sku_count=SKU_COUNT, locations=LOCATIONS, buffer=SHOPIFY_BUFFER
@@ -134,6 +136,7 @@ async def retailer(scratch_database_url: str, emulator: RunningEmulator) -> Asyn
     finally:
         await db.dispose()
         forget_known_levels()
+        forget_codes()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from app.access.keys import create_api_key
+from app.events.log_repository import forget_codes
 from app.inventory import catalogue
 from app.inventory.catalogue import NewLocation, SkuData
 from app.inventory.ledger import forget_known_levels
@@ -40,6 +41,7 @@ def redis_server(fleet: Fleet) -> RedisServer:
 async def admin(scratch_database_url: str) -> dict[str, str]:
     db = Database(scratch_database_url, pool_size=2)
     forget_known_levels()
+    forget_codes()
     try:
         ctx = context_for(db)
         for code in ("STORE-A", "STORE-B"):
@@ -52,6 +54,7 @@ async def admin(scratch_database_url: str) -> dict[str, str]:
     finally:
         await db.dispose()
         forget_known_levels()
+        forget_codes()
 
 
 def read_all(stream: SocketStream, into: list[Message]) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from app.bootstrap import AppContext
 from app.config import Settings
-from app.events.log_repository import EventLog
+from app.events.log_repository import EventLog, forget_codes
 from app.events.model import STOCK_TYPES, EventFilter, EventScope
 from app.events.webhooks import NewEndpoint, create_endpoint, get_endpoint, list_deliveries
 from app.inventory import catalogue, movements
@@ -102,6 +102,7 @@ class Setup:
 async def setup(scratch_database_url: str, fleet: Fleet) -> AsyncIterator[Setup]:
     db = Database(scratch_database_url, pool_size=4)
     forget_known_levels()
+    forget_codes()
     settings = replace(
         Settings.from_env(),
         database_url=scratch_database_url,
@@ -140,6 +141,7 @@ async def setup(scratch_database_url: str, fleet: Fleet) -> AsyncIterator[Setup]
             await asyncio.to_thread(fleet.stop_all)
             await db.dispose()
             forget_known_levels()
+            forget_codes()
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing_and_reorders_nothing(

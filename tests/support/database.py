@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import normalise_database_url
+from app.events.log_repository import forget_codes
 from app.platform import migrate
 from app.schema import metadata
 
@@ -56,6 +57,7 @@ async def _recreate_public_schema(url: str) -> None:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
+    forget_codes()  # ids start again, so codes cached by id are stale
     async with engine.begin() as connection:
         existing = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
         tables = [name for name in TABLES_IN_DELETE_ORDER if name in existing]
