@@ -56,6 +56,7 @@ _CODES: dict[tuple[str, int], str] = {}
 
 _CODES_LIMIT = 200_000
 
+
 def forget_codes() -> None:
     """For tests that empty the tables between cases (ids are then given again)."""
     _CODES.clear()
