@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from app.inventory import counts
 from app.inventory.counts import CountView
-from app.inventory.cursors import decode_time_cursor, encode_time_cursor
+from app.inventory.cursors import decode_time_cursor, next_time_cursor
 from app.inventory.schemas import (
     CountSessionIn,
     CountSessionLineOut,
@@ -94,9 +94,7 @@ class CountController(Controller):
             after=decode_time_cursor(cursor),
             limit=limit,
         )
-        next_cursor = (
-            encode_time_cursor(views[-1].created_at, views[-1].id) if len(views) == limit else None
-        )
+        next_cursor = next_time_cursor(views, limit)
         return CountSessionPage(items=[summary_out(v) for v in views], next_cursor=next_cursor)
 
     @get("/{count_id:uuid}", summary="A count: each line's expected, counted and variance")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from litestar.exceptions import ValidationException
 
@@ -19,6 +21,19 @@ def encode_time_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
     micros = (created_at - _EPOCH) // _MICROSECOND
     raw = micros.to_bytes(8, "big", signed=True) + row_id.bytes
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class _Listed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+def next_time_cursor(page: Sequence[_Listed], limit: int) -> str | None:
+    """The cursor of the page after a full one; None when this page was the last."""
+    return encode_time_cursor(page[-1].created_at, page[-1].id) if len(page) == limit else None
 
 
 def decode_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:

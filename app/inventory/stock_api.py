@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParam
 from app.inventory import availability as stock_reads
 from app.inventory import movements as inventory_movements
 from app.inventory import transfer_receipts, transfers
-from app.inventory.cursors import decode_time_cursor, encode_time_cursor
+from app.inventory.cursors import decode_time_cursor, next_time_cursor
 from app.inventory.ledger import RecordedMovement
 from app.inventory.queries import MovementRow
 from app.inventory.rules import MovementKind, Quantities
@@ -272,9 +272,7 @@ class TransferController(Controller):
             after=decode_time_cursor(cursor),
             limit=limit,
         )
-        next_cursor = (
-            encode_time_cursor(views[-1].created_at, views[-1].id) if len(views) == limit else None
-        )
+        next_cursor = next_time_cursor(views, limit)
         return TransferPage(items=[transfer_out(v) for v in views], next_cursor=next_cursor)
 
     @get("/{transfer_id:uuid}", summary="One transfer")
