@@ -9,6 +9,7 @@ from app.events.log_repository import EventLog, EventView
 from app.events.model import EventFilter, EventScope
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
+from app.platform.maintenance import purge_in_batches
 from app.platform.tables import utcnow
 
 
@@ -45,11 +46,4 @@ async def read_events(
 async def purge_events(ctx: Context, keep_days: int) -> int:
     """Delete events older than `keep_days`, in batches; returns how many went."""
     before = utcnow() - timedelta(days=keep_days)
-    removed = 0
-    while True:
-        async with ctx.uow() as uow:
-            gone = await EventLog.of(uow).purge(before)
-            await uow.commit()
-        removed += gone
-        if gone == 0:
-            return removed
+    return await purge_in_batches(ctx, lambda uow: EventLog.of(uow).purge(before))

@@ -25,6 +25,7 @@ from app.events.ports import WebhookCallFailed, WebhookPost
 from app.events.webhook_config import WebhookConfig, WebhookContext
 from app.events.webhook_repository import DeliveryRecord, WebhookRepository
 from app.events.webhook_rules import after_failure, refusals, signature, target_of
+from app.platform.maintenance import purge_in_batches
 from app.platform.secrets import unseal
 from app.platform.tables import utcnow
 
@@ -287,11 +288,6 @@ async def purge_deliveries(ctx: WebhookContext, keep_days: int) -> int:
     """Delete delivery records older than `keep_days` (the event log's retention), in
     batches; returns how many went."""
     before = utcnow() - timedelta(days=keep_days)
-    removed = 0
-    while True:
-        async with ctx.uow() as uow:
-            gone = await WebhookRepository.of(uow).purge_deliveries(before)
-            await uow.commit()
-        removed += gone
-        if gone == 0:
-            return removed
+    return await purge_in_batches(
+        ctx, lambda uow: WebhookRepository.of(uow).purge_deliveries(before)
+    )
