@@ -102,7 +102,6 @@ class EventLog(Repository):
             first = last - len(rows) + 1
             for offset, row in enumerate(rows):
                 row["seq"] = first + offset
-                row["data"] = json.loads(row["data"])
             await self.session.execute(insert(LoggedEvent), rows)
             return int(last)
         params = {
@@ -115,7 +114,7 @@ class EventLog(Repository):
             "others": [row["other_location"] for row in rows],
             "skus": [row["sku"] for row in rows],
             "channels": [row["channel"] for row in rows],
-            "datas": [row["data"] for row in rows],
+            "datas": [json.dumps(row["data"], default=str) for row in rows],
         }
         written = await self.statements.rows(_APPEND_ON_POSTGRESQL, params)
         return int(max(row[0] for row in written))
@@ -141,7 +140,7 @@ class EventLog(Repository):
                     "other_location": event.other_location,
                     "sku": sku,
                     "channel": event.channel,
-                    "data": json.dumps(data, default=str),
+                    "data": data,
                 }
             )
         return rows
