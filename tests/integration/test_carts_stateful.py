@@ -14,15 +14,13 @@ from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.carts import completing, holding
 from app.carts.holding import CartChange
 from app.carts.tables import Cart, CartLine
 from app.inventory import availability
-from app.inventory.rules import Delta, fold
-from app.inventory.tables import StockLevel, StockMovement
-from app.orders.model import OPEN_STATUSES, Fulfilment
-from app.orders.tables import Allocation, Order
+from app.orders.model import Fulfilment
 from app.platform.access import Principal, Role
 from app.platform.errors import DomainError, InsufficientStock
 from app.platform.tables import utcnow
@@ -115,53 +113,17 @@ class CartsAndOrdersMachine(OrderBookMachine):
         later = utcnow() + 2 * self.ctx.cart_hold + timedelta(seconds=1)
         self.run(holding.expire_due_holds(self.ctx, now=later))
 
-    @invariant()
-    def ledger_and_reservations_hold(self) -> None:
-        async def check() -> None:
-            async with self.db.sessionmaker() as session:
-                levels = (await session.execute(select(StockLevel))).scalars().all()
-                movements = (
-                    (await session.execute(select(StockMovement).order_by(StockMovement.id)))
-                    .scalars()
-                    .all()
-                )
-                held = (
-                    await session.execute(
-                        select(Allocation.location_id, Allocation.sku_id, Allocation.quantity)
-                        .join(Order, Order.id == Allocation.order_id)
-                        .where(Order.status.in_([s.value for s in OPEN_STATUSES]))
-                    )
-                ).all()
-                carts = (
-                    await session.execute(
-                        select(Cart.hold_location_id, CartLine.sku_id, CartLine.held)
-                        .join(CartLine, CartLine.cart_id == Cart.id)
-                        .where(CartLine.held > 0)
-                    )
-                ).all()
-            deltas: dict[tuple[int, int], list[Delta]] = defaultdict(list)
-            for m in movements:
-                deltas[(m.location_id, m.sku_id)].append(
-                    Delta(m.on_hand_delta, m.reserved_delta, m.safety_stock_delta, m.incoming_delta)
-                )
-            promised: dict[tuple[int, int], int] = defaultdict(int)
-            for location_id, sku_id, quantity in [*held, *carts]:
-                assert location_id is not None, "a line holds units only at its cart's store"
-                promised[(location_id, sku_id)] += quantity
-            for level in levels:
-                key = (level.location_id, level.sku_id)
-                replayed = fold(deltas[key])
-                assert (level.on_hand, level.reserved, level.safety_stock, level.incoming) == (
-                    replayed.on_hand,
-                    replayed.reserved,
-                    replayed.safety_stock,
-                    replayed.incoming,
-                )
-                assert level.reserved == promised[key], (
-                    "reserved must be what open orders and live cart holds promise"
-                )
+    promisers = "open orders and live cart holds"
 
-        self.run(check())
+    async def promises(self, session: AsyncSession) -> list[tuple[int | None, int, int]]:
+        """Open orders' allocations, and the units cart lines hold at their carts' stores."""
+        carts = await session.execute(
+            select(Cart.hold_location_id, CartLine.sku_id, CartLine.held)
+            .join(CartLine, CartLine.cart_id == Cart.id)
+            .where(CartLine.held > 0)
+        )
+        held = [(location, sku, units) for location, sku, units in carts.all()]
+        return [*await super().promises(session), *held]
 
     @invariant()
     def a_cart_is_completed_once(self) -> None:

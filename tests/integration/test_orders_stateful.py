@@ -24,6 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inventory import availability, catalogue
 from app.inventory import movements as inventory_movements
@@ -252,13 +253,7 @@ class OrderBookMachine(RuleBasedStateMachine):
                     .scalars()
                     .all()
                 )
-                held = (
-                    await session.execute(
-                        select(Allocation.location_id, Allocation.sku_id, Allocation.quantity)
-                        .join(Order, Order.id == Allocation.order_id)
-                        .where(Order.status.in_([s.value for s in OPEN_STATUSES]))
-                    )
-                ).all()
+                held = await self.promises(session)
             deltas: dict[tuple[int, int], list[Delta]] = defaultdict(list)
             for m in movements:
                 deltas[(m.location_id, m.sku_id)].append(
@@ -266,6 +261,7 @@ class OrderBookMachine(RuleBasedStateMachine):
                 )
             promised: dict[tuple[int, int], int] = defaultdict(int)
             for location_id, sku_id, quantity in held:
+                assert location_id is not None, "units are promised only at a location"
                 promised[(location_id, sku_id)] += quantity
             for level in levels:
                 key = (level.location_id, level.sku_id)
@@ -276,9 +272,22 @@ class OrderBookMachine(RuleBasedStateMachine):
                     replayed.safety_stock,
                     replayed.incoming,
                 )
-                assert level.reserved == promised[key], "reserved must be what open orders hold"
+                assert level.reserved == promised[key], (
+                    f"reserved must be what {self.promisers} promise"
+                )
 
         self.run(check())
+
+    promisers = "open orders"
+
+    async def promises(self, session: AsyncSession) -> list[tuple[int | None, int, int]]:
+        """(location, SKU, units) of everything that holds units: open orders' allocations."""
+        rows = await session.execute(
+            select(Allocation.location_id, Allocation.sku_id, Allocation.quantity)
+            .join(Order, Order.id == Allocation.order_id)
+            .where(Order.status.in_([s.value for s in OPEN_STATUSES]))
+        )
+        return [(location, sku, quantity) for location, sku, quantity in rows.all()]
 
     @invariant()
     def open_orders_hold_and_cost_what_their_lines_say(self) -> None:
