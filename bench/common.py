@@ -35,7 +35,10 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 def bench_database_url(name: str) -> str:
+    """The benchmark's own database on BENCH_DATABASE_URL's server; BENCH_DB_SUFFIX keeps two
+    benchmarks that seed the same database name apart when they run at once."""
     base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
+    name += os.environ.get("BENCH_DB_SUFFIX", "")
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
