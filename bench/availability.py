@@ -131,9 +131,7 @@ async def run_http(base: str, queries: list[dict[str, object]], concurrency: int
     async with LeanPool(base, {"Authorization": f"Bearer {SECRET}"}, concurrency) as pool:
 
         async def one(query: dict[str, object]) -> None:
-            status, body = await pool.request(
-                "GET", "/v1/availability?" + urlencode(query, doseq=True)
-            )
+            status, body = await pool.request("GET", lookup_target(query))
             if status != 200:
                 raise RuntimeError(f"{status}: {body[:300]!r}")
 
@@ -143,22 +141,32 @@ async def run_http(base: str, queries: list[dict[str, object]], concurrency: int
 
 
 async def run_direct(url: str, queries: list[dict[str, object]], concurrency: int) -> Latencies:
-    from app.inventory.geo import bounding_box
-
     pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=concurrency, max_size=concurrency)
     try:
 
         async def one(query: dict[str, object]) -> object:
-            box = bounding_box(
-                float(query["latitude"]),
-                float(query["longitude"]),  # type: ignore[arg-type]
-                25.0,
-            )
-            return await pool.fetch(DIRECT_SQL, query["sku"], 1, *box)
+            return await direct_lookup(pool, query)
 
         return await _drive(queries, concurrency, one)
     finally:
         await pool.close()
+
+
+async def direct_lookup(pool: asyncpg.Pool, query: dict[str, object]) -> object:
+    """One lookup's statement straight through asyncpg (the baseline's unit of work)."""
+    from app.inventory.geo import bounding_box
+
+    box = bounding_box(
+        float(query["latitude"]),  # type: ignore[arg-type]
+        float(query["longitude"]),  # type: ignore[arg-type]
+        25.0,
+    )
+    return await pool.fetch(DIRECT_SQL, query["sku"], 1, *box)
+
+
+def lookup_target(query: dict[str, object]) -> str:
+    """The request target of one lookup."""
+    return "/v1/availability?" + urlencode(query, doseq=True)
 
 
 async def _drive(queries: list[dict[str, object]], concurrency: int, call: object) -> Latencies:

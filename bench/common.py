@@ -14,12 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -119,10 +119,14 @@ def free_port() -> int:
 
 @contextmanager
 def api_server(
-    database_url: str, workers: int = 2, extra_env: dict[str, str] | None = None
+    database_url: str,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    pids: list[int] | None = None,
 ) -> Iterator[str]:
     """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback;
-    `extra_env` adds settings (REDIS_URL among them: without it the API runs without Redis)."""
+    `extra_env` adds settings (REDIS_URL among them: without it the API runs without Redis).
+    `pids`, when given, receives the server's process id (its workers are its children)."""
     port = free_port()
     env = {
         **os.environ,
@@ -145,6 +149,8 @@ def api_server(
     # A file, not a pipe nobody reads: warnings under load would fill a pipe and stall the API.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        if pids is not None:
+            pids.append(process.pid)
         base = f"http://127.0.0.1:{port}"
         try:
             try:
@@ -300,3 +306,182 @@ class LeanPool:
             return await connection.request(method, target, body, headers)
         finally:
             self.free.put_nowait(connection)
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class OpenLoop:
+    """An open-loop run: request i was due at start + i / rate whatever the earlier ones did,
+    and its latency runs from that due time, so a stall delays (and counts against) every
+    request due during it instead of holding back the sending (no coordinated omission)."""
+
+    rate: float
+    seconds: list[float]
+    errors: int
+    wall: float
+    dispatch_lag: list[float]
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.seconds)
+        lags = sorted(self.dispatch_lag)
+
+        def pct(values: list[float], p: float) -> float:
+            if not values:
+                return 0.0
+            return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 3)
+
+        return {
+            "offered_per_second": round(self.rate, 1),
+            "per_second": round(len(ordered) / self.wall, 1) if self.wall else 0.0,
+            "requests": len(ordered),
+            "errors": self.errors,
+            "p50_ms": pct(ordered, 0.50),
+            "p99_ms": pct(ordered, 0.99),
+            "p999_ms": pct(ordered, 0.999),
+            "max_ms": round(ordered[-1] * 1000, 3) if ordered else 0.0,
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3) if ordered else 0.0,
+            # how late the generator itself sent (its own CPU starved): near 0 or the run
+            # measured the load generator, not the service
+            "dispatch_lag_p99_ms": pct(lags, 0.99),
+        }
+
+
+async def open_loop(
+    items: Sequence[T], rate: float, call: Callable[[T], Awaitable[object]]
+) -> OpenLoop:
+    """Send `call(item)` for each item at a fixed arrival rate (per second), each as its own
+    task whether or not earlier ones finished; a call that raises counts as an error."""
+    interval = 1.0 / rate
+    seconds: list[float] = []
+    lags: list[float] = []
+    errors = 0
+    running: set[asyncio.Task[None]] = set()
+
+    async def one(item: T, due: float) -> None:
+        nonlocal errors
+        lags.append(time.perf_counter() - due)
+        try:
+            await call(item)
+        except Exception:
+            errors += 1
+        else:
+            seconds.append(time.perf_counter() - due)
+
+    start = time.perf_counter() + 0.01
+    for i, item in enumerate(items):
+        due = start + i * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(item, due))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    while running:
+        await asyncio.gather(*list(running))
+    return OpenLoop(rate, seconds, errors, time.perf_counter() - start, lags)
+
+
+def print_tail_table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    print(f"\n{title}")
+    keys = ["offered_per_second", "per_second", "p50_ms", "p99_ms", "p999_ms", "max_ms", "errors"]
+    heads = ["offered/s", "achieved/s", "p50_ms", "p99_ms", "p99.9_ms", "max_ms", "errors"]
+    print(f"{'':<34}" + "".join(f"{k:>12}" for k in heads))
+    for label, values in rows:
+        print(f"{label:<34}" + "".join(f"{values.get(k, ''):>12}" for k in keys))
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user + system CPU seconds) of a process, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return []
+    # postgres rewrites its title into one space-separated string
+    return raw.replace(b"\0", b" ").decode(errors="replace").split()
+
+
+@dataclass
+class CpuSnapshot:
+    """CPU seconds so far of the API's processes and of PostgreSQL's: the backends serving
+    `database` (the title PostgreSQL gives them names it) and the server's own background
+    processes (postmaster, WAL writer, checkpointer, background writer: shared by every
+    database on the server, so other work on it lands there too)."""
+
+    api: dict[int, float]
+    backends: dict[int, float]
+    background: dict[int, float]
+
+    @classmethod
+    def take(cls, database: str, api_root: int | None = None) -> CpuSnapshot:
+        stats: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and (stat := _proc_stat(int(entry))) is not None:
+                stats[int(entry)] = stat
+        api: dict[int, float] = {}
+        if api_root is not None and api_root in stats:
+            tree = {api_root}
+            grew = True
+            while grew:  # the server's workers, and theirs
+                found = {p for p, (parent, _) in stats.items() if parent in tree} - tree
+                tree |= found
+                grew = bool(found)
+            api = {p: stats[p][1] for p in tree}
+        backends: dict[int, float] = {}
+        others: dict[int, list[str]] = {}
+        for pid in stats:
+            title = _cmdline(pid)
+            if not title or not (title[0] == "postgres:" or title[0].endswith("/postgres")):
+                continue
+            if database in title:
+                backends[pid] = stats[pid][1]
+            elif not any(
+                part.startswith(("127.", "[local]", "::1", "autovacuum")) for part in title
+            ):
+                others[pid] = title
+        # the background processes of the server that runs these backends (not of another
+        # cluster on the machine): the postmaster (their parent) and its other children
+        postmasters = {stats[pid][0] for pid in backends}
+        background = {
+            pid: stats[pid][1]
+            for pid in others
+            if pid in postmasters or stats[pid][0] in postmasters
+        }
+        return cls(api, backends, background)
+
+    def since(self, before: CpuSnapshot) -> dict[str, float]:
+        """CPU seconds used between `before` and this snapshot (a process that started in
+        between counts from 0; one that ended in between is lost)."""
+
+        def spent(now: dict[int, float], then: dict[int, float]) -> float:
+            return round(sum(cpu - then.get(pid, 0.0) for pid, cpu in now.items()), 3)
+
+        return {
+            "api_cpu_seconds": spent(self.api, before.api),
+            "postgres_backend_cpu_seconds": spent(self.backends, before.backends),
+            "postgres_background_cpu_seconds": spent(self.background, before.background),
+        }
+
+
+def cpu_per_request(spent: dict[str, float], requests: int) -> dict[str, float]:
+    """`CpuSnapshot.since` figures per request served, in CPU milliseconds."""
+    if not requests:
+        return {}
+    return {
+        key.replace("_cpu_seconds", "_cpu_ms_per_request"): round(value * 1000 / requests, 3)
+        for key, value in spent.items()
+    }
