@@ -33,6 +33,7 @@ from app.inventory.stock_api import StockController, TransferController, availab
 from app.orders.api import OrderController, pickup_queue
 from app.orders.customers_api import CustomerController, list_notifications
 from app.orders.payments_api import stripe_webhook
+from app.platform.heap import frozen_startup_heap
 from app.platform.http.auth import PUBLIC_PATHS, ApiKeyAuthentication, require_metrics_token
 from app.platform.http.deps import DEPENDENCIES
 from app.platform.http.errors import EXCEPTION_HANDLERS
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             workers = InProcessWorkers()
             workers.start()
         try:
-            yield
+            with frozen_startup_heap():
+                yield
         finally:
             await streams.stop()
             if workers is not None:

@@ -40,7 +40,9 @@ LAT, LON = (50.4, 55.9), (-4.5, 1.3)
 SECRET = "osk_bench_availability_key"
 DIRECT_SQL = """
 SELECT k.sku, l.id, l.code, l.name, l.latitude, l.longitude, l.pickup_enabled,
-       s.on_hand - s.reserved - s.safety_stock AS available
+       s.on_hand - s.reserved - s.safety_stock AS available, l.timezone,
+       CAST(l.opening_hours AS TEXT), CAST(l.closed_dates AS TEXT), l.pickup_lead_minutes,
+       l.pickup_paused
 FROM skus k LEFT JOIN (stock_levels s JOIN locations l
     ON l.id = s.location_id AND l.kind = 'store'
    AND l.latitude BETWEEN $3 AND $4 AND l.longitude BETWEEN $5 AND $6)

@@ -102,16 +102,14 @@ async def stores_near(
             candidates = await queries.stores_in_box(skus, box)
         else:
             candidates = await queries.pickup_candidates(skus, quantity, box)
-        nearby_ones = [
-            (c, distance)
-            for c in candidates
-            if (distance := geo.distance_km(latitude, longitude, c.latitude, c.longitude))
-            <= radius_km
-        ]
-        promises = await queries.pickup_hours([c.location_id for c, _ in nearby_ones])
+    nearby_ones = [
+        (c, distance)
+        for c in candidates
+        if (distance := geo.distance_km(latitude, longitude, c.latitude, c.longitude)) <= radius_km
+    ]
     nearby = []
     for c, distance in nearby_ones:
-        status, ready_by = pickup_promise(promises[c.location_id], now)
+        status, ready_by = pickup_promise(c.pickup_hours(), now)
         nearby.append(
             NearbyStore(
                 c.location,
