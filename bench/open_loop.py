@@ -147,7 +147,7 @@ async def availability_scenario(args: argparse.Namespace) -> dict[str, Any]:
     if not args.skip_seed:
         await availability.seed(url, stores, skus, per_sku, rng)
     peak_queries = availability.lookups(10_000, skus, rng)
-    await availability.run_direct(url, peak_queries, PEAK_CONCURRENCY)  # warm the cache
+    await availability.run_direct(url, peak_queries, DIRECT_POOL)  # warm the cache
     pids: list[int] = []
     with api_server(url, workers=2, extra_env=API_ENV, pids=pids) as base:
         peak: dict[str, Any] | None = None
