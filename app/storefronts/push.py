@@ -213,6 +213,11 @@ async def _push_batch(
             storefront.id,
             [(p.level.sku_id, p.level.location_id, p.level.generation) for p in batch],
         )
+        await repo.record_pushed(
+            storefront.id,
+            [(p.level.sku_id, p.level.location_id, p.quantity) for p in batch],
+            utcnow(),
+        )
         await repo.record_calls(storefront.id, calls=calls, throttled=throttled, synced_at=utcnow())
         await uow.commit()
     report.pushed += len(batch)
