@@ -10,9 +10,9 @@ from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from app.audit.auditing import AuditView, audit_books, check_books
-from app.audit.repository import Checkpoint
 from app.audit.rules import Finding
 from app.audit.schemas import AuditOut, CheckedOut, CheckpointOut, FindingOut
+from app.audit.stored_repository import Checkpoint
 from app.platform.http.deps import CallerDep, ContextDep
 
 

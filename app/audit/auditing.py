@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.audit.repository import AuditRepository, Books, Checkpoint, StoredFinding
+from app.audit.books_repository import Books
+from app.audit.repository import AuditRepository
 from app.audit.rules import (
     RETENTION_SLACK,
     Audited,
@@ -25,6 +26,7 @@ from app.audit.rules import (
     changed_after,
     needs_examining,
 )
+from app.audit.stored_repository import Checkpoint, StoredFinding
 from app.inventory.rules import LevelKey
 from app.platform.access import Permission, Principal
 from app.platform.context import Context

@@ -24,7 +24,6 @@ from app.storefronts.tables import (
     StorefrontItem,
     StorefrontLocation,
     StorefrontPending,
-    StorefrontPushed,
 )
 
 MAX_RECENT_ERRORS = 20
@@ -345,32 +344,6 @@ class StorefrontRepository(Repository):
                 )
                 .execution_options(synchronize_session=False)
             )
-
-    async def record_pushed(
-        self, storefront_id: uuid.UUID, pushed: Sequence[tuple[int, int, int]], at: datetime
-    ) -> None:
-        """Remember what the storefront was last told: (sku_id, location_id, quantity)."""
-        if not pushed:
-            return
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        stmt: Any = insert(StorefrontPushed).values(
-            [
-                {
-                    "storefront_id": storefront_id,
-                    "sku_id": sku_id,
-                    "location_id": location_id,
-                    "quantity": quantity,
-                    "pushed_at": at,
-                }
-                for sku_id, location_id, quantity in pushed
-            ]
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["storefront_id", "sku_id", "location_id"],
-                set_={"quantity": stmt.excluded.quantity, "pushed_at": stmt.excluded.pushed_at},
-            )
-        )
 
     async def record_calls(
         self,
