@@ -5,12 +5,15 @@ run after a checkpoint examines only the levels that changed since."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
+from app.audit import rules
 from app.events.tables import LoggedEvent
 from app.inventory.tables import Location, Sku, StockLevel, StockMovement
 from app.platform.database import Database
@@ -327,3 +330,43 @@ async def test_the_audit_is_admins_only(client: Client, keys: Keys) -> None:
     for headers in (keys.pos, keys.readonly, keys.storefront):
         assert (await client.get("/v1/ops/audit", headers=headers)).status_code == 403
     assert (await client.get("/v1/ops/audit")).status_code == 401
+
+
+async def test_a_change_in_flight_at_the_checkpoint_is_audited_by_the_next_run(
+    client: Client, keys: Keys, db: Database, on_postgres: bool, monkeypatch: Any
+) -> None:
+    """The pitfall of "everything after the highest id or time seen": a transaction that
+    wrote before the checkpoint's snapshot and committed after it. Without the clock margin,
+    only the start of the oldest transaction in flight keeps it in the next run's window."""
+    if not on_postgres:
+        pytest.skip("SQLite runs one writer at a time: nothing is in flight during a run")
+    monkeypatch.setattr(rules, "MARGIN", timedelta(0))
+    await stock(client, keys, "STORE-A", "TEE-1", 5)
+    await run(client, keys)
+    location_id, sku_id = await ids_of(db, "STORE-A", "TEE-1")
+    async with db.engine.connect() as slow:  # a ledger write that takes its time to commit
+        await slow.execute(
+            update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.sku_id == sku_id)
+            .values(on_hand=StockLevel.on_hand + 1, updated_at=utcnow())
+        )
+        await slow.execute(
+            insert(StockMovement).values(
+                sku_id=sku_id,
+                location_id=location_id,
+                kind="receipt",
+                on_hand_delta=1,
+                reserved_delta=0,
+                safety_stock_delta=0,
+                incoming_delta=0,
+                channel="admin",
+                actor="slow",
+                created_at=utcnow(),
+            )
+        )
+        during = await run(client, keys)  # its snapshot does not see the write
+        assert during["checked"]["levels_examined"] == 0
+        await slow.commit()
+    after = await run(client, keys)
+    assert after["checked"]["levels_examined"] == 1
+    assert findings(after, "fold") == []
