@@ -68,11 +68,6 @@ class Books:
     async def last_checkpoint(self) -> Checkpoint | None:
         return await last_checkpoint(self._c)
 
-    async def levels_changed_after(self, since: datetime) -> list[LevelNow]:
-        """Index-backed (ix_stock_levels_updated_at)."""
-        rows = await self._c.execute(_LEVEL_COLUMNS.where(StockLevel.updated_at >= since))
-        return [_level(row) for row in rows]
-
     async def all_levels(self) -> list[LevelNow]:
         return [_level(row) for row in await self._c.execute(_LEVEL_COLUMNS)]
 
@@ -88,8 +83,8 @@ class Books:
         return found
 
     async def levels_moved_after(self, since: datetime) -> set[LevelKey]:
-        """Levels with movements written since (index-backed, ix_stock_movements_created_at):
-        a movement written without its level is still looked at."""
+        """Levels with movements written since (index-backed, ix_stock_movements_created_at).
+        The ledger writes a level and its movements in one transaction, with one time."""
         rows = await self._c.execute(
             select(StockMovement.location_id, StockMovement.sku_id)
             .where(StockMovement.created_at >= since)

@@ -90,8 +90,6 @@ class StockLevel(Base):
         CheckConstraint("safety_stock >= 0", name="safety_stock"),
         CheckConstraint("incoming >= 0", name="incoming"),
         Index("ix_stock_levels_location_sku", "location_id", "sku_id"),
-        # what changed since a time: the audit's incremental selection (app/audit)
-        Index("ix_stock_levels_updated_at", "updated_at"),
     )
 
 

@@ -1,8 +1,9 @@
 """the audit's checkpoints and findings
 
 The audit's own tables (its checkpoints, each level's audited balance, its findings), what a
-storefront was last pushed, and two indexes the audit's incremental selection reads through:
-levels by `updated_at`, and cart lines by SKU (a level's cart holds).
+storefront was last pushed, and an index on cart lines by SKU (a level's cart holds). No index
+on stock_levels.updated_at: it would make every level update non-HOT (measured: a hot row's
+updates/s fell by 30-60 %); the audit selects changed levels by their movements instead.
 
 Revision ID: 0015
 Revises: 0014
@@ -112,13 +113,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cart_lines", schema=None) as batch_op:
         batch_op.create_index("ix_cart_lines_sku_id", ["sku_id"], unique=False)
-    with op.batch_alter_table("stock_levels", schema=None) as batch_op:
-        batch_op.create_index("ix_stock_levels_updated_at", ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stock_levels", schema=None) as batch_op:
-        batch_op.drop_index("ix_stock_levels_updated_at")
     with op.batch_alter_table("cart_lines", schema=None) as batch_op:
         batch_op.drop_index("ix_cart_lines_sku_id")
     op.drop_table("storefront_pushed")

@@ -141,44 +141,63 @@ async def test_a_real_day_audits_clean_and_the_next_run_looks_only_at_what_chang
     assert full["checked"]["levels_examined"] == levels + 1
 
 
+async def edit_level(db: Database, location: str, sku: str, **values: Any) -> None:
+    """A write behind the ledger's back: the level changes, no movement is written."""
+    location_id, sku_id = await ids_of(db, location, sku)
+    async with db.sessionmaker() as session:
+        await session.execute(
+            update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.sku_id == sku_id)
+            .values(**values)
+        )
+        await session.commit()
+
+
 async def test_a_level_edited_by_hand_is_reported_until_put_right(
     client: Client, keys: Keys, db: Database
 ) -> None:
     await stock(client, keys, "STORE-A", "TEE-1", 5)
     await run(client, keys)
-    location_id, sku_id = await ids_of(db, "STORE-A", "TEE-1")
-    async with db.sessionmaker() as session:
-        await session.execute(
-            update(StockLevel)
-            .where(StockLevel.location_id == location_id, StockLevel.sku_id == sku_id)
-            .values(on_hand=StockLevel.on_hand + 3, updated_at=utcnow())
-        )
-        await session.commit()
+    await stock(client, keys, "STORE-A", "TEE-1", 2)
+    await edit_level(db, "STORE-A", "TEE-1", on_hand=StockLevel.on_hand + 3, updated_at=utcnow())
 
     dry = (await client.get("/v1/ops/audit", headers=keys.admin)).json()
     [seen] = findings(dry, "fold")
     assert seen["first_seen_at"] is None  # found by the GET, not stored
 
     body = await run(client, keys)
+    assert body["checked"]["levels_examined"] == 1
     [finding] = findings(body, "fold")
     assert (finding["location"], finding["sku"]) == ("STORE-A", "TEE-1")
-    assert finding["expected"]["on_hand"] == 5 and finding["found"]["on_hand"] == 8
+    assert finding["expected"]["on_hand"] == 7 and finding["found"]["on_hand"] == 10
     assert "on_hand +3" in finding["summary"]
     assert finding["rows"]["audited_through_movement_id"] > 0
-    assert findings(body, "event"), "a change without its event is reported too"
+    assert len(finding["rows"]["movement_ids"]) == 1  # the receipt of 2, folded
 
     again = await run(client, keys)  # nothing changed: the finding stays open
     assert [f["summary"] for f in findings(again, "fold")] == [finding["summary"]]
+    assert again["open_findings"][0]["first_seen_at"] == finding["first_seen_at"]
 
-    async with db.sessionmaker() as session:
-        await session.execute(
-            update(StockLevel)
-            .where(StockLevel.location_id == location_id, StockLevel.sku_id == sku_id)
-            .values(on_hand=5)
-        )
-        await session.commit()
+    await edit_level(db, "STORE-A", "TEE-1", on_hand=7)
     fixed = await run(client, keys)
     assert findings(fixed, "fold") == []
+
+
+async def test_a_level_edited_without_any_movement_is_found_by_a_full_run(
+    client: Client, keys: Keys, db: Database, monkeypatch: Any
+) -> None:
+    """The incremental run looks where the ledger moved (and, within the clock margin, a
+    little before); a write that moved nothing else is the full run's to find."""
+    monkeypatch.setattr(rules, "MARGIN", timedelta(0))
+    await stock(client, keys, "STORE-B", "TEE-2", 4)
+    await run(client, keys)
+    await edit_level(db, "STORE-B", "TEE-2", on_hand=StockLevel.on_hand + 1)
+    assert (await run(client, keys))["open_findings"] == []
+    full = await run(client, keys, full=True)
+    [finding] = findings(full, "fold")
+    assert (finding["location"], finding["sku"]) == ("STORE-B", "TEE-2")
+    assert (finding["expected"]["on_hand"], finding["found"]["on_hand"]) == (4, 5)
+    assert findings(await run(client, keys), "fold") != []  # open until put right
 
 
 async def test_a_missing_movement_is_reported_with_the_movements_folded(

@@ -39,9 +39,15 @@ def test_a_first_admin_key_is_made_once_then_listed_and_revoked(database: str) -
     assert after.stdout.strip().startswith("osk_")  # none active any more: a new first key
 
 
-def test_audit_prints_the_open_findings_and_fails_while_any_is_open(database: str) -> None:
+def test_audit_prints_the_open_findings_and_fails_while_any_is_open(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sqlite3
+    from datetime import timedelta
 
+    from app.audit import rules
+
+    monkeypatch.setattr(rules, "MARGIN", timedelta(0))
     runner = CliRunner()
     assert runner.invoke(main, ["seed-demo"]).exit_code == 0
     clean = runner.invoke(main, ["audit"])
@@ -55,7 +61,9 @@ def test_audit_prints_the_open_findings_and_fails_while_any_is_open(database: st
             "UPDATE stock_levels SET on_hand = on_hand + 7, updated_at = datetime('now')"
             " WHERE rowid = (SELECT min(rowid) FROM stock_levels)"
         )
-    found = runner.invoke(main, ["audit"])
+    assert runner.invoke(main, ["audit"]).exit_code == 0  # no movement: not looked at
+    found = runner.invoke(main, ["audit", "--full"])
     assert found.exit_code == 1, found.output
     assert "OPEN fold" in found.stdout and "on_hand +7" in found.stdout
-    assert "1 examined" in found.stdout
+    still = runner.invoke(main, ["audit"])
+    assert still.exit_code == 1 and "1 examined" in still.stdout
