@@ -13,6 +13,7 @@ import click
 
 from app.access.keys import IssuedKey, create_api_key, list_api_keys, revoke_api_key
 from app.access.staff import create_staff
+from app.audit.auditing import AuditView, audit_books
 from app.bootstrap import AppContext, build_context
 from app.config import Settings
 from app.demo import seed_demo, seed_demo_staff, seed_desk_work
@@ -147,6 +148,50 @@ def seed_demo_command() -> None:
     """Load the demo stores, warehouse and catalogue (once)."""
     seeded = run_with_context(seed_demo, Settings.from_env())
     click.echo("demo data loaded" if seeded else "demo data already present")
+
+
+def _print_audit(view: AuditView) -> None:
+    run = view.run
+    click.echo(
+        f"{'full' if run.full else 'incremental'} audit"
+        + (f" of changes after {run.changed_after.isoformat()}" if run.changed_after else "")
+        + f": {run.levels_selected} levels selected, {run.levels_examined} examined,"
+        f" {run.movements_read} movements and {run.events_read} events read"
+        + (f"; checkpoint {run.checkpoint_id}" if run.advanced else "; checkpoint not moved")
+    )
+    for stored in view.open_findings:
+        f = stored.finding
+        location, sku = view.codes.get(f.key, ("?", "?"))
+        click.echo(
+            f"OPEN {f.kind:<10} {location} {sku}: {f.summary}"
+            f" (since {stored.first_seen_at.isoformat()})"
+        )
+        click.echo(f"     expected {f.expected}  found {f.found}  rows {f.rows}")
+    if view.open_findings:
+        click.echo(f"{len(view.open_findings)} open finding(s)")
+    else:
+        click.echo("the books agree: no open findings")
+
+
+@main.command("audit")
+@click.option("--full", is_flag=True, help="Re-audit every level from the whole ledger.")
+def audit_command(full: bool) -> None:
+    """Audit the books from the last checkpoint and advance it; print the open findings and
+    exit 1 while any is open."""
+    settings = Settings.from_env()
+    view = run_with_context(
+        lambda ctx: audit_books(
+            ctx,
+            None,
+            full=full,
+            retention_days=settings.event_retention_days,
+            actor="omnistock audit",
+        ),
+        settings,
+    )
+    _print_audit(view)
+    if not view.is_clean:
+        sys.exit(1)
 
 
 STOP_GRACE_SECONDS = 5

@@ -18,6 +18,7 @@ from litestar.plugins.prometheus import PrometheusController
 from app.access.api import ApiKeyController
 from app.access.keys import KeyAuthenticator
 from app.access.staff_api import SessionController, StaffController
+from app.audit.api import AuditController
 from app.bootstrap import build_context, event_signal, stream_slots, stream_wakeups
 from app.carts.api import CartController
 from app.config import Settings
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EventController,
             StreamController,
             WebhookEndpointController,
+            AuditController,
             stripe_webhook,
             live,
             ready,

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from app.access.keys import ApiKey
 from app.access.staff_tables import SignInAttempt, Staff, StaffLocation, StaffSession
+from app.audit.tables import AuditCheckpoint, AuditedLevel, AuditFinding
 from app.carts.tables import Cart, CartLine
 from app.events.tables import EventSequence, LoggedEvent
 from app.events.webhook_tables import WebhookDelivery, WebhookEndpoint
@@ -44,6 +45,7 @@ from app.storefronts.tables import (
     StorefrontItem,
     StorefrontLocation,
     StorefrontPending,
+    StorefrontPushed,
     StorefrontWebhookSubscription,
 )
 
@@ -85,6 +87,10 @@ MAPPED_CLASSES = (
     CartLine,
     WebhookEndpoint,
     WebhookDelivery,
+    AuditCheckpoint,
+    AuditedLevel,
+    AuditFinding,
+    StorefrontPushed,
 )
 
 

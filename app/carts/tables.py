@@ -50,4 +50,5 @@ class CartLine(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity"),
         CheckConstraint("held >= 0 AND held <= quantity", name="held"),
+        Index("ix_cart_lines_sku_id", "sku_id"),  # a level's holders (app/audit)
     )

@@ -58,6 +58,7 @@ class Permission(StrEnum):
     READ_NOTIFICATIONS = "read_notifications"
     READ_LEDGER = "read_ledger"  # the movements: who moved what, with till and order references
     MANAGE_STORE = "manage_store"  # approve counts, unlock pickup codes, pickup hours and pause
+    AUDIT_BOOKS = "audit_books"  # the books' audit (app/audit): admins only
 
 
 _IN_STORE = frozenset(

@@ -15,6 +15,7 @@ from app.storefronts.config import StorefrontContext
 from app.storefronts.metrics import _publish_gauges
 from app.storefronts.ports import GatewayError, QuantityToSet, ShopifyGateway, UserError
 from app.storefronts.push_reasons import Cause, batch_uri, group_by_reason, reason_for
+from app.storefronts.pushed_repository import PushedRepository
 from app.storefronts.repository import StorefrontRepository, error_entry
 from app.storefronts.rules import (
     MAX_QUANTITIES_PER_CALL,
@@ -212,6 +213,11 @@ async def _push_batch(
         await repo.acknowledge(
             storefront.id,
             [(p.level.sku_id, p.level.location_id, p.level.generation) for p in batch],
+        )
+        await PushedRepository.of(uow).record_pushed(
+            storefront.id,
+            [(p.level.sku_id, p.level.location_id, p.quantity) for p in batch],
+            utcnow(),
         )
         await repo.record_calls(storefront.id, calls=calls, throttled=throttled, synced_at=utcnow())
         await uow.commit()

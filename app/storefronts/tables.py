@@ -120,6 +120,21 @@ class StorefrontPending(Base):
     __table_args__ = (Index("ix_storefront_pending_changed_at", "storefront_id", "changed_at"),)
 
 
+class StorefrontPushed(Base):
+    """The quantity a storefront was last told for a level (written when Shopify accepted a
+    push), so an audit can tell a level that was pushed from one that was dropped."""
+
+    __tablename__ = "storefront_pushed"
+
+    storefront_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("storefronts.id", ondelete="CASCADE"), primary_key=True
+    )
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    pushed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+
+
 class ShopifyWebhook(Base):
     """Every verified webhook delivery, stored before it is acted on, once per event."""
 

@@ -1216,6 +1216,13 @@ RULES: dict[tuple[str, str], Rule] = {
         on_own_cart("/checkout", {"fulfilment": {"type": "pickup"}}),
         "a checkout places an order; the counter completes a cart with a sale instead",
     ),
+    # The books' audit (app/audit) reads every store's ledger, orders and carts
+    ("GET", "/v1/ops/audit"): Rule(
+        frozenset({"admin"}), fixed("/v1/ops/audit"), "the books' audit is operations'"
+    ),
+    ("POST", "/v1/ops/audit/run"): Rule(
+        frozenset({"admin"}), fixed("/v1/ops/audit/run"), "the books' audit is operations'"
+    ),
 }
 
 

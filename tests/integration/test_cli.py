@@ -37,3 +37,33 @@ def test_a_first_admin_key_is_made_once_then_listed_and_revoked(database: str) -
     assert "revoked" in runner.invoke(main, ["keys", "list"]).stdout
     after = runner.invoke(main, ["keys", "create", "--role", "admin", "--first"])
     assert after.stdout.strip().startswith("osk_")  # none active any more: a new first key
+
+
+def test_audit_prints_the_open_findings_and_fails_while_any_is_open(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+    from datetime import timedelta
+
+    from app.audit import rules
+
+    monkeypatch.setattr(rules, "MARGIN", timedelta(0))
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed-demo"]).exit_code == 0
+    clean = runner.invoke(main, ["audit"])
+    assert clean.exit_code == 0, clean.output
+    assert "full audit" in clean.stdout and "no open findings" in clean.stdout
+    assert "0 examined" in runner.invoke(main, ["audit"]).stdout
+
+    path = database.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:  # a level changed behind the ledger's back
+        connection.execute(
+            "UPDATE stock_levels SET on_hand = on_hand + 7, updated_at = datetime('now')"
+            " WHERE rowid = (SELECT min(rowid) FROM stock_levels)"
+        )
+    assert runner.invoke(main, ["audit"]).exit_code == 0  # no movement: not looked at
+    found = runner.invoke(main, ["audit", "--full"])
+    assert found.exit_code == 1, found.output
+    assert "OPEN fold" in found.stdout and "on_hand +7" in found.stdout
+    still = runner.invoke(main, ["audit"])
+    assert still.exit_code == 1 and "1 examined" in still.stdout
