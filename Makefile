@@ -56,6 +56,7 @@ bench: setup
 	$(BIN)/python -m bench.availability
 	$(BIN)/python -m bench.sync_burst
 	$(BIN)/python -m bench.event_stream
+	$(BIN)/python -m bench.ledger_growth
 
 # Regenerates both lock files from pyproject.toml with uv (pinned in dev.lock): a pin is kept
 # while it still fits pyproject.toml, so only what a changed bound needs moves;

@@ -28,6 +28,7 @@ def intervals(settings: Settings) -> dict[str, float]:
         "expire_cart_holds": 30.0,
         "deliver_webhooks": settings.webhook_deliver_seconds,
         "purge_webhook_deliveries": 3600.0,
+        "keep_movements_bounded": 3600.0,
     }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import dramatiq
 import structlog
 
 from app.events.reading import purge_events as purge_old_events
+from app.inventory.archive import ArchivePlan, keep_ledger_bounded
 from app.platform.maintenance import purge_idempotency_records as purge
 from workers.runtime import current
 
@@ -28,3 +30,24 @@ async def purge_events() -> None:
     runtime = current()
     removed = await purge_old_events(runtime.context(), runtime.settings.event_retention_days)
     log.info("events purged", removed=removed)
+
+
+@dramatiq.actor(queue_name="maintenance", max_retries=3, time_limit=3_600_000)
+async def keep_movements_bounded() -> None:
+    """PostgreSQL: the months of stock movements ahead are created, the months older than
+    MOVEMENT_ARCHIVE_MONTHS archived with their totals kept (app/inventory/archive.py)."""
+    runtime = current()
+    settings = runtime.settings
+    plan = ArchivePlan(
+        keep_months=settings.movement_archive_months,
+        mode=settings.ledger_archive,
+        directory=Path(settings.archive_dir) if settings.archive_dir else None,
+    )
+    upkeep = await keep_ledger_bounded(runtime.context(), plan)
+    log.info(
+        "movement partitions kept",
+        created=upkeep.created,
+        archived=upkeep.archived,
+        written=len(upkeep.written),
+        default_rows=upkeep.default_rows,
+    )
