@@ -119,7 +119,10 @@ def free_port() -> int:
 
 @contextmanager
 def api_server(
-    database_url: str, workers: int = 2, extra_env: dict[str, str] | None = None
+    database_url: str,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    ready_seconds: float = 30,
 ) -> Iterator[str]:
     """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback;
     `extra_env` adds settings (REDIS_URL among them: without it the API runs without Redis)."""
@@ -148,7 +151,7 @@ def api_server(
         base = f"http://127.0.0.1:{port}"
         try:
             try:
-                _wait_for_every_worker(base, workers)
+                _wait_for_every_worker(base, workers, ready_seconds)
             except RuntimeError:
                 log.seek(0)
                 sys.stderr.write(log.read()[-4000:].decode(errors="replace"))

@@ -187,11 +187,12 @@ def lookups(count: int, rng: random.Random) -> list[dict[str, object]]:
 
 @contextmanager
 def _api_server(url: str, attempts: int = 3) -> Iterator[str]:
-    """`api_server`, tried again when its second worker is slow to start on a busy machine."""
+    """`api_server`, given longer to start (two workers importing the app on a busy 2-core
+    host can take over 30 s), and tried again if even that is not enough."""
     with ExitStack() as stack:
         for attempt in range(attempts):
             try:
-                base = stack.enter_context(api_server(url, workers=2))
+                base = stack.enter_context(api_server(url, workers=2, ready_seconds=120))
                 break
             except RuntimeError:
                 if attempt == attempts - 1:
