@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python -m bench.sync_burst
 	$(BIN)/python -m bench.event_stream
 	$(BIN)/python -m bench.open_loop
+	$(BIN)/python -m bench.ledger_growth
 
 # Regenerates both lock files from pyproject.toml with uv (pinned in dev.lock): a pin is kept
 # while it still fits pyproject.toml, so only what a changed bound needs moves;

@@ -83,6 +83,9 @@ class Settings:
     stream_poll_seconds: float = 1.0  # STREAM_POLL_SECONDS: the log is read this often anyway
     cart_hold_minutes: int = 30  # CART_HOLD_MINUTES: how long a cart holds its units
     max_held_units: int = 20  # MAX_HELD_UNITS: units one customer may hold in carts
+    movement_archive_months: int = 24  # MOVEMENT_ARCHIVE_MONTHS: months of movements kept
+    ledger_archive: str = "schema"  # LEDGER_ARCHIVE: schema | file (gzip CSV in ARCHIVE_DIR)
+    archive_dir: str | None = None  # ARCHIVE_DIR: where LEDGER_ARCHIVE=file writes
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,6 +105,14 @@ class Settings:
             raise SystemExit(f"PAYMENTS={self.payments!r} is not one of {', '.join(PAYMENT_MODES)}")
         if self.payments == "stripe" and not self.stripe_api_key:
             raise SystemExit("PAYMENTS=stripe needs STRIPE_API_KEY")
+        if self.ledger_archive not in ("schema", "file"):
+            raise SystemExit(f"LEDGER_ARCHIVE={self.ledger_archive!r} is not one of schema, file")
+        if self.ledger_archive == "file" and not (
+            self.archive_dir and Path(self.archive_dir).is_dir()
+        ):
+            raise SystemExit("LEDGER_ARCHIVE=file needs ARCHIVE_DIR, an existing directory")
+        if self.movement_archive_months < 1:
+            raise SystemExit("MOVEMENT_ARCHIVE_MONTHS must be at least 1")
         if self.environment != "production":
             return
         if not self.secret_key:
@@ -163,6 +174,9 @@ class Settings:
             stream_poll_seconds=float(env.get("STREAM_POLL_SECONDS") or 1.0),
             cart_hold_minutes=_int("CART_HOLD_MINUTES", 30),
             max_held_units=_int("MAX_HELD_UNITS", 20),
+            movement_archive_months=_int("MOVEMENT_ARCHIVE_MONTHS", 24),
+            ledger_archive=(env.get("LEDGER_ARCHIVE") or "schema").strip().lower(),
+            archive_dir=env.get("ARCHIVE_DIR") or None,
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

@@ -123,6 +123,7 @@ def api_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     pids: list[int] | None = None,
+    ready_seconds: float = 30,
 ) -> Iterator[str]:
     """The API as deployed (`omnistock serve`, granian) with `workers` processes on loopback;
     `extra_env` adds settings (REDIS_URL among them: without it the API runs without Redis).
@@ -154,7 +155,7 @@ def api_server(
         base = f"http://127.0.0.1:{port}"
         try:
             try:
-                _wait_for_every_worker(base, workers)
+                _wait_for_every_worker(base, workers, ready_seconds)
             except RuntimeError:
                 log.seek(0)
                 sys.stderr.write(log.read()[-4000:].decode(errors="replace"))

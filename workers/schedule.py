@@ -29,6 +29,8 @@ def intervals(settings: Settings) -> dict[str, float]:
         "deliver_webhooks": settings.webhook_deliver_seconds,
         "purge_webhook_deliveries": 3600.0,
         "audit_books": 300.0,
+        "audit_books_in_full": 86400.0,
+        "keep_movements_bounded": 3600.0,
     }
 
 

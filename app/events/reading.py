@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import structlog
 
 from app.events.log_repository import EventLog, EventView
 from app.events.model import EventFilter, EventScope
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.maintenance import purge_in_batches
+from app.platform.partitions import Partitions
 from app.platform.tables import utcnow
+
+log = structlog.get_logger("omnistock.events")
+
+EVENTS = "event_log"
+MONTHS_AHEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,35 @@ async def read_events(
 
 
 async def purge_events(ctx: Context, keep_days: int) -> int:
-    """Delete events older than `keep_days`, in batches; returns how many went."""
-    before = utcnow() - timedelta(days=keep_days)
-    return await purge_in_batches(ctx, lambda uow: EventLog.of(uow).purge(before))
+    """Delete events older than `keep_days`; returns how many went. On PostgreSQL the log is
+    partitioned by month: the months wholly past retention are dropped as tables, the months
+    ahead created, and the rest (the month the boundary falls in, and the DEFAULT partition)
+    deleted in batches."""
+    now = utcnow()
+    before = now - timedelta(days=keep_days)
+    dropped = await _drop_old_months(ctx, before, now)
+    return dropped + await purge_in_batches(ctx, lambda uow: EventLog.of(uow).purge(before))
+
+
+async def _drop_old_months(ctx: Context, before: datetime, now: datetime) -> int:
+    async with ctx.uow() as uow:
+        if uow.is_sqlite:
+            return 0
+        partitions = Partitions.of(uow)
+        await partitions.create_ahead(EVENTS, now, MONTHS_AHEAD)
+        months = [p for p in await partitions.months(EVENTS) if p.upper <= before]
+        await uow.commit()
+    dropped = 0
+    for month in months:
+        async with ctx.uow() as uow:
+            partitions = Partitions.of(uow)
+            # counted first: the detach holds the log's exclusive lock until the commit
+            dropped += await partitions.row_count(month.name)
+            await partitions.detach(month)
+            await partitions.drop(month.name)
+            await uow.commit()
+        log.info("event log month dropped", partition=month.name)
+    async with ctx.uow() as uow:
+        if await Partitions.of(uow).default_rows(EVENTS):
+            log.warning("events in the DEFAULT partition of event_log: no month took them")
+    return dropped

@@ -94,7 +94,14 @@ class StockLevel(Base):
 
 
 class StockMovement(Base):
-    """One row per change of a level; append-only."""
+    """One row per change of a level; append-only.
+
+    On PostgreSQL the table is partitioned by month of `created_at` (migration 0014) and its
+    primary key is (id, created_at), as a partitioned table's must hold the partition key. The
+    mapping keeps `id` alone as the identity, which it still is: one sequence numbers every
+    partition. Old months are archived (app/inventory/archive.py): their sums per level go to
+    `MovementArchiveTotal` first, so a level is its totals plus the fold of the movements left.
+    """
 
     __tablename__ = "stock_movements"
 
@@ -117,6 +124,28 @@ class StockMovement(Base):
         Index("ix_stock_movements_location_id", "location_id", "id"),
         Index("ix_stock_movements_created_at", "created_at"),
     )
+
+
+class MovementArchiveTotal(Base):
+    """Per level, the sums of the movements archived out of `stock_movements`.
+
+    The contract: for every level, `on_hand` (and `reserved`, `safety_stock`, `incoming`) is
+    this row's delta (0 without a row) plus the sum of the deltas of the movements still in
+    `stock_movements`. A month's movements leave the ledger in the transaction that adds them
+    here, so the identity holds at every commit. `last_movement_id` is the highest archived
+    movement of the level; `archived_through` the end of the last month archived."""
+
+    __tablename__ = "movement_archive_totals"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    on_hand_delta: Mapped[int] = mapped_column(BigInteger)
+    reserved_delta: Mapped[int] = mapped_column(BigInteger)
+    safety_stock_delta: Mapped[int] = mapped_column(BigInteger)
+    incoming_delta: Mapped[int] = mapped_column(BigInteger)
+    movements: Mapped[int] = mapped_column(BigInteger)
+    last_movement_id: Mapped[int] = mapped_column(BigInteger)
+    archived_through: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 
 class Transfer(Base):

@@ -15,12 +15,15 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.platform import migrate
+from app.platform.partitions import include_name
 from app.schema import metadata
 from tests.support.database import is_postgres
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, metadata()))
 
 

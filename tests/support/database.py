@@ -52,6 +52,8 @@ async def _recreate_public_schema(url: str) -> None:
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as connection:
         await connection.execute(text("DROP SCHEMA public CASCADE"))
+        # where the ledger's upkeep moves archived partitions (app/inventory/archive.py)
+        await connection.execute(text("DROP SCHEMA IF EXISTS archive CASCADE"))
         await connection.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
 
