@@ -13,6 +13,8 @@ LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
 
 PAYMENT_MODES = ("stripe", "at_counter", "none")
 
+READ_YOUR_WRITES = ("caller", "process")
+
 
 def _prefixes(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if raw is None:
@@ -83,6 +85,10 @@ class Settings:
     stream_poll_seconds: float = 1.0  # STREAM_POLL_SECONDS: the log is read this often anyway
     cart_hold_minutes: int = 30  # CART_HOLD_MINUTES: how long a cart holds its units
     max_held_units: int = 20  # MAX_HELD_UNITS: units one customer may hold in carts
+    database_read_url: str | None = None  # DATABASE_READ_URL: a streaming replica for reads
+    read_max_lag_seconds: float = 1.0  # READ_MAX_LAG_SECONDS: staler than this, read the primary
+    read_catch_up_seconds: float = 0.0  # READ_CATCH_UP_SECONDS: wait this long for own writes
+    read_your_writes: str = "caller"  # READ_YOUR_WRITES: caller | process
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,6 +108,7 @@ class Settings:
             raise SystemExit(f"PAYMENTS={self.payments!r} is not one of {', '.join(PAYMENT_MODES)}")
         if self.payments == "stripe" and not self.stripe_api_key:
             raise SystemExit("PAYMENTS=stripe needs STRIPE_API_KEY")
+        self._check_read_replica()
         if self.environment != "production":
             return
         if not self.secret_key:
@@ -110,6 +117,28 @@ class Settings:
                 "default with PostgreSQL) storefront secrets must be encrypted with a key of "
                 "your own. Set it, or OMNISTOCK_ENV=development for a trial."
             )
+
+    def _check_read_replica(self) -> None:
+        """A replica only makes sense beside a PostgreSQL primary (whether it is reachable and
+        in recovery is checked when the database is built: `ReadReplica.check`)."""
+        if self.read_your_writes not in READ_YOUR_WRITES:
+            raise SystemExit(
+                f"READ_YOUR_WRITES={self.read_your_writes!r} is not one of "
+                f"{', '.join(READ_YOUR_WRITES)}"
+            )
+        if not 0 < self.read_max_lag_seconds <= 60 or self.read_catch_up_seconds < 0:
+            raise SystemExit(
+                "READ_MAX_LAG_SECONDS must be in (0, 60] and READ_CATCH_UP_SECONDS >= 0"
+            )
+        if self.database_read_url is None:
+            return
+        if self.is_sqlite:
+            raise SystemExit(
+                "DATABASE_READ_URL is set but DATABASE_URL is SQLite: a read replica needs a "
+                "PostgreSQL primary. Unset DATABASE_READ_URL."
+            )
+        if not self.database_read_url.startswith("postgresql"):
+            raise SystemExit("DATABASE_READ_URL must be a postgresql:// URL of a streaming replica")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -163,6 +192,14 @@ class Settings:
             stream_poll_seconds=float(env.get("STREAM_POLL_SECONDS") or 1.0),
             cart_hold_minutes=_int("CART_HOLD_MINUTES", 30),
             max_held_units=_int("MAX_HELD_UNITS", 20),
+            database_read_url=(
+                normalise_database_url(env["DATABASE_READ_URL"])
+                if env.get("DATABASE_READ_URL")
+                else None
+            ),
+            read_max_lag_seconds=float(env.get("READ_MAX_LAG_SECONDS") or 1.0),
+            read_catch_up_seconds=float(env.get("READ_CATCH_UP_SECONDS") or 0.0),
+            read_your_writes=(env.get("READ_YOUR_WRITES") or "caller").strip().lower(),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing
