@@ -55,6 +55,21 @@ def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def _note_every_commit(engine: AsyncEngine) -> None:
+    """Read-your-writes counts every commit on the primary, not only units of work's (the
+    ledger's side transactions, a test's direct writes): noted when the connection goes back
+    to the pool, once the COMMIT has returned (the `commit` event comes before it)."""
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _committing(connection: Any) -> None:
+        connection.info["omnistock_committed"] = True
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("omnistock_committed", False):
+            reads.note_write()
+
+
 class Database:
     """One engine and its session factory, shared by the API process or a worker."""
 
@@ -76,6 +91,8 @@ class Database:
         # lookup more than its query); SQLite has to know they only read.
         self.prepared_reads_engine = readonly_engine if self.is_sqlite else self.engine
         self.replica = None if replica is None else ReadReplica(replica, self.engine)
+        if replica is not None:
+            _note_every_commit(self.engine)
 
     async def source_of_reads(self) -> Database | ReadReplica:
         """Where a read that may be served by the replica goes now: there when this is a GET
