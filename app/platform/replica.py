@@ -30,7 +30,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 log = structlog.get_logger("omnistock.replica")
@@ -155,6 +155,17 @@ def read_again_on_primary() -> None:
     if state is not None:
         state.replica_allowed = False
         state.served_by_replica = False
+
+
+def is_replica_failure(error: BaseException) -> bool:
+    """The replica, not the request, failed: it went away, or cancelled the query because of
+    a conflict with recovery (SQLSTATE 40001)."""
+    if isinstance(error, (OperationalError, InterfaceError, OSError)):
+        return True
+    if isinstance(error, DBAPIError):
+        sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+        return error.connection_invalidated or sqlstate.startswith("40")
+    return False
 
 
 # The replica -------------------------------------------------------------------------------

@@ -3,9 +3,8 @@
 A use case opens one with `async with ctx.uow() as uow:` (or `ctx.uow(readonly=True)` when it
 only reads; `ctx.uow(readonly=True, replica=True)` when a GET's answer may come from the read
 replica, see `app/platform/replica.py`), asks for the repositories it needs
-(`OrderRepository.of(uow)`) and calls
-`commit()`; leaving the block without a commit rolls everything back. Only repositories touch
-the session.
+(`OrderRepository.of(uow)`) and calls `commit()`; leaving the block without a commit rolls
+everything back. Only repositories touch the session.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.platform import replica as reads
@@ -169,7 +167,11 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         """Closing rolls back anything uncommitted; loaded objects stay readable (detached)."""
-        if isinstance(self._reads_from, ReadReplica) and isinstance(exc, (DBAPIError, OSError)):
+        if (
+            exc is not None
+            and isinstance(self._reads_from, ReadReplica)
+            and reads.is_replica_failure(exc)
+        ):
             self._reads_from.failed(exc)  # the request is asked again of the primary
         await self._close()
 
