@@ -236,10 +236,3 @@ async def test_a_read_url_that_is_not_a_replica_is_refused_at_start(
             await unreachable.check_replica()
     finally:
         await unreachable.dispose()
-
-
-def test_a_replica_beside_sqlite_is_refused() -> None:
-    with pytest.raises(SystemExit, match="needs a PostgreSQL primary"):
-        Settings(
-            database_read_url="postgresql+asyncpg://postgres@127.0.0.1:5433/x"
-        ).check_for_production()
