@@ -243,6 +243,24 @@ async def _drive(queries: list[dict[str, object]], concurrency: int, call: objec
     return Latencies(seconds, time.perf_counter() - started)
 
 
+@contextmanager
+def _api(url: str, extra_env: dict[str, str] | None = None, attempts: int = 3) -> Iterator[str]:
+    """`api_server`, started again when a worker was too slow to answer (a loaded host)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            server = api_server(url, workers=2, extra_env=extra_env)
+            base = server.__enter__()
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+            continue
+        try:
+            yield base
+        finally:
+            server.__exit__(None, None, None)
+        return
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stores", type=int, default=1000)
@@ -294,7 +312,7 @@ async def _measure(
     for _ in range(args.rounds):
         direct = (await run_direct(url, queries, args.concurrency)).summary()
         cpu_before = cpu_seconds()
-        with api_server(url, workers=2) as base:
+        with _api(url) as base:
             wall = time.perf_counter()
             http = (await run_http(base, queries, args.concurrency)).summary()
             wall = time.perf_counter() - wall
@@ -303,7 +321,7 @@ async def _measure(
         if replica_url is not None:
             replica_direct = (await run_direct(replica_url, queries, args.concurrency)).summary()
             read_env = {"DATABASE_READ_URL": replica_url}
-            with api_server(url, workers=2, extra_env=read_env) as base:
+            with _api(url, read_env) as base:
                 replica_http = (await run_http(base, queries, args.concurrency)).summary()
                 routed = replica_share(base)
             on_replica.append((replica_direct, replica_http, routed))
