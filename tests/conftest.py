@@ -66,7 +66,7 @@ def settings(database_url: str) -> Settings:
         in_process_workers=False,
         database_read_url=read_url,
         read_your_writes="process",
-        read_catch_up_seconds=0.5 if read_url else 0.0,
+        read_catch_up_seconds=0.2 if read_url else 0.0,
     )
 
 

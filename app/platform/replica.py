@@ -40,6 +40,7 @@ PROBE_EVERY_SECONDS = 0.1
 DOWN_SECONDS = 1.0
 """After an error on the replica, how long reads leave it alone before it is probed again."""
 REPLAY_POLL_SECONDS = 0.001
+MAX_PROBES_IN_FLIGHT = 4
 FORGET_WRITES_AFTER_SECONDS = 60.0
 """A caller's write older than this no longer matters: the lag bound is at most this."""
 
@@ -197,7 +198,8 @@ class ReadReplica:
         self.fresh_as_of = -math.inf
         """A monotonic time: everything the primary committed before it is on the replica."""
         self._down_until = -math.inf
-        self._probe: asyncio.Task[None] | None = None
+        self._probes: set[asyncio.Task[None]] = set()
+        self._latest_probe: asyncio.Task[None] | None = None
         self._probe_started = -math.inf
         self._complained: str | None = None
 
@@ -239,10 +241,10 @@ class ReadReplica:
         self._complain("replica_error", error=str(error))
 
     async def dispose(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
+        for probe in list(self._probes):
+            probe.cancel()
             with contextlib.suppress(BaseException):
-                await self._probe
+                await probe
         await self.engine.dispose()
 
     def _fresh(self, writes_before: float, now: float) -> bool:
@@ -262,11 +264,16 @@ class ReadReplica:
             self._complained = reason
             log.warning("reading from the primary", reason=reason, **details)
 
-    def _start_probe(self, now: float) -> asyncio.Task[None]:
-        if self._probe is None or self._probe.done():
-            self._probe_started = now
-            self._probe = asyncio.get_running_loop().create_task(self._measure(now))
-        return self._probe
+    def _start_probe(self, now: float) -> asyncio.Task[None] | None:
+        """A probe begun now; a few may overlap, so one slowed by a busy event loop or a
+        replica catching up does not stop `fresh_as_of` moving (None: too many in flight)."""
+        if len(self._probes) >= MAX_PROBES_IN_FLIGHT:
+            return None
+        probe = asyncio.get_running_loop().create_task(self._measure(now))
+        self._probes.add(probe)
+        probe.add_done_callback(self._probes.discard)
+        self._probe_started, self._latest_probe = now, probe
+        return probe
 
     async def _catch_up(self, needed: float) -> None:
         """Wait (at most READ_CATCH_UP_SECONDS) for a probe begun after `needed` to find the
@@ -276,10 +283,13 @@ class ReadReplica:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            probe = self._probe
-            if probe is None or probe.done():
+            probe = self._latest_probe
+            if probe is None or probe.done() or self._probe_started <= needed:
                 probe = self._start_probe(time.monotonic())
-            await asyncio.wait([probe], timeout=remaining)
+            waiting = [probe] if probe is not None else list(self._probes)  # too many: any
+            if not waiting:
+                return
+            await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
     async def _measure(self, started: float) -> None:
         """One probe: the primary's WAL position now, then the replica replaying past it."""
