@@ -269,7 +269,7 @@ class ReadReplica:
         replica catching up does not stop `fresh_as_of` moving (None: too many in flight)."""
         if len(self._probes) >= MAX_PROBES_IN_FLIGHT:
             return None
-        probe = asyncio.get_running_loop().create_task(self._measure(now))
+        probe = asyncio.get_running_loop().create_task(self._measure())
         self._probes.add(probe)
         probe.add_done_callback(self._probes.discard)
         self._probe_started, self._latest_probe = now, probe
@@ -291,10 +291,13 @@ class ReadReplica:
                 return
             await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
 
-    async def _measure(self, started: float) -> None:
-        """One probe: the primary's WAL position now, then the replica replaying past it."""
+    async def _measure(self) -> None:
+        """One probe: the primary's WAL position now, then the replica replaying past it. Its
+        time is taken as the question goes to the primary, not when the probe was begun: on
+        a busy event loop the two are apart."""
         try:
             async with self._primary.connect() as primary:
+                started = time.monotonic()
                 position = await primary.scalar(text("SELECT pg_current_wal_lsn()::text"))
             deadline = started + self.settings.max_lag_seconds
             async with self.engine.connect() as replica:
