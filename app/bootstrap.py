@@ -27,8 +27,10 @@ from app.inventory.availability import CUSTOMER_ORIGIN
 from app.inventory.ledger import AVAILABLE_CHANGED
 from app.orders.customers import preferred_store_origin
 from app.orders.ports import PaymentProvider, Sender
+from app.platform import replica as reads
 from app.platform.database import Database
 from app.platform.events import EVENTS_COMMITTING
+from app.platform.replica import ReplicaSettings
 from app.storefronts.config import StorefrontContext, SyncConfig
 from app.storefronts.outbox import publish_available_changes
 
@@ -44,7 +46,7 @@ def build_context(
     """`event_signal` is told the last `seq` each commit wrote (the live stream's wake-up)."""
     settings.check_for_production()
     return AppContext(
-        db=db or Database(settings.database_url, settings.database_pool_size),
+        db=db or database(settings),
         listeners={
             AVAILABLE_CHANGED: (publish_available_changes,),
             EVENTS_COMMITTING: (event_writer(event_signal),),
@@ -63,6 +65,21 @@ def build_context(
         sync=sync_config(settings),
         webhooks=webhook_config(settings),
     )
+
+
+def database(settings: Settings, pool_size: int | None = None) -> Database:
+    """The primary, and the read replica when DATABASE_READ_URL names one."""
+    pool_size = pool_size or settings.database_pool_size
+    reads.read_your_writes_by(settings.read_your_writes)
+    replica = None
+    if settings.database_read_url is not None:
+        replica = ReplicaSettings(
+            settings.database_read_url,
+            max_lag_seconds=settings.read_max_lag_seconds,
+            catch_up_seconds=settings.read_catch_up_seconds,
+            pool_size=pool_size,
+        )
+    return Database(settings.database_url, pool_size, replica)
 
 
 def event_signal(settings: Settings) -> EventSignal:

@@ -13,6 +13,8 @@ LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
 
 PAYMENT_MODES = ("stripe", "at_counter", "none")
 
+READ_YOUR_WRITES = ("caller", "process")
+
 
 def _prefixes(raw: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if raw is None:
@@ -86,6 +88,10 @@ class Settings:
     movement_archive_months: int = 24  # MOVEMENT_ARCHIVE_MONTHS: months of movements kept
     ledger_archive: str = "schema"  # LEDGER_ARCHIVE: schema | file (gzip CSV in ARCHIVE_DIR)
     archive_dir: str | None = None  # ARCHIVE_DIR: where LEDGER_ARCHIVE=file writes
+    database_read_url: str | None = None  # DATABASE_READ_URL: a streaming replica for reads
+    read_max_lag_seconds: float = 1.0  # READ_MAX_LAG_SECONDS: staler than this, read the primary
+    read_catch_up_seconds: float = 0.0  # READ_CATCH_UP_SECONDS: wait this long for own writes
+    read_your_writes: str = "caller"  # READ_YOUR_WRITES: caller | process
 
     @property
     def is_sqlite(self) -> bool:
@@ -113,6 +119,7 @@ class Settings:
             raise SystemExit("LEDGER_ARCHIVE=file needs ARCHIVE_DIR, an existing directory")
         if self.movement_archive_months < 1:
             raise SystemExit("MOVEMENT_ARCHIVE_MONTHS must be at least 1")
+        self._check_read_replica()
         if self.environment != "production":
             return
         if not self.secret_key:
@@ -121,6 +128,28 @@ class Settings:
                 "default with PostgreSQL) storefront secrets must be encrypted with a key of "
                 "your own. Set it, or OMNISTOCK_ENV=development for a trial."
             )
+
+    def _check_read_replica(self) -> None:
+        """A replica only makes sense beside a PostgreSQL primary (whether it is reachable and
+        in recovery is checked when the database is built: `ReadReplica.check`)."""
+        if self.read_your_writes not in READ_YOUR_WRITES:
+            raise SystemExit(
+                f"READ_YOUR_WRITES={self.read_your_writes!r} is not one of "
+                f"{', '.join(READ_YOUR_WRITES)}"
+            )
+        if not 0 < self.read_max_lag_seconds <= 60 or self.read_catch_up_seconds < 0:
+            raise SystemExit(
+                "READ_MAX_LAG_SECONDS must be in (0, 60] and READ_CATCH_UP_SECONDS >= 0"
+            )
+        if self.database_read_url is None:
+            return
+        if self.is_sqlite:
+            raise SystemExit(
+                "DATABASE_READ_URL is set but DATABASE_URL is SQLite: a read replica needs a "
+                "PostgreSQL primary. Unset DATABASE_READ_URL."
+            )
+        if not self.database_read_url.startswith("postgresql"):
+            raise SystemExit("DATABASE_READ_URL must be a postgresql:// URL of a streaming replica")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -177,6 +206,14 @@ class Settings:
             movement_archive_months=_int("MOVEMENT_ARCHIVE_MONTHS", 24),
             ledger_archive=(env.get("LEDGER_ARCHIVE") or "schema").strip().lower(),
             archive_dir=env.get("ARCHIVE_DIR") or None,
+            database_read_url=(
+                normalise_database_url(env["DATABASE_READ_URL"])
+                if env.get("DATABASE_READ_URL")
+                else None
+            ),
+            read_max_lag_seconds=float(env.get("READ_MAX_LAG_SECONDS") or 1.0),
+            read_catch_up_seconds=float(env.get("READ_CATCH_UP_SECONDS") or 0.0),
+            read_your_writes=(env.get("READ_YOUR_WRITES") or "caller").strip().lower(),
             shopify_api_base_urls=_prefixes(
                 env.get("SHOPIFY_API_BASE_URLS"),
                 # a trial may point a storefront at the local emulator; production at nothing

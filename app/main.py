@@ -45,6 +45,7 @@ from app.platform.http.limits import BodyLimitMiddleware
 from app.platform.http.observability import ObservabilityMiddleware
 from app.platform.http.openapi import OpenAPIContract
 from app.platform.http.openapi_ui import asset_routers, render_plugins
+from app.platform.http.read_routing import ReadRoutingMiddleware
 from app.platform.logging import configure_logging
 from app.pos.api import PosController
 from app.storefronts.api import StorefrontController
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx = build_context(settings, event_signal=event_signal(settings))
+        await ctx.db.check_replica()
         if settings.payment_mode != "stripe":
             structlog.get_logger("omnistock.startup").warning(
                 "no payment provider (STRIPE_API_KEY)",
@@ -162,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=check_input,
         middleware=[
             ObservabilityMiddleware(),
+            ReadRoutingMiddleware,
             BodyLimitMiddleware(settings.max_body_bytes, settings.max_webhook_body_bytes),
             DefineMiddleware(
                 ApiKeyAuthentication,

@@ -6,19 +6,34 @@ concurrent lookups from random points and compares with the same SQL issued stra
 asyncpg, in alternating rounds.
 
     python -m bench.availability [--stores 1000 --skus 100000 --stores-per-sku 20 --rounds 3]
+                                 [--replica]
+
+With `--replica` (or BENCH_REPLICA=1) each round also serves the lookups from a streaming
+replica of the primary (the API started with DATABASE_READ_URL) and runs the same SQL there:
+BENCH_DATABASE_READ_URL names a running replica of BENCH_DATABASE_URL's server (its database
+name is replaced by the benchmark's), otherwise one is made for the run with `.ci/pg-replica`
+(pg_basebackup of the local cluster, a second cluster on a free port, removed at the end).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
 from bench.common import (
@@ -29,6 +44,7 @@ from bench.common import (
     bench_database_url,
     copy_opening_stock,
     cpu_seconds,
+    free_port,
     print_table,
     recreate_database,
     settle,
@@ -171,6 +187,56 @@ def lookup_target(query: dict[str, object]) -> str:
     return "/v1/availability?" + urlencode(query, doseq=True)
 
 
+@contextmanager
+def read_replica(url: str) -> Iterator[str]:
+    """The benchmark database's URL on a streaming replica: BENCH_DATABASE_READ_URL's server,
+    or a replica of the local cluster made for this run (`.ci/pg-replica`) and removed after."""
+    name = make_url(url).database
+    given = os.environ.get("BENCH_DATABASE_READ_URL")
+    if given:
+        yield make_url(given).set(database=name).render_as_string(hide_password=False)
+        return
+    script = Path(__file__).resolve().parent.parent / ".ci" / "pg-replica"
+    primary_port = str(make_url(url).port or 5432)
+    port = free_port()
+    directory = tempfile.mkdtemp(prefix="omnistock-bench-replica-")
+    try:
+        subprocess.run([str(script), "start", directory, str(port), primary_port], check=True)
+        replica = make_url(url).set(host="127.0.0.1", port=port, database=name)
+        yield replica.render_as_string(hide_password=False)
+    finally:
+        subprocess.run([str(script), "stop", directory], check=False)
+
+
+async def wait_for_replay(primary_url: str, replica_url: str, seconds: float = 120) -> None:
+    """Until the replica has replayed everything the primary has written so far."""
+    primary = await asyncpg.connect(asyncpg_dsn(primary_url))
+    replica = await asyncpg.connect(asyncpg_dsn(replica_url))
+    try:
+        position = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+        deadline = time.monotonic() + seconds
+        while not await replica.fetchval(
+            "SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", position
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the replica did not reach {position} in {seconds:.0f} s")
+            await asyncio.sleep(0.1)
+    finally:
+        await primary.close()
+        await replica.close()
+
+
+def replica_share(base: str) -> dict[str, float]:
+    """What one API worker's /metrics says of where its replica-eligible reads went."""
+    text = httpx.get(base + "/metrics", timeout=10).text
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("omnistock_reads_total{", "omnistock_replica_fallbacks_total{")):
+            name, _, value = line.rpartition(" ")
+            found[name] = float(value)
+    return found
+
+
 async def _drive(queries: list[dict[str, object]], concurrency: int, call: object) -> Latencies:
     pending = list(queries)
     seconds: list[float] = []
@@ -187,7 +253,25 @@ async def _drive(queries: list[dict[str, object]], concurrency: int, call: objec
     return Latencies(seconds, time.perf_counter() - started)
 
 
-async def main() -> None:
+@contextmanager
+def _api(url: str, extra_env: dict[str, str] | None = None, attempts: int = 3) -> Iterator[str]:
+    """`api_server`, started again when a worker was too slow to answer (a loaded host)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            server = api_server(url, workers=2, extra_env=extra_env)
+            base = server.__enter__()
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+            continue
+        try:
+            yield base
+        finally:
+            server.__exit__(None, None, None)
+        return
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stores", type=int, default=1000)
     parser.add_argument("--skus", type=int, default=100_000)
@@ -196,7 +280,17 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-seed", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        default=os.environ.get("BENCH_REPLICA") == "1",
+        help="also serve the lookups from a streaming replica (BENCH_REPLICA=1)",
+    )
+    return parser.parse_args()
+
+
+async def main() -> None:
+    args = _arguments()
     rng = random.Random(42)
     url = bench_database_url("omnistock_bench_availability")
     if not args.skip_seed:
@@ -207,24 +301,44 @@ async def main() -> None:
             f"{args.skus * args.stores_per_sku} levels in {time.perf_counter() - started:.1f}s"
         )
     queries = lookups(args.requests, args.skus, rng)
+    if not args.replica:
+        await _measure(args, url, None, queries)
+        return
+    with read_replica(url) as replica_url:
+        await wait_for_replay(url, replica_url)
+        await _measure(args, url, replica_url, queries)
 
+
+async def _measure(
+    args: argparse.Namespace, url: str, replica_url: str | None, queries: list[dict[str, object]]
+) -> None:
     # Rounds alternate the baseline and the API so that both see the same shared machine;
     # the ratio is the mean of the rounds' ratios.
     await run_direct(url, queries, args.concurrency)  # warm PostgreSQL's cache, untimed
+    if replica_url is not None:
+        await run_direct(replica_url, queries, args.concurrency)  # and the replica's
     rounds = []
+    on_replica: list[tuple[dict[str, Any], dict[str, Any], dict[str, float]]] = []
     for _ in range(args.rounds):
         direct = (await run_direct(url, queries, args.concurrency)).summary()
         cpu_before = cpu_seconds()
-        with api_server(url, workers=2) as base:
+        with _api(url) as base:
             wall = time.perf_counter()
             http = (await run_http(base, queries, args.concurrency)).summary()
             wall = time.perf_counter() - wall
         load_cpu = cpu_seconds() - cpu_before
         rounds.append((direct, http, load_cpu, wall))
+        if replica_url is not None:
+            replica_direct = (await run_direct(replica_url, queries, args.concurrency)).summary()
+            read_env = {"DATABASE_READ_URL": replica_url}
+            with _api(url, read_env) as base:
+                replica_http = (await run_http(base, queries, args.concurrency)).summary()
+                routed = replica_share(base)
+            on_replica.append((replica_direct, replica_http, routed))
     direct, http, load_cpu, wall = rounds[-1]
     ratios = [round(h["per_second"] / d["per_second"], 3) for d, h, _, _ in rounds]
     ratio = round(statistics.fmean(ratios), 3)
-    result = {
+    result: dict[str, Any] = {
         "benchmark": "availability",
         "dataset": {
             "stores": args.stores,
@@ -241,15 +355,42 @@ async def main() -> None:
         "load_generator_cpu_seconds": round(load_cpu, 2),
         "load_generator_cpu_share_of_wall": round(load_cpu / wall, 2),
     }
-    print_table(
-        "GET /v1/availability (radius 25 km, 80% one SKU, 20% three)",
-        [("API over HTTP (granian x2)", http), ("same SQL straight via asyncpg", direct)],
-    )
+    rows = [("API over HTTP (granian x2)", http), ("same SQL straight via asyncpg", direct)]
+    if on_replica:
+        replica_direct, replica_http, routed = on_replica[-1]
+        replica_ratios = [round(h["per_second"] / d["per_second"], 3) for d, h, _ in on_replica]
+        result["replica"] = {
+            "api_http": replica_http,
+            "direct_sql": replica_direct,
+            "ratio_api_to_direct_sql": round(statistics.fmean(replica_ratios), 3),
+            "ratio_by_round": replica_ratios,
+            "api_per_second_by_round": [h["per_second"] for _, h, _ in on_replica],
+            "direct_per_second_by_round": [d["per_second"] for d, _, _ in on_replica],
+            "api_vs_primary_api_by_round": [
+                round(r[1]["per_second"] / p[1]["per_second"], 3)
+                for r, p in zip(on_replica, rounds, strict=True)
+            ],
+            "one_worker_reads_last_round": routed,
+        }
+        rows += [
+            ("API, lookups on the replica", replica_http),
+            ("same SQL on the replica", replica_direct),
+        ]
+    print_table("GET /v1/availability (radius 25 km, 80% one SKU, 20% three)", rows)
     print(
         f"ratio API / direct SQL: {ratio} (rounds: {', '.join(map(str, ratios))})   "
         f"load generator CPU: {load_cpu:.1f}s "
         f"({result['load_generator_cpu_share_of_wall']:.0%} of one core)"
     )
+    if on_replica:
+        replica = result["replica"]
+        print(
+            f"on the replica: API / same SQL there {replica['ratio_api_to_direct_sql']} "
+            f"(rounds: {', '.join(map(str, replica['ratio_by_round']))}); "
+            f"API on replica / API on primary by round: "
+            f"{', '.join(map(str, replica['api_vs_primary_api_by_round']))}"
+        )
+        print(f"one API worker's reads (last round): {routed}")
     print(f"written {write_result('availability', result)}")
 
 

@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app import bootstrap
 from app.access.keys import create_api_key
 from app.bootstrap import AppContext
 from app.config import Settings
@@ -23,7 +24,13 @@ from app.orders.context import OrderContext
 from app.platform.access import Principal, Role
 from app.platform.database import Database
 from tests.support.context import context_for
-from tests.support.database import is_postgres, reset_schema, test_database_url, truncate_all
+from tests.support.database import (
+    is_postgres,
+    reset_schema,
+    test_database_url,
+    test_read_database_url,
+    truncate_all,
+)
 
 # The tests run on PostgreSQL with the built-in development key, as a trial would: production
 # (the default with PostgreSQL) would refuse to start without OMNISTOCK_SECRET_KEY.
@@ -47,12 +54,19 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
+    """With TEST_DATABASE_READ_URL the API's GETs read the replica; every read sees every
+    earlier write of the test process (the fixtures write without a caller), waiting briefly
+    for the replica to catch up before it falls back to the primary."""
+    read_url = test_read_database_url(database_url)
     return replace(
         Settings.from_env(),
         database_url=database_url,
         redis_url=None,
         log_level="WARNING",
         in_process_workers=False,
+        database_read_url=read_url,
+        read_your_writes="process",
+        read_catch_up_seconds=0.2 if read_url else 0.0,
     )
 
 
@@ -63,7 +77,7 @@ def on_postgres(database_url: str) -> bool:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_url, pool_size=10)
+    database = bootstrap.database(settings, pool_size=10)
     await truncate_all(database.engine)
     forget_known_levels()
     yield database

@@ -24,6 +24,7 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession
 
 from app.access.staff_rules import SESSION_LIFETIME
 from app.platform.access import Principal
+from app.platform.replica import identify_caller
 
 STORE_NAME = "console_sessions"
 SESSION_COOKIE = "omnistock_console"
@@ -136,6 +137,7 @@ async def signed_in(request: Request[Any, Any, Any]) -> Principal:
     if not isinstance(principal, Principal) or principal.email is None:
         request.clear_session()
         raise SignInNeeded(ended=True)
+    identify_caller(principal.key_id)
     return principal
 
 

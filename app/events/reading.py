@@ -40,7 +40,7 @@ async def read_events(
     the events: everything up to it has committed, so a page ending at the head skips
     nothing that commits later."""
     principal.require(Permission.READ)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         log = EventLog.of(uow)
         head = await log.head()
         items = await log.read(

@@ -42,13 +42,13 @@ class NearbyStore:
 
 
 async def stock_of_sku(ctx: Context, sku: str) -> SkuStock:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         item = await CatalogueRepository.of(uow).sku(sku)
         return SkuStock(sku, await StockQueries.of(uow).levels_of_sku(item.id))
 
 
 async def stock_level(ctx: Context, sku: str, location: str) -> Quantities:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         item = await CatalogueRepository.of(uow).sku(sku)
         loc = await CatalogueRepository.of(uow).location(location)
         return await StockQueries.of(uow).level(item.id, loc.id)
@@ -67,7 +67,7 @@ async def movements(
     """The ledger names who moved what and references tills and other channels' orders: for
     staff and operations (a POS key at its own location), not for storefront or app keys."""
     principal.require(Permission.READ_LEDGER, at_location=location)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         sku_id = (await CatalogueRepository.of(uow).sku(sku)).id if sku else None
         location_id = (
             (await CatalogueRepository.of(uow).location(location)).id if location else None
@@ -96,7 +96,7 @@ async def stores_near(
     """
     now = now or utcnow()
     box = geo.bounding_box(latitude, longitude, radius_km)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         queries = StockQueries.of(uow)
         if include_out_of_stock:
             candidates = await queries.stores_in_box(skus, box)
@@ -135,7 +135,7 @@ async def origin(
     if customer_id is None or (latitude, longitude) != (None, None):
         raise BusinessRuleViolation("give latitude and longitude, or a customer_id")
     found: list[tuple[float, float]] = []
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         await uow.notify(CUSTOMER_ORIGIN, customer_id, found)
     if not found:
         raise BusinessRuleViolation(

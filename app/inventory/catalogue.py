@@ -146,14 +146,14 @@ async def update_location(
 
 
 async def list_locations(ctx: Context) -> list[LocationView]:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         return [
             view_of(LocationView, loc) for loc in await CatalogueRepository.of(uow).all_locations()
         ]
 
 
 async def get_location(ctx: Context, code: str) -> LocationView:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         return view_of(LocationView, await CatalogueRepository.of(uow).location(code))
 
 
@@ -180,7 +180,7 @@ async def upsert_skus(ctx: Context, principal: Principal, items: list[SkuData]) 
 
 
 async def list_skus(ctx: Context, after_id: int, limit: int) -> list[SkuView]:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         return [
             view_of(SkuView, sku)
             for sku in await CatalogueRepository.of(uow).list_skus(after_id, limit)
@@ -188,7 +188,7 @@ async def list_skus(ctx: Context, after_id: int, limit: int) -> list[SkuView]:
 
 
 async def get_sku(ctx: Context, code: str) -> SkuView:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         return view_of(SkuView, await CatalogueRepository.of(uow).sku(code))
 
 

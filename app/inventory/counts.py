@@ -177,7 +177,7 @@ async def cancel_count(ctx: Context, principal: Principal, count_id: uuid.UUID) 
 
 
 async def get_count(ctx: Context, principal: Principal, count_id: uuid.UUID) -> CountView:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         counts = CountRepository.of(uow)
         session = await counts.count_session(count_id)
         location = (await counts.location_codes([session.location_id]))[session.location_id]
@@ -202,7 +202,7 @@ async def list_counts(
             {"stores": sorted(principal.store_codes), "requested_location": location},
         )
     codes = {location} if location else principal.store_codes if principal.is_store_bound else None
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         counts = CountRepository.of(uow)
         location_ids = None if codes is None else await counts.location_ids(codes)
         if location is not None and not location_ids:

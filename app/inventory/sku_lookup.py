@@ -33,7 +33,7 @@ async def find_skus(
     principal.require(Permission.READ)
     if not text.strip():
         return []
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         found = await SkuLookupRepository.of(uow).find(text, limit)
         return [view_of(SkuView, sku) for sku in found]
 
@@ -44,7 +44,7 @@ async def sku_at_store(
     """The SKU's level at `store` and, nearest first, the other stores within `radius_km`
     (those with none too), with when a pickup there could be ready."""
     principal.require(Permission.READ)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         location = await CatalogueRepository.of(uow).location(store)
         here = await StockQueries.of(uow).level(sku.id, location.id)
         latitude, longitude = location.latitude, location.longitude

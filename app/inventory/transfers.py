@@ -270,7 +270,7 @@ async def cancel_transfer(
 
 
 async def get_transfer(ctx: Context, transfer_id: uuid.UUID) -> TransferView:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         transfer = await CatalogueRepository.of(uow).transfer(transfer_id)
         lines = await CatalogueRepository.of(uow).transfer_lines(transfer_id)
         return await view_of(uow, transfer, lines)
@@ -294,7 +294,7 @@ async def list_transfers(
             {"stores": sorted(principal.store_codes), "requested_location": location},
         )
     codes = {location} if location else principal.store_codes if principal.is_store_bound else None
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         repository = TransferRepository.of(uow)
         location_ids = (
             None if codes is None else list((await repository.location_ids(codes)).values())

@@ -55,7 +55,7 @@ async def _require_seen_here(
 
 async def find_by_email(ctx: Context, principal: Principal, email: str) -> CustomerView:
     _require_staff(principal)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         customers = CustomerRepository.of(uow)
         customer = await customers.customer_by_email(email)
         if customer is None:
@@ -66,7 +66,7 @@ async def find_by_email(ctx: Context, principal: Principal, email: str) -> Custo
 
 async def get_customer(ctx: Context, principal: Principal, customer_id: uuid.UUID) -> CustomerView:
     _require_staff(principal)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         customers = CustomerRepository.of(uow)
         customer = await customers.customer(customer_id)
         await _require_seen_here(customers, principal, customer_id)
@@ -105,7 +105,7 @@ async def timeline(
     ctx: Context, principal: Principal, customer_id: uuid.UUID
 ) -> list[TimelineEntry]:
     _require_staff(principal)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         await CustomerRepository.of(uow).customer(customer_id)
         await _require_seen_here(CustomerRepository.of(uow), principal, customer_id)
         return [

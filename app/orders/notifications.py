@@ -37,7 +37,7 @@ async def list_notifications(
 ) -> list[NotificationView]:
     """The outbox as an admin sees it, pickup codes included (they are sealed at rest)."""
     principal.require(Permission.READ_NOTIFICATIONS)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         return [
             view_of(NotificationView, n, body=unseal(ctx.secrets, n.body))
             for n in await OutboxRepository.of(uow).notifications(order_id, limit)

@@ -78,7 +78,7 @@ async def order_id_of(ctx: OrderContext, ref: str) -> uuid.UUID:
         pass
     if not _ORDER_REF.match(ref) or len(ref) > 32:
         raise NotFound(f"no order is numbered {ref[:40]!r}", {"order": ref[:40]})
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         order_id = await OrderSearchRepository.of(uow).order_id_by_number(ref.upper())
     if order_id is None:
         raise NotFound(f"order {ref} not found", {"order": ref})
@@ -105,7 +105,7 @@ async def order_named(ctx: OrderContext, ref: str) -> AsyncIterator[uuid.UUID]:
 async def get_order(
     ctx: OrderContext, principal: Principal, order_id: uuid.UUID, show_client_secret: bool = False
 ) -> OrderView:
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         orders = OrderRepository.of(uow)
         order = await orders.order(order_id)
         view = await _view(uow, order, show_client_secret or principal.placed(order.channel))
@@ -153,7 +153,7 @@ async def list_orders(
                 else {"stores": sorted(principal.store_codes), "requested_location": location},
             )
         codes = [location] if location else sorted(principal.store_codes)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         catalogue = CatalogueRepository.of(uow)
         location_ids = (
             None if codes is None else [(await catalogue.location(code)).id for code in codes]
@@ -180,7 +180,7 @@ async def pickup_queue(
     ctx: OrderContext, principal: Principal, location: str, statuses: list[str]
 ) -> list[OrderView]:
     principal.require(Permission.WORK_PICKUPS, at_location=location)
-    async with ctx.uow(readonly=True) as uow:
+    async with ctx.uow(readonly=True, replica=True) as uow:
         loc = await CatalogueRepository.of(uow).location(location)
         orders = await OrderSearchRepository.of(uow).pickup_queue(loc.id, statuses)
         return [await _view(uow, o, False) for o in orders]

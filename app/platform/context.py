@@ -21,8 +21,12 @@ class Context:
     listeners: Mapping[str, Sequence[Listener]] = field(default_factory=dict)
     """What repositories tell other contexts inside the same transaction (see bootstrap)."""
 
-    def uow(self, *, readonly: bool = False) -> UnitOfWork:
-        """One transaction. A write one claims the request's Idempotency-Key, if it has one."""
+    def uow(self, *, readonly: bool = False, replica: bool = False) -> UnitOfWork:
+        """One transaction. A write one claims the request's Idempotency-Key, if it has one.
+        `replica=True` (read-only): in a GET request the reads may be served by the read
+        replica, within the staleness bound and after the caller's own writes."""
         if readonly:
-            return UnitOfWork(self.db, readonly=True, listeners=self.listeners)
+            return UnitOfWork(self.db, readonly=True, replica=replica, listeners=self.listeners)
+        if replica:
+            raise ValueError("only a read-only unit of work may read the replica")
         return UnitOfWork(self.db, on_begin=(claim_idempotency_key,), listeners=self.listeners)

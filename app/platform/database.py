@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.platform import replica as reads
 from app.platform.prepared import Statements
+from app.platform.replica import ReadReplica, ReplicaSettings
 
 
 def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
@@ -53,10 +55,27 @@ def _make_sqlite_serialise_writers(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def _note_every_commit(engine: AsyncEngine) -> None:
+    """Read-your-writes counts every commit on the primary, not only units of work's (the
+    ledger's side transactions, a test's direct writes): noted when the connection goes back
+    to the pool, once the COMMIT has returned (the `commit` event comes before it)."""
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _committing(connection: Any) -> None:
+        connection.info["omnistock_committed"] = True
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("omnistock_committed", False):
+            reads.note_write()
+
+
 class Database:
     """One engine and its session factory, shared by the API process or a worker."""
 
-    def __init__(self, database_url: str, pool_size: int = 20) -> None:
+    def __init__(
+        self, database_url: str, pool_size: int = 20, replica: ReplicaSettings | None = None
+    ) -> None:
         self.url = database_url
         self.engine = create_engine(database_url, pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -71,6 +90,23 @@ class Database:
         # connections need no options (setting an isolation level at every checkout cost a
         # lookup more than its query); SQLite has to know they only read.
         self.prepared_reads_engine = readonly_engine if self.is_sqlite else self.engine
+        self.replica = None if replica is None else ReadReplica(replica, self.engine)
+        if replica is not None:
+            _note_every_commit(self.engine)
+
+    async def source_of_reads(self) -> Database | ReadReplica:
+        """Where a read that may be served by the replica goes now: there when this is a GET
+        request and the replica holds the caller's writes and is within the lag bound
+        (`app/platform/replica.py`), else here."""
+        replica = self.replica
+        if replica is None or not reads.may_read_replica():
+            return self
+        if await replica.serves(reads.writes_to_see()):
+            reads.READS.labels(source="replica").inc()
+            reads.note_served_by_replica()
+            return replica
+        reads.READS.labels(source="primary").inc()
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,10 +120,18 @@ class Database:
         async with self.engine.connect() as connection:
             yield Statements.on(connection, autocommit=not self.is_sqlite)
             await connection.commit()  # nothing to do unless SQLAlchemy began a transaction
+        reads.note_write()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def check_replica(self) -> None:
+        """At start: refuse a DATABASE_READ_URL that is unreachable or not a replica."""
+        if self.replica is not None:
+            await self.replica.check()
+
     async def dispose(self) -> None:
+        if self.replica is not None:
+            await self.replica.dispose()
         await self.engine.dispose()

@@ -1,9 +1,10 @@
 """The unit of work: exactly one transaction, and the repositories that work inside it.
 
 A use case opens one with `async with ctx.uow() as uow:` (or `ctx.uow(readonly=True)` when it
-only reads), asks for the repositories it needs (`OrderRepository.of(uow)`) and calls
-`commit()`; leaving the block without a commit rolls everything back. Only repositories touch
-the session.
+only reads; `ctx.uow(readonly=True, replica=True)` when a GET's answer may come from the read
+replica, see `app/platform/replica.py`), asks for the repositories it needs
+(`OrderRepository.of(uow)`) and calls `commit()`; leaving the block without a commit rolls
+everything back. Only repositories touch the session.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from app.platform import replica as reads
 from app.platform.database import Database
 from app.platform.events import EVENTS_COMMITTING, OutgoingEvent
 from app.platform.prepared import Statements
+from app.platform.replica import ReadReplica
 
 BeginHook = Callable[["UnitOfWork"], Awaitable[None]]
 """Runs as a write unit of work begins, inside its transaction (the Idempotency-Key claim)."""
@@ -36,11 +39,14 @@ class UnitOfWork:
         db: Database,
         *,
         readonly: bool = False,
+        replica: bool = False,
         on_begin: Sequence[BeginHook] = (),
         listeners: Mapping[str, Sequence[Listener]] | None = None,
     ) -> None:
         self._db = db
         self.readonly = readonly
+        self._may_use_replica = replica
+        self._reads_from: Database | ReadReplica = db
         self._on_begin = on_begin
         self._listeners = listeners or {}
         self._repositories: dict[type[Repository], Repository] = {}
@@ -56,6 +62,8 @@ class UnitOfWork:
         if self.readonly:
             # Prepared reads take a pooled connection of their own, outside the ORM session,
             # which is only made if an ORM read needs it: a lookup then pays for no session.
+            if self._may_use_replica:
+                self._reads_from = await self._db.source_of_reads()
             self.statements = Statements(self._open_reads, autocommit=not self._db.is_sqlite)
             return self
         self.statements = Statements(self.session.connection)
@@ -72,7 +80,10 @@ class UnitOfWork:
         """The ORM session of this transaction: for repositories, never for use cases."""
         if self._session is None:
             db = self._db
-            self._session = (db.readonly_sessionmaker if self.readonly else db.sessionmaker)()
+            if self.readonly:
+                self._session = self._reads_from.readonly_sessionmaker()
+            else:
+                self._session = db.sessionmaker()
             self._session.info["uow"] = self  # for ORM listeners that emit events
         return self._session
 
@@ -138,6 +149,7 @@ class UnitOfWork:
             events, self._events = self._events, []
             await self.notify(EVENTS_COMMITTING, events)
         await session.commit()
+        reads.note_write()
         self.statements.release()
         self._committed = True
         after_commit, self._after_commit = self._after_commit, []
@@ -145,7 +157,7 @@ class UnitOfWork:
             callback()
 
     async def _open_reads(self) -> AsyncConnection:
-        self._reads = await self._db.prepared_reads_engine.connect()
+        self._reads = await self._reads_from.prepared_reads_engine.connect()
         return self._reads
 
     async def __aexit__(
@@ -155,6 +167,12 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         """Closing rolls back anything uncommitted; loaded objects stay readable (detached)."""
+        if (
+            exc is not None
+            and isinstance(self._reads_from, ReadReplica)
+            and reads.is_replica_failure(exc)
+        ):
+            self._reads_from.failed(exc)  # the request is asked again of the primary
         await self._close()
 
     async def _close(self) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.config import normalise_database_url
 from app.events.log_repository import forget_codes
 from app.platform import migrate
+from app.platform.replica import note_write
 from app.schema import metadata
 
 
@@ -23,6 +24,15 @@ def test_database_url() -> str:
     if not url:
         path = Path(tempfile.mkdtemp(prefix="omnistock-test-")) / "test.db"
         url = f"sqlite:///{path}"
+    return normalise_database_url(url)
+
+
+def test_read_database_url(primary_url: str) -> str | None:
+    """The streaming replica of the test database (TEST_DATABASE_READ_URL), PostgreSQL only:
+    then every test runs against the pair, as CI does (`.ci/run`)."""
+    url = os.environ.get("TEST_DATABASE_READ_URL")
+    if not url or not is_postgres(primary_url):
+        return None
     return normalise_database_url(url)
 
 
@@ -74,3 +84,4 @@ async def truncate_all(engine: AsyncEngine) -> None:
             await connection.execute(
                 text("INSERT INTO event_sequence (id, last_seq) VALUES (1, 0)")
             )
+    note_write()  # the next test's reads see the empty tables, on the replica too

@@ -65,6 +65,7 @@ def service_env(database_url: str, redis_url: str | None, **extra: str) -> dict[
         if key
         not in {
             "DATABASE_URL",
+            "DATABASE_READ_URL",
             "REDIS_URL",
             "OMNISTOCK_SECRET_KEY",
             "STRIPE_API_KEY",

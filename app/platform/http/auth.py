@@ -12,6 +12,8 @@ from litestar.middleware.authentication import (
     AuthenticationResult,
 )
 
+from app.platform.replica import identify_caller
+
 PUBLIC_PATHS = [
     "^/health",
     "^/metrics",
@@ -38,6 +40,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException(
                 "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
             )
+        identify_caller(principal.key_id)
         return AuthenticationResult(user=principal, auth=secret)
 
 
