@@ -162,7 +162,7 @@ def api_server(
                 process.kill()
 
 
-def _wait_for_every_worker(base: str, workers: int, seconds: float = 30) -> None:
+def _wait_for_every_worker(base: str, workers: int, seconds: float = 120) -> None:
     """Ready, and every worker process answering: load that starts while one worker is
     still importing the app lands all its keep-alive connections on the other for the whole
     run (seen here: 32 connections to one worker, 0 to the other, a third less throughput)."""
