@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inventory.changes import Change
-from app.inventory.rules import LevelKey, MovementKind, Quantities, check_guard
+from app.inventory.rules import Guard, LevelKey, MovementKind, Quantities, check_guard
 from app.inventory.stock_events import level_events
 from app.inventory.tables import Location, StockLevel, StockMovement
 from app.platform import metrics
+from app.platform.errors import InsufficientStock
 from app.platform.prepared import Prepared, pair_arrays, pairs_in, unnest_array
 from app.platform.tables import table_of, utcnow
 from app.platform.uow import Repository, UnitOfWork
@@ -87,6 +88,49 @@ _INSERT_MOVEMENTS = Prepared(
     .returning(_MOVEMENTS.c.id),
     postgresql_params=lambda rows: {name: [row[name] for row in rows] for name in _MOVEMENT_VALUES},
 )
+
+
+_RESERVE_ON_POSTGRESQL = Prepared(
+    text(
+        """
+    WITH wanted AS (
+        SELECT * FROM unnest(
+            CAST(:locations AS integer[]), CAST(:skus AS integer[]), CAST(:quantities AS integer[])
+        ) AS w(location_id, sku_id, quantity)
+    ), locked AS (
+        SELECT s.location_id, s.sku_id, w.quantity
+        FROM stock_levels s
+        JOIN wanted w ON s.location_id = w.location_id AND s.sku_id = w.sku_id
+        WHERE s.on_hand - s.reserved - s.safety_stock >= w.quantity
+        ORDER BY s.location_id, s.sku_id
+        FOR UPDATE OF s
+    ), taken AS (
+        UPDATE stock_levels s
+        SET reserved = s.reserved + l.quantity, version = s.version + 1,
+            updated_at = CAST(:now AS timestamptz)
+        FROM locked l
+        WHERE s.location_id = l.location_id AND s.sku_id = l.sku_id
+          AND s.on_hand - s.reserved - s.safety_stock >= l.quantity
+        RETURNING s.location_id, s.sku_id, s.on_hand, s.reserved, s.safety_stock, s.incoming,
+                  s.version, l.quantity
+    ), moved AS (
+        INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta,
+            safety_stock_delta, incoming_delta, channel, reference, reason, actor, created_at)
+        SELECT t.sku_id, t.location_id, CAST(:kind AS varchar), 0, t.quantity, 0, 0,
+               CAST(:channel AS varchar), CAST(:reference AS varchar),
+               CAST(:reason AS varchar), CAST(:actor AS varchar), CAST(:now AS timestamptz)
+        FROM taken t
+        WHERE (SELECT count(*) FROM taken) = CAST(:count AS bigint)
+        ORDER BY t.location_id, t.sku_id
+    )
+    SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming, version FROM taken
+    """
+    )
+)
+"""A reservation in one statement: each level locked in (location, SKU) order only if it has
+the units (a sold-out level is refused on what is committed, without queueing for its lock),
+reserved, and the movements appended when every level had enough. Fewer rows back than
+levels asked for means a short line: the caller rolls the transaction (or savepoint) back."""
 
 
 def forget_known_levels() -> None:
@@ -168,6 +212,83 @@ class Ledger(Repository):
         )
         found = {LevelKey(*row[:2]): Quantities(*row[2:6]) for row in rows}
         return {key: found.get(key, Quantities()) for key in keys}
+
+    async def reserve(self, changes: list[Change]) -> None:
+        """Reserve (`Change.reserve`/`Change.hold`) every change or raise `InsufficientStock`
+        (then roll back: on PostgreSQL the levels that had enough were written already).
+        On PostgreSQL, changes of distinct levels this transaction has not touched yet, by one
+        actor for one reference, take one statement; anything else goes the generic way
+        (peek, lock, check, write)."""
+        if not changes:
+            return
+        first = changes[0]
+        keys = [c.key for c in changes]
+        if (
+            self._uow.is_sqlite
+            or len(set(keys)) != len(keys)
+            or any(key in self._found or key in self._locked for key in keys)
+            or any(
+                c.guard is not Guard.AVAILABLE
+                or c.delta.on_hand
+                or c.delta.safety_stock
+                or c.delta.incoming
+                or c.delta.reserved <= 0
+                or (c.kind, c.channel, c.actor, c.reference, c.reason)
+                != (first.kind, first.channel, first.actor, first.reference, first.reason)
+                for c in changes
+            )
+        ):
+            refuse_if_short(changes, await self.peek(keys))
+            refuse_if_short(changes, await self.lock(keys, create_missing=False))
+            await self.apply(changes)
+            return
+        now = utcnow()
+        rows = await self.statements.rows(
+            _RESERVE_ON_POSTGRESQL,
+            {
+                "locations": [k.location_id for k in keys],
+                "skus": [k.sku_id for k in keys],
+                "quantities": [c.delta.reserved for c in changes],
+                "now": now,
+                "kind": first.kind,
+                "channel": first.channel,
+                "reference": first.reference,
+                "reason": first.reason,
+                "actor": first.actor,
+                "count": len(changes),
+            },
+        )
+        by_key = {c.key: c for c in changes}
+        if len(rows) < len(changes):
+            # Say which lines were short, from the levels as they are now, less what this
+            # statement has just reserved on the others (rolled back with the refusal).
+            levels = await self.peek(keys)
+            for location_id, sku_id, on_hand, reserved, safety_stock, incoming, _ in rows:
+                key = LevelKey(location_id, sku_id)
+                levels[key] = Quantities(
+                    on_hand, reserved - by_key[key].delta.reserved, safety_stock, incoming
+                )
+            refuse_if_short(changes, levels)
+            raise InsufficientStock(
+                "not enough stock for this order",
+                {"short": [{"sku": c.sku, "location": c.location} for c in changes]},
+            )
+        for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
+            key = LevelKey(location_id, sku_id)
+            after = Quantities(on_hand, reserved, safety_stock, incoming)
+            self._found[key] = Quantities(
+                on_hand, reserved - by_key[key].delta.reserved, safety_stock, incoming
+            )
+            self._locked[key] = after
+            self._versions[key] = version
+            _remember_levels([key])
+        self._uow.before_commit(self._emit_stock_events)
+        await self._uow.notify(AVAILABLE_CHANGED, sorted(keys), now)
+        kinds = [c.kind for c in changes]
+        started = self._started
+        self._uow.after_commit(
+            lambda: metrics.record_movements(kinds, time.perf_counter() - started)
+        )
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
@@ -311,6 +432,18 @@ class Ledger(Repository):
             ],
         )
         return sorted(row[0] for row in rows)
+
+
+def refuse_if_short(changes: list[Change], levels: dict[LevelKey, Quantities]) -> None:
+    """Raise `InsufficientStock` naming every change `levels` cannot take (not just the first)."""
+    shortages = []
+    for change in changes:
+        try:
+            check_guard(change.sku, change.location, levels[change.key], change.delta, change.guard)
+        except InsufficientStock as exc:
+            shortages.append(exc.details)
+    if shortages:
+        raise InsufficientStock("not enough stock for this order", {"short": shortages})
 
 
 def _remember_levels(keys: Iterable[LevelKey]) -> None:
