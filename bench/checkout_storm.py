@@ -702,9 +702,14 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--scenario", choices=("uniform", "hot_sku"), default=None)
     args = parser.parse_args()
-    results = [await scenario("uniform", False, args), await scenario("hot_sku", True, args)]
-    for result in results:
+    results = []
+    for name, hot in (("uniform", False), ("hot_sku", True)):
+        if args.scenario not in (None, name):
+            continue
+        result = await scenario(name, hot, args)  # printed as it finishes: a run is long
+        results.append(result)
         print_table(
             f"checkout storm, {result['scenario']}: {args.orders} orders, "
             f"{args.concurrency} clients",

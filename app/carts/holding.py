@@ -12,9 +12,9 @@ from app.carts.repository import CartRepository, LineRow
 from app.carts.tables import Cart
 from app.carts.views import CartView, cart_view, record_step
 from app.inventory.changes import SYSTEM, Actor, Change
-from app.inventory.ledger import Ledger, refuse_if_short
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository, LocationRef, SkuRef
-from app.inventory.rules import LevelKey
+from app.inventory.rules import LevelKey, refuse_if_short
 from app.orders.commands import NewOrder
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository

@@ -6,16 +6,20 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, insert, select, tuple_, update
 
 from app.inventory.changes import Change
-from app.inventory.rules import Guard, LevelKey, MovementKind, Quantities, check_guard
+from app.inventory.ledger_sql import RESERVE_ON_POSTGRESQL, create_levels
+from app.inventory.rules import (
+    Guard,
+    LevelKey,
+    Quantities,
+    check_guard,
+    refuse_if_short,
+)
 from app.inventory.stock_events import level_events
-from app.inventory.tables import Location, StockLevel, StockMovement
+from app.inventory.tables import StockLevel, StockMovement
 from app.platform import metrics
 from app.platform.errors import InsufficientStock
 from app.platform.prepared import Prepared, pair_arrays, pairs_in, unnest_array
@@ -90,49 +94,6 @@ _INSERT_MOVEMENTS = Prepared(
 )
 
 
-_RESERVE_ON_POSTGRESQL = Prepared(
-    text(
-        """
-    WITH wanted AS (
-        SELECT * FROM unnest(
-            CAST(:locations AS integer[]), CAST(:skus AS integer[]), CAST(:quantities AS integer[])
-        ) AS w(location_id, sku_id, quantity)
-    ), locked AS (
-        SELECT s.location_id, s.sku_id, w.quantity
-        FROM stock_levels s
-        JOIN wanted w ON s.location_id = w.location_id AND s.sku_id = w.sku_id
-        WHERE s.on_hand - s.reserved - s.safety_stock >= w.quantity
-        ORDER BY s.location_id, s.sku_id
-        FOR UPDATE OF s
-    ), taken AS (
-        UPDATE stock_levels s
-        SET reserved = s.reserved + l.quantity, version = s.version + 1,
-            updated_at = CAST(:now AS timestamptz)
-        FROM locked l
-        WHERE s.location_id = l.location_id AND s.sku_id = l.sku_id
-          AND s.on_hand - s.reserved - s.safety_stock >= l.quantity
-        RETURNING s.location_id, s.sku_id, s.on_hand, s.reserved, s.safety_stock, s.incoming,
-                  s.version, l.quantity
-    ), moved AS (
-        INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta,
-            safety_stock_delta, incoming_delta, channel, reference, reason, actor, created_at)
-        SELECT t.sku_id, t.location_id, CAST(:kind AS varchar), 0, t.quantity, 0, 0,
-               CAST(:channel AS varchar), CAST(:reference AS varchar),
-               CAST(:reason AS varchar), CAST(:actor AS varchar), CAST(:now AS timestamptz)
-        FROM taken t
-        WHERE (SELECT count(*) FROM taken) = CAST(:count AS bigint)
-        ORDER BY t.location_id, t.sku_id
-    )
-    SELECT location_id, sku_id, on_hand, reserved, safety_stock, incoming, version FROM taken
-    """
-    )
-)
-"""A reservation in one statement: each level locked in (location, SKU) order only if it has
-the units (a sold-out level is refused on what is committed, without queueing for its lock),
-reserved, and the movements appended when every level had enough. Fewer rows back than
-levels asked for means a short line: the caller rolls the transaction (or savepoint) back."""
-
-
 def forget_known_levels() -> None:
     """For tests that empty the tables between cases."""
     _KNOWN_LEVELS.clear()
@@ -162,7 +123,6 @@ class Ledger(Repository):
         """Each changed level as this transaction found it, for its events at the commit."""
         self._versions: dict[LevelKey, int] = {}
         """Each locked level's version as this transaction leaves it."""
-        """Each changed level as this transaction found it, for its events at the commit."""
 
     async def lock(
         self,
@@ -244,7 +204,7 @@ class Ledger(Repository):
             return
         now = utcnow()
         rows = await self.statements.rows(
-            _RESERVE_ON_POSTGRESQL,
+            RESERVE_ON_POSTGRESQL,
             {
                 "locations": [k.location_id for k in keys],
                 "skus": [k.sku_id for k in keys],
@@ -385,10 +345,10 @@ class Ledger(Repository):
         missing = [key for key in keys if key not in existing]
         if missing:
             if self.session.get_bind().dialect.name == "sqlite":
-                await _create_levels(self.session, missing, actor=actor, channel=channel)
+                await create_levels(self.session, missing, actor=actor, channel=channel)
             else:
                 async with self._uow.side_sessions() as side, side.begin():
-                    await _create_levels(side, missing, actor=actor, channel=channel)
+                    await create_levels(side, missing, actor=actor, channel=channel)
         _remember_levels(keys)
 
     async def _update_levels(
@@ -434,75 +394,7 @@ class Ledger(Repository):
         return sorted(row[0] for row in rows)
 
 
-def refuse_if_short(changes: list[Change], levels: dict[LevelKey, Quantities]) -> None:
-    """Raise `InsufficientStock` naming every change `levels` cannot take (not just the first)."""
-    shortages = []
-    for change in changes:
-        try:
-            check_guard(change.sku, change.location, levels[change.key], change.delta, change.guard)
-        except InsufficientStock as exc:
-            shortages.append(exc.details)
-    if shortages:
-        raise InsufficientStock("not enough stock for this order", {"short": shortages})
-
-
 def _remember_levels(keys: Iterable[LevelKey]) -> None:
     if len(_KNOWN_LEVELS) > _KNOWN_LEVELS_LIMIT:
         _KNOWN_LEVELS.clear()
     _KNOWN_LEVELS.update(keys)
-
-
-async def _create_levels(
-    session: AsyncSession, keys: list[LevelKey], *, actor: str, channel: str
-) -> None:
-    result = await session.execute(
-        select(Location.id, Location.default_safety_stock).where(
-            Location.id.in_({k.location_id for k in keys})
-        )
-    )
-    defaults: dict[int, int] = {row.id: row.default_safety_stock for row in result}
-    now = utcnow()
-    rows = [
-        {
-            "sku_id": k.sku_id,
-            "location_id": k.location_id,
-            "on_hand": 0,
-            "reserved": 0,
-            "safety_stock": defaults.get(k.location_id, 0),
-            "incoming": 0,
-            "version": 0,
-            "updated_at": now,
-        }
-        for k in keys
-    ]
-    stmt: Any = (
-        postgresql.insert(StockLevel)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(StockLevel)
-    )
-    stmt = (
-        stmt.values(rows)
-        .on_conflict_do_nothing()
-        .returning(StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock)
-    )
-    created = (await session.execute(stmt)).all()
-    opening = [
-        {
-            "sku_id": row.sku_id,
-            "location_id": row.location_id,
-            "kind": MovementKind.SAFETY_STOCK.value,
-            "on_hand_delta": 0,
-            "reserved_delta": 0,
-            "safety_stock_delta": row.safety_stock,
-            "incoming_delta": 0,
-            "channel": channel,
-            "reference": None,
-            "reason": "location default safety stock",
-            "actor": actor,
-            "created_at": now,
-        }
-        for row in created
-        if row.safety_stock
-    ]
-    if opening:
-        await session.execute(insert(StockMovement), opening)
