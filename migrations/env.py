@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings, normalise_database_url
-from app.platform.partitions import include_name
+from app.platform.partition_repository import include_name
 from app.schema import metadata
 
 config = context.config

@@ -12,7 +12,7 @@ from app.events.model import EventFilter, EventScope
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.maintenance import purge_in_batches
-from app.platform.partitions import Partitions
+from app.platform.partition_repository import Partitions
 from app.platform.tables import utcnow
 
 log = structlog.get_logger("omnistock.events")

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import text
 
+from app.inventory.archive_repository import LedgerArchive
 from app.platform.context import Context
-from app.platform.partitions import MonthPartition, Partitions, add_months, month_start
+from app.platform.partition_repository import MonthPartition, Partitions, add_months, month_start
 from app.platform.tables import utcnow
 
 log = structlog.get_logger("omnistock.archive")
@@ -71,34 +71,6 @@ class LedgerUpkeep:
     default_rows: int = 0
 
 
-_SUM_PARTITION = """
-CREATE TEMPORARY TABLE archived_sums ON COMMIT DROP AS
-SELECT location_id, sku_id,
-       sum(on_hand_delta) AS on_hand_delta, sum(reserved_delta) AS reserved_delta,
-       sum(safety_stock_delta) AS safety_stock_delta, sum(incoming_delta) AS incoming_delta,
-       count(*) AS movements, max(id) AS last_movement_id
-FROM {partition}
-GROUP BY location_id, sku_id
-"""
-
-_ADD_TO_TOTALS = """
-INSERT INTO movement_archive_totals AS t
-    (location_id, sku_id, on_hand_delta, reserved_delta, safety_stock_delta, incoming_delta,
-     movements, last_movement_id, archived_through)
-SELECT location_id, sku_id, on_hand_delta, reserved_delta, safety_stock_delta, incoming_delta,
-       movements, last_movement_id, :through
-FROM archived_sums
-ON CONFLICT (location_id, sku_id) DO UPDATE SET
-    on_hand_delta = t.on_hand_delta + excluded.on_hand_delta,
-    reserved_delta = t.reserved_delta + excluded.reserved_delta,
-    safety_stock_delta = t.safety_stock_delta + excluded.safety_stock_delta,
-    incoming_delta = t.incoming_delta + excluded.incoming_delta,
-    movements = t.movements + excluded.movements,
-    last_movement_id = greatest(t.last_movement_id, excluded.last_movement_id),
-    archived_through = greatest(t.archived_through, excluded.archived_through)
-"""
-
-
 async def keep_ledger_bounded(
     ctx: Context, plan: ArchivePlan, now: datetime | None = None
 ) -> LedgerUpkeep:
@@ -134,16 +106,9 @@ async def keep_ledger_bounded(
 
 
 async def _archive(ctx: Context, partition: MonthPartition) -> None:
-    """One month out of the ledger and into the totals, in one transaction. Its sums are
-    taken before the detach, with writes to that partition (only) locked out, so the parent's
-    exclusive lock lasts for the detach and an upsert of one row per level."""
+    """One month out of the ledger and into the totals, in one transaction."""
     async with ctx.uow() as uow:
-        session = uow.session
-        await session.execute(text(f"LOCK TABLE {partition.name} IN SHARE MODE"))
-        await session.execute(text(_SUM_PARTITION.format(partition=partition.name)))
-        await Partitions.of(uow).detach(partition)
-        await session.execute(text(_ADD_TO_TOTALS), {"through": partition.upper})
-        await session.execute(text(f"ALTER TABLE {partition.name} SET SCHEMA {ARCHIVE_SCHEMA}"))
+        await LedgerArchive.of(uow).take_out(partition, ARCHIVE_SCHEMA)
         await uow.commit()
 
 
@@ -158,18 +123,8 @@ async def _write_out(ctx: Context, directory: Path) -> list[str]:
         target = directory / f"{name}.csv.gz"
         partial = directory / f"{name}.csv.gz.partial"
         async with ctx.uow() as uow:
-            connection = await uow.session.connection()
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
             with gzip.open(partial, "wb") as out:
-
-                async def write(chunk: bytes, out: gzip.GzipFile = out) -> None:
-                    out.write(chunk)
-
-                await driver.copy_from_table(
-                    name, schema_name=ARCHIVE_SCHEMA, output=write, format="csv", header=True
-                )
+                await LedgerArchive.of(uow).copy_out(name, ARCHIVE_SCHEMA, out.write)
             with partial.open("rb") as done:
                 os.fsync(done.fileno())
             partial.replace(target)

@@ -122,7 +122,7 @@ def _next_month(at: datetime) -> datetime:
 
 
 def _partition_name(table: str, month: datetime) -> str:
-    """The name the maintenance job recognises (app/platform/partitions.py)."""
+    """The name the maintenance job recognises (app/platform/partition_repository.py)."""
     return f"{table}_p{month.year:04d}_{month.month:02d}"
 
 

@@ -26,7 +26,7 @@ from app.inventory.archive import ArchiveMisconfigured, ArchivePlan, keep_ledger
 from app.inventory.queries import _PICKUP_CANDIDATES
 from app.platform import migrate
 from app.platform.events import OutgoingEvent
-from app.platform.partitions import Partitions, add_months, month_start
+from app.platform.partition_repository import Partitions, add_months, month_start
 from app.platform.tables import utcnow
 from tests.conftest import ADMIN, World
 

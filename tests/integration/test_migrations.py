@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.platform import migrate
-from app.platform.partitions import include_name
+from app.platform.partition_repository import include_name
 from app.schema import metadata
 from tests.support.database import is_postgres
 
