@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
+from app.events.log_repository import forget_codes
+from app.inventory.ledger import forget_known_levels
 from app.platform import migrate
 
 
@@ -16,6 +18,9 @@ def database(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("OMNISTOCK_ENV", "development")
     migrate.upgrade(url)
+    # A new database gives ids again: what the process cached by id belongs to another one.
+    forget_codes()
+    forget_known_levels()
     return url
 
 
