@@ -41,6 +41,10 @@ async def read_books(database_url: str) -> Books:
     db = Database(database_url, pool_size=1)
     try:
         async with db.engine.connect() as c:
+            if not db.is_sqlite:
+                # One snapshot for every table: a job still releasing a hold between two reads
+                # would otherwise show a level and movements of different moments.
+                await c.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
             levels = {
                 (r.location, r.sku): {
                     "on_hand": r.on_hand,
