@@ -131,6 +131,11 @@ class UnitOfWork:
         emitted = len(self._events)
         try:
             async with self.session.begin_nested():
+                # SQLAlchemy sends the SAVEPOINT only when the session is next asked for its
+                # connection, and prepared statements run on the connection they already hold
+                # (app/platform/prepared.py): ask now, or their writes in this block would be
+                # outside the savepoint and stay when it rolls back.
+                await self.session.connection()
                 yield
         except BaseException:
             del self._events[emitted:]  # the change they describe is gone
