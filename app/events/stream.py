@@ -217,6 +217,8 @@ class StreamHub:
     async def read_new(self) -> None:
         """One step of the tailer: fan out every event committed since the last step."""
         while self.last is not None:
+            if not self._attached and await self._skip_to_head():
+                return
             # One query, no head first: numbers are taken under the counter row's lock at the
             # commit, so a transaction's events are visible before any later one's (see
             # app/events/log.py) and a read that sees an event sees all below it.
@@ -232,6 +234,18 @@ class StreamHub:
             self.last = events[-1].seq
             if len(events) < self._page:
                 return
+
+    async def _skip_to_head(self) -> bool:
+        """With no subscriber attached, move the mark to the log's head instead of reading
+        the events nobody is given (every commit of every process wakes every tailer: read,
+        that is a page of events decoded per commit per API process). True if done; False
+        when a subscriber attached meanwhile: the events past the old mark are then read as
+        usual (its own catch-up reads the log to the head, so it misses none either way)."""
+        head = await self.head()
+        if self._attached or self.last is None:
+            return False
+        self.last = max(self.last, head)
+        return True
 
     # Subscribers ---------------------------------------------------------------------------
     async def open(self, principal: Principal, wanted: EventFilter) -> Subscription:
