@@ -14,13 +14,13 @@ from app.carts.views import CartView, cart_view, record_step
 from app.inventory.changes import SYSTEM, Actor, Change
 from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository, LocationRef, SkuRef
-from app.inventory.rules import LevelKey
+from app.inventory.rules import LevelKey, refuse_if_short
 from app.orders.commands import NewOrder
 from app.orders.context import OrderContext
 from app.orders.customer_repository import CustomerRepository
 from app.orders.model import Fulfilment, merge_lines
 from app.orders.repository import OrderRepository
-from app.orders.reserving import _refuse_if_short, _with_alternatives
+from app.orders.reserving import _with_alternatives
 from app.platform.access import ROLE_PERMISSIONS, Channel, Permission, Principal
 from app.platform.errors import BusinessRuleViolation, Forbidden, InsufficientStock, NotFound
 from app.platform.tables import utcnow
@@ -271,11 +271,11 @@ async def _hold_lines(
     ledger = Ledger.of(uow)
     if holds and not changes:
         # refused on what is committed first, without queueing for a busy level's lock
-        _refuse_if_short(holds, await ledger.peek([c.key for c in holds]))
+        refuse_if_short(holds, await ledger.peek([c.key for c in holds]))
     locked = await ledger.lock(sorted({c.key for c in [*changes, *holds]}), create_missing=False)
     for release in changes:  # a hold renewed where it ran out counts its own units back
         locked[release.key] = locked[release.key].after(release.delta)
-    _refuse_if_short(holds, locked)
+    refuse_if_short(holds, locked)
     await ledger.apply(sorted([*changes, *holds], key=lambda c: c.key))
     if target is None:
         cart.hold_location_id, cart.held_until, cart.extended = None, None, False

@@ -51,10 +51,38 @@ _APPEND_ON_POSTGRESQL = Prepared(
 )
 """One statement, run by asyncpg as a prepared statement: numbers taken, events written."""
 
+_APPEND_WITH_THE_COMMIT = """
+    WITH e AS (
+        SELECT value, ord FROM json_array_elements({events}::json) WITH ORDINALITY AS x(value, ord)
+    ), numbered AS (
+        UPDATE event_sequence SET last_seq = last_seq + (SELECT count(*) FROM e) WHERE id = 1
+        RETURNING last_seq
+    )
+    INSERT INTO event_log
+        (seq, id, type, occurred_at, location, other_location, sku, channel, data)
+    SELECT numbered.last_seq - (SELECT count(*) FROM e) + e.ord, CAST(e.value->>'id' AS uuid),
+           e.value->>'type', CAST(e.value->>'occurred_at' AS timestamptz), e.value->>'location',
+           e.value->>'other_location', e.value->>'sku', e.value->>'channel', e.value->'data'
+    FROM numbered, e
+"""
+"""The same, sent in one message with the COMMIT (the events a literal: a message of several
+statements takes no parameters), so the counter row stays locked for the time the server
+takes to run it and commit, and not also while the answer travels back to the process and
+the process gets round to sending COMMIT."""
+
 _CODES: dict[tuple[str, int], str] = {}
 """Location and SKU codes by id: codes never change, so a hit saves a query."""
 
 _CODES_LIMIT = 200_000
+
+
+def dollar_quoted(text: str) -> str:
+    """`text` as a PostgreSQL string constant, whatever it contains: dollar-quoted with a tag
+    that does not occur in it."""
+    tag = "ev"
+    while f"${tag}$" in text:
+        tag += "x"
+    return f"${tag}${text}${tag}$"
 
 
 def forget_codes() -> None:
@@ -62,8 +90,9 @@ def forget_codes() -> None:
     _CODES.clear()
 
 
-EventSignal = Callable[[int], None]
-"""Told, after a commit, the highest `seq` it wrote (the stream and webhooks wake up)."""
+EventSignal = Callable[[int | None], None]
+"""Told, after a commit, the highest `seq` it wrote, or None when the numbers were taken on
+the server with the commit (the stream and webhooks wake up)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +147,24 @@ class EventLog(Repository):
         }
         written = await self.statements.rows(_APPEND_ON_POSTGRESQL, params)
         return int(max(row[0] for row in written))
+
+    async def append_with_the_commit(self, events: Sequence[OutgoingEvent]) -> None:
+        """PostgreSQL: number and write `events` in the same message as the COMMIT
+        (`UnitOfWork.finish_with`): the last statement of the transaction, as `append`'s is,
+        and with the same guarantee (numbers taken in commit order, none skipped)."""
+        rows = await self._rows_of(events)
+        payload = json.dumps(
+            [
+                {
+                    **row,
+                    "id": str(row["id"]),
+                    "occurred_at": row["occurred_at"].isoformat(),
+                }
+                for row in rows
+            ],
+            default=str,
+        )
+        self._uow.finish_with(_APPEND_WITH_THE_COMMIT.format(events=dollar_quoted(payload)))
 
     async def _rows_of(self, events: Sequence[OutgoingEvent]) -> list[dict[str, Any]]:
         locations = await self._codes("location", {e.location_id for e in events} - {None})
@@ -230,6 +277,11 @@ def event_writer(signal: EventSignal | None = None) -> Callable[..., Any]:
     committed, tells `signal` the last `seq` written."""
 
     async def write_events(uow: UnitOfWork, events: Sequence[OutgoingEvent]) -> None:
+        if not uow.is_sqlite:
+            await EventLog.of(uow).append_with_the_commit(events)
+            if signal is not None:
+                uow.after_commit(lambda: signal(None))  # numbered on the server, untold
+            return
         last = await EventLog.of(uow).append(events)
         if signal is not None:
             uow.after_commit(lambda: signal(last))

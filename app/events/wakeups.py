@@ -19,7 +19,7 @@ class LocalWakeUps:
         self._lock = threading.Lock()
         self._listeners: list[Wake] = []
 
-    def publish(self, seq: int) -> None:
+    def publish(self, seq: int | None) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for wake in listeners:

@@ -36,12 +36,18 @@ class RedisEventSignal:
         self._changed = threading.Condition()
         self._latest = 0
         self._sent = 0
+        self._unnumbered = False
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def __call__(self, seq: int) -> None:
+    def __call__(self, seq: int | None) -> None:
+        """`seq`: the last one committed, or None when the commit did not learn its numbers
+        (a wake-up then carries none, so no tailer takes it for one it has read)."""
         with self._changed:
-            self._latest = max(self._latest, seq)
+            if seq is None:
+                self._unnumbered = True
+            else:
+                self._latest = max(self._latest, seq)
             self._changed.notify()
         if self._pid != os.getpid():  # first use, or a forked child (Dramatiq's workers)
             self._start()
@@ -62,11 +68,12 @@ class RedisEventSignal:
         )
         while True:
             with self._changed:
-                while self._latest <= self._sent:
+                while self._latest <= self._sent and not self._unnumbered:
                     self._changed.wait()
-                seq = self._sent = self._latest
+                payload = "" if self._unnumbered else str(self._latest)
+                self._sent, self._unnumbered = self._latest, False
             try:
-                client.publish(CHANNEL, str(seq))
+                client.publish(CHANNEL, payload)
             except (redis.RedisError, OSError) as error:
                 # The tailers read the log each second anyway; wait a little before the next.
                 log.warning("cannot publish an event wake-up", error=str(error))
@@ -104,7 +111,7 @@ class RedisWakeUps:
                     wake(None)
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            wake(int(message["data"]))
+                            wake(int(message["data"]) if message["data"] else None)
             except (redis.RedisError, OSError, ValueError) as error:
                 log.warning("event wake-ups lost; resubscribing", error=str(error))
             finally:

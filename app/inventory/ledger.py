@@ -6,17 +6,22 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inventory.changes import Change
-from app.inventory.rules import LevelKey, MovementKind, Quantities, check_guard
+from app.inventory.ledger_sql import RESERVE_ON_POSTGRESQL, create_levels
+from app.inventory.rules import (
+    Guard,
+    LevelKey,
+    Quantities,
+    check_guard,
+    refuse_if_short,
+)
 from app.inventory.stock_events import level_events
-from app.inventory.tables import Location, StockLevel, StockMovement
+from app.inventory.tables import StockLevel, StockMovement
 from app.platform import metrics
+from app.platform.errors import InsufficientStock
 from app.platform.prepared import Prepared, pair_arrays, pairs_in, unnest_array
 from app.platform.tables import table_of, utcnow
 from app.platform.uow import Repository, UnitOfWork
@@ -118,7 +123,6 @@ class Ledger(Repository):
         """Each changed level as this transaction found it, for its events at the commit."""
         self._versions: dict[LevelKey, int] = {}
         """Each locked level's version as this transaction leaves it."""
-        """Each changed level as this transaction found it, for its events at the commit."""
 
     async def lock(
         self,
@@ -168,6 +172,83 @@ class Ledger(Repository):
         )
         found = {LevelKey(*row[:2]): Quantities(*row[2:6]) for row in rows}
         return {key: found.get(key, Quantities()) for key in keys}
+
+    async def reserve(self, changes: list[Change]) -> None:
+        """Reserve (`Change.reserve`/`Change.hold`) every change or raise `InsufficientStock`
+        (then roll back: on PostgreSQL the levels that had enough were written already).
+        On PostgreSQL, changes of distinct levels this transaction has not touched yet, by one
+        actor for one reference, take one statement; anything else goes the generic way
+        (peek, lock, check, write)."""
+        if not changes:
+            return
+        first = changes[0]
+        keys = [c.key for c in changes]
+        if (
+            self._uow.is_sqlite
+            or len(set(keys)) != len(keys)
+            or any(key in self._found or key in self._locked for key in keys)
+            or any(
+                c.guard is not Guard.AVAILABLE
+                or c.delta.on_hand
+                or c.delta.safety_stock
+                or c.delta.incoming
+                or c.delta.reserved <= 0
+                or (c.kind, c.channel, c.actor, c.reference, c.reason)
+                != (first.kind, first.channel, first.actor, first.reference, first.reason)
+                for c in changes
+            )
+        ):
+            refuse_if_short(changes, await self.peek(keys))
+            refuse_if_short(changes, await self.lock(keys, create_missing=False))
+            await self.apply(changes)
+            return
+        now = utcnow()
+        rows = await self.statements.rows(
+            RESERVE_ON_POSTGRESQL,
+            {
+                "locations": [k.location_id for k in keys],
+                "skus": [k.sku_id for k in keys],
+                "quantities": [c.delta.reserved for c in changes],
+                "now": now,
+                "kind": first.kind,
+                "channel": first.channel,
+                "reference": first.reference,
+                "reason": first.reason,
+                "actor": first.actor,
+                "count": len(changes),
+            },
+        )
+        by_key = {c.key: c for c in changes}
+        if len(rows) < len(changes):
+            # Say which lines were short, from the levels as they are now, less what this
+            # statement has just reserved on the others (rolled back with the refusal).
+            levels = await self.peek(keys)
+            for location_id, sku_id, on_hand, reserved, safety_stock, incoming, _ in rows:
+                key = LevelKey(location_id, sku_id)
+                levels[key] = Quantities(
+                    on_hand, reserved - by_key[key].delta.reserved, safety_stock, incoming
+                )
+            refuse_if_short(changes, levels)
+            raise InsufficientStock(
+                "not enough stock for this order",
+                {"short": [{"sku": c.sku, "location": c.location} for c in changes]},
+            )
+        for location_id, sku_id, on_hand, reserved, safety_stock, incoming, version in rows:
+            key = LevelKey(location_id, sku_id)
+            after = Quantities(on_hand, reserved, safety_stock, incoming)
+            self._found[key] = Quantities(
+                on_hand, reserved - by_key[key].delta.reserved, safety_stock, incoming
+            )
+            self._locked[key] = after
+            self._versions[key] = version
+            _remember_levels([key])
+        self._uow.before_commit(self._emit_stock_events)
+        await self._uow.notify(AVAILABLE_CHANGED, sorted(keys), now)
+        kinds = [c.kind for c in changes]
+        started = self._started
+        self._uow.after_commit(
+            lambda: metrics.record_movements(kinds, time.perf_counter() - started)
+        )
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
@@ -264,10 +345,10 @@ class Ledger(Repository):
         missing = [key for key in keys if key not in existing]
         if missing:
             if self.session.get_bind().dialect.name == "sqlite":
-                await _create_levels(self.session, missing, actor=actor, channel=channel)
+                await create_levels(self.session, missing, actor=actor, channel=channel)
             else:
                 async with self._uow.side_sessions() as side, side.begin():
-                    await _create_levels(side, missing, actor=actor, channel=channel)
+                    await create_levels(side, missing, actor=actor, channel=channel)
         _remember_levels(keys)
 
     async def _update_levels(
@@ -317,59 +398,3 @@ def _remember_levels(keys: Iterable[LevelKey]) -> None:
     if len(_KNOWN_LEVELS) > _KNOWN_LEVELS_LIMIT:
         _KNOWN_LEVELS.clear()
     _KNOWN_LEVELS.update(keys)
-
-
-async def _create_levels(
-    session: AsyncSession, keys: list[LevelKey], *, actor: str, channel: str
-) -> None:
-    result = await session.execute(
-        select(Location.id, Location.default_safety_stock).where(
-            Location.id.in_({k.location_id for k in keys})
-        )
-    )
-    defaults: dict[int, int] = {row.id: row.default_safety_stock for row in result}
-    now = utcnow()
-    rows = [
-        {
-            "sku_id": k.sku_id,
-            "location_id": k.location_id,
-            "on_hand": 0,
-            "reserved": 0,
-            "safety_stock": defaults.get(k.location_id, 0),
-            "incoming": 0,
-            "version": 0,
-            "updated_at": now,
-        }
-        for k in keys
-    ]
-    stmt: Any = (
-        postgresql.insert(StockLevel)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(StockLevel)
-    )
-    stmt = (
-        stmt.values(rows)
-        .on_conflict_do_nothing()
-        .returning(StockLevel.location_id, StockLevel.sku_id, StockLevel.safety_stock)
-    )
-    created = (await session.execute(stmt)).all()
-    opening = [
-        {
-            "sku_id": row.sku_id,
-            "location_id": row.location_id,
-            "kind": MovementKind.SAFETY_STOCK.value,
-            "on_hand_delta": 0,
-            "reserved_delta": 0,
-            "safety_stock_delta": row.safety_stock,
-            "incoming_delta": 0,
-            "channel": channel,
-            "reference": None,
-            "reason": "location default safety stock",
-            "actor": actor,
-            "created_at": now,
-        }
-        for row in created
-        if row.safety_stock
-    ]
-    if opening:
-        await session.execute(insert(StockMovement), opening)

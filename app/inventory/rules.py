@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from app.platform.errors import BusinessRuleViolation, InsufficientStock, InvalidTransition
 
@@ -319,3 +321,30 @@ def fold(deltas: list[Delta]) -> Quantities:
 class LevelKey:
     location_id: int
     sku_id: int
+
+
+class Guarded(Protocol):
+    """A change as its guard is checked (`app.inventory.changes.Change`)."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def key(self) -> LevelKey: ...
+    @property
+    def delta(self) -> Delta: ...
+    @property
+    def guard(self) -> Guard: ...
+
+
+def refuse_if_short(changes: Sequence[Guarded], levels: Mapping[LevelKey, Quantities]) -> None:
+    """Raise `InsufficientStock` naming every change `levels` cannot take (not just the first)."""
+    shortages = []
+    for change in changes:
+        try:
+            check_guard(change.sku, change.location, levels[change.key], change.delta, change.guard)
+        except InsufficientStock as exc:
+            shortages.append(exc.details)
+    if shortages:
+        raise InsufficientStock("not enough stock for this order", {"short": shortages})

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter, SkipValidation
+from litestar.serialization import encode_json
 
 from app.orders import closing, line_work, pickup_codes, placing, returns
 from app.orders import fulfilment as orders_fulfilment
@@ -38,6 +39,7 @@ from app.orders.search_repository import OrderSearch
 from app.orders.views import ORDER_REF_PATTERN, OrderView, order_named
 from app.platform.http.deps import CallerDep
 from app.platform.http.schemas import PLAIN_TEXT, CodePath, CodeQuery, with_offset
+from app.platform.idempotency import store as idempotency
 
 OrderContextDep = SkipValidation[OrderContext]
 
@@ -49,6 +51,14 @@ OrderRef = Annotated[
         description="The order's id, or its number (e.g. W-N7N56JGT)",
     ),
 ]
+
+
+JSON = "application/json"
+
+
+def _order_answer(view: OrderView) -> idempotency.Answer:
+    """A placed order's 201, as stored for retries and sent: the same bytes either way."""
+    return 201, JSON, encode_json(order_out(view))
 
 
 def order_out(view: OrderView) -> OrderOut:
@@ -140,7 +150,7 @@ class OrderController(Controller):
     )
     async def place(
         self, data: JSONBody[OrderIn], ctx: OrderContextDep, principal: CallerDep
-    ) -> OrderOut:
+    ) -> Response[OrderOut]:
         if isinstance(data.fulfilment, PickupIn):
             fulfilment, pickup, address = Fulfilment.PICKUP, data.fulfilment.location, None
         else:
@@ -149,6 +159,7 @@ class OrderController(Controller):
             address = ShipAddress(
                 a.line1, a.city, a.postal_code, a.country.upper(), a.latitude, a.longitude
             )
+        idempotency.answer_with(_order_answer)
         view = await placing.place_order(
             ctx,
             principal,
@@ -164,7 +175,10 @@ class OrderController(Controller):
                 channel=data.channel,
             ),
         )
-        return order_out(view)
+        # The answer as the order's transaction stored it for Idempotency-Key retries, or,
+        # when it was not stored there (a resumed placement), as it is now.
+        _, _, body = idempotency.answered() or _order_answer(view)
+        return Response(cast(Any, body), status_code=201, media_type=JSON)
 
     @get("/", summary="Orders, oldest first (storefront and mobile keys see their channel's)")
     async def list_page(

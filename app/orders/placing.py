@@ -14,7 +14,7 @@ from app.orders import ports
 from app.orders.closing import _close
 from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
-from app.orders.customer_repository import CustomerRepository
+from app.orders.customer_repository import CustomerRef, CustomerRepository
 from app.orders.model import (
     REMOTE_CHANNELS,
     Fulfilment,
@@ -75,6 +75,7 @@ async def place_order(
             order_id=order_id,
             refuse_paused=True,
             first=first,
+            answer=paid_at_counter,
         )
     except InsufficientStock as short:
         raise await _with_alternatives(ctx, data, lines, short) from None
@@ -95,16 +96,24 @@ async def _reserve_and_record(
     order_id: uuid.UUID | None = None,
     refuse_paused: bool = False,
     first: FirstStep | None = None,
+    answer: bool = False,
 ) -> OrderView:
     """Reserve the lines and write the order in one transaction; `confirm_now` when no
     payment needs authorising (paid at the counter); `refuse_paused`: a pickup at a store
-    that has paused pickups is refused (an order another storefront already took is not)."""
+    that has paused pickups is refused (an order another storefront already took is not);
+    `answer`: the view is the request's final result, so its idempotent response is stored
+    in this same transaction."""
     order_id = order_id or uuid.uuid4()
     reference = f"order:{order_id}"
     async with ctx.uow() as uow:
         if first is not None:
             await first(uow, order_id)
         skus = await CatalogueRepository.of(uow).skus_by_code([sku for sku, _ in lines])
+        # The customer first (its row lock, then the levels'; the same order on every path):
+        # a level's lock is then held over as few statements as possible until the commit.
+        customer = await _customer_for(
+            uow, data, ctx.max_open_unpaid_orders if channel in REMOTE_CHANNELS else None
+        )
         pickup: LocationRef | None = None
         due_at: datetime | None = None
         if data.fulfilment is Fulfilment.PICKUP:
@@ -115,7 +124,7 @@ async def _reserve_and_record(
                 )
             due_at = await _pickup_due_at(uow, pickup, refuse_paused)
             plan = _Plan({sku: [(pickup.id, pickup.code, qty)] for sku, qty in lines})
-            await _reserve(uow, principal, channel, plan, skus, reference, check_first=True)
+            await _reserve(uow, principal, channel, plan, skus, reference)
         else:
             plan = await _reserve_shipment(
                 ctx, uow, principal, channel, lines, skus, data, reference
@@ -131,8 +140,8 @@ async def _reserve_and_record(
             pickup,
             ctx.payments.name,
             confirm_now=confirm_now,
-            unpaid_limit=ctx.max_open_unpaid_orders if channel in REMOTE_CHANNELS else None,
             due_at=due_at,
+            customer=customer,
         )
         view = order_view(
             order,
@@ -142,6 +151,8 @@ async def _reserve_and_record(
             True,
             customer_name=data.name,
         )
+        if answer:
+            await store.answer_in(uow, view)
         await uow.commit()
     return view
 
@@ -160,6 +171,7 @@ async def _insert_order(
     confirm_now: bool = False,
     unpaid_limit: int | None = None,
     due_at: datetime | None = None,
+    customer: CustomerRef | None = None,
 ) -> tuple[Order, list[LineRow], list[AllocationRow]]:
     """The order, its lines and allocations (returned as written, allocations in location
     then SKU order), and its first event; prices from the catalogue.
@@ -172,12 +184,8 @@ async def _insert_order(
         for sku, qty in merge_lines(data.lines)
     ]
     total, currency = order_total(priced)
-    customer = await CustomerRepository.of(uow).customer_for_email(
-        data.email, data.name, data.phone
-    )
-    if unpaid_limit is not None:
-        open_unpaid = await OrderRepository.of(uow).open_unpaid_orders(customer.id)
-        check_unpaid_limit(open_unpaid, unpaid_limit)
+    if customer is None:
+        customer = await _customer_for(uow, data, unpaid_limit)
     now = utcnow()
     order = Order(
         id=order_id,
@@ -234,6 +242,19 @@ async def _insert_order(
     return order, lines, allocations
 
 
+async def _customer_for(uow: UnitOfWork, data: NewOrder, unpaid_limit: int | None) -> CustomerRef:
+    """The order's customer, found or added by email; refused when `unpaid_limit` is given and
+    they already have that many open unpaid orders (counted under the customer row's lock,
+    which the upsert takes, so two racing orders of one email cannot both pass)."""
+    customer = await CustomerRepository.of(uow).customer_for_email(
+        data.email, data.name, data.phone
+    )
+    if unpaid_limit is not None:
+        open_unpaid = await OrderRepository.of(uow).open_unpaid_orders(customer.id)
+        check_unpaid_limit(open_unpaid, unpaid_limit)
+    return customer
+
+
 async def _pickup_due_at(
     uow: UnitOfWork, pickup: LocationRef, refuse_paused: bool
 ) -> datetime | None:
@@ -277,6 +298,7 @@ async def _authorise(ctx: OrderContext, view: OrderView, principal: Principal) -
         authorised = order_view(
             order, view.lines, view.allocations, view.pickup_location, show_client_secret=True
         )
+        await store.answer_in(uow, authorised)
         await uow.commit()
     return authorised
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 
 from app.inventory.queries import StockAt, _stock_at
 from app.inventory.tables import Location, Sku
@@ -56,17 +56,17 @@ class OpenAllocation:
     quantity: int
 
 
-_ORDERS = Prepared(insert(table_of(Order)))
+_ORDERS = table_of(Order)
 
 _ORDER_COLUMNS = [column.key for column in table_of(Order).columns]
 
-_LINES = Prepared(insert(table_of(OrderLine)))
+_LINES = table_of(OrderLine)
 
-_ALLOCATIONS = Prepared(insert(table_of(Allocation)))
+_ALLOCATIONS = table_of(Allocation)
 
-_EVENTS = Prepared(insert(table_of(Event)))
+_EVENTS = table_of(Event)
 
-_NOTIFICATIONS = Prepared(insert(table_of(Notification)))
+_NOTIFICATIONS = table_of(Notification)
 
 _OPEN_UNPAID = Prepared(
     select(func.count())
@@ -90,18 +90,22 @@ class OrderRepository(Repository):
     def __init__(self, uow: UnitOfWork) -> None:
         super().__init__(uow)
         uow.before_commit(self.write_pending)
-        self._pending: dict[Prepared, list[dict[str, Any]]] = {}
+        self._pending: dict[Table, list[dict[str, Any]]] = {}
 
-    def _queue(self, statement: Prepared, row: dict[str, Any]) -> None:
-        self._pending.setdefault(statement, []).append(row)
+    def _queue(self, table: Table, row: dict[str, Any]) -> None:
+        self._pending.setdefault(table, []).append(row)
 
     async def write_pending(self) -> None:
         """Called by the unit of work after the ORM flush, so every row these reference
-        (orders, POS transactions) exists already."""
-        for statement in (_ORDERS, _LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS):
-            rows = self._pending.pop(statement, None)
-            if rows:
-                await self.statements.execute_many(statement, rows)
+        (orders, POS transactions) exists already. One statement on PostgreSQL."""
+        pending, self._pending = self._pending, {}
+        await self.statements.insert_all(
+            [
+                (table, pending[table])
+                for table in (_ORDERS, _LINES, _ALLOCATIONS, _EVENTS, _NOTIFICATIONS)
+                if table in pending
+            ]
+        )
 
     # orders ------------------------------------------------------------------------------
     async def add_order(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.inventory import rules, sourcing
+from app.inventory import sourcing
 from app.inventory.changes import Actor, Change
 from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository, SkuRef
-from app.inventory.rules import LevelKey, Quantities
+from app.inventory.rules import LevelKey
 from app.orders.commands import NewOrder, ShipAddress
 from app.orders.context import OrderContext
 from app.orders.model import Fulfilment
@@ -39,11 +39,9 @@ async def _reserve(
     plan: _Plan,
     skus: dict[str, SkuRef],
     reference: str | None,
-    *,
-    check_first: bool = False,
 ) -> None:
-    """Reserve every part of `plan` or nothing. `check_first` when nothing has looked at
-    the stock yet (a ship order's sourcing already has)."""
+    """Reserve every part of `plan` or nothing (the ledger refuses a short line on what is
+    committed, without queueing for a busy level's lock)."""
     changes = [
         Change.reserve(
             LevelKey(location_id, skus[sku].id),
@@ -56,26 +54,7 @@ async def _reserve(
         for sku, parts in plan.parts.items()
         for location_id, code, qty in parts
     ]
-    keys = [c.key for c in changes]
-    if check_first:
-        # Refused on what is committed, without queueing for the lock: a sold-out SKU
-        # everybody wants would otherwise serialise every refusal behind every sale.
-        _refuse_if_short(changes, await Ledger.of(uow).peek(keys))
-    _refuse_if_short(changes, await Ledger.of(uow).lock(keys, create_missing=False))
-    await Ledger.of(uow).apply(changes)
-
-
-def _refuse_if_short(changes: list[Change], levels: dict[LevelKey, Quantities]) -> None:
-    shortages = []
-    for change in changes:  # report every short line, not just the first
-        try:
-            rules.check_guard(
-                change.sku, change.location, levels[change.key], change.delta, change.guard
-            )
-        except InsufficientStock as exc:
-            shortages.append(exc.details)
-    if shortages:
-        raise InsufficientStock("not enough stock for this order", {"short": shortages})
+    await Ledger.of(uow).reserve(changes)
 
 
 async def _reserve_shipment(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import ColumnElement, any_, bindparam, exc, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, any_, bindparam, exc, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -235,6 +240,46 @@ class Statements:
         except _DRIVER_ERRORS as error:
             raise await self._translated(error, compiled.sql, batch) from error
 
+    async def insert_all(self, batches: Sequence[tuple[Table, Sequence[Params]]]) -> None:
+        """Insert each batch's rows into its table, batches in order (a row may refer to one
+        of an earlier batch). On PostgreSQL inside a transaction: one statement for all of
+        them, each table's rows one JSON parameter (foreign keys are checked at the end of
+        the statement); elsewhere, one multi-row INSERT per table. The rows of a batch have
+        the same keys; a column left out must not need a Python-side default."""
+        batches = [(table, rows) for table, rows in batches if rows]
+        if not batches:
+            return
+        connection = await self.connection()
+        driver = self._driver
+        if driver is None or not driver.is_in_transaction():
+            for table, rows in batches:
+                await connection.execute(insert(table), [dict(row) for row in rows])
+            return
+        sql = _insert_all_sql(tuple((table, tuple(rows[0])) for table, rows in batches))
+        arguments = [json.dumps(list(rows), default=_json_value) for _, rows in batches]
+        try:
+            await driver.execute(sql, *arguments)
+        except _DRIVER_ERRORS as error:
+            raise await self._translated(error, sql, arguments) from error
+
+    async def run_with_the_commit(self, statements: Sequence[str]) -> None:
+        """Run `statements` (no parameters) and commit, in one message on PostgreSQL once the
+        transaction has begun: the server runs them and commits without a round trip in
+        between. A new, empty transaction is begun in the same message, so the session's own
+        COMMIT that follows closes that one and SQLAlchemy's account stays true. Elsewhere
+        they run one by one and the session's COMMIT commits them."""
+        connection = await self.connection()
+        driver = self._driver
+        if driver is None or not driver.is_in_transaction():
+            for statement in statements:
+                await connection.exec_driver_sql(statement)
+            return
+        script = ";\n".join([*statements, "COMMIT", "BEGIN"])
+        try:
+            await driver.execute(script)
+        except _DRIVER_ERRORS as error:
+            raise await self._translated(error, script[:2000], ()) from error
+
     async def _translated(self, error: BaseException, sql: str, arguments: Any) -> exc.DBAPIError:
         """The exception SQLAlchemy would have raised for this driver error."""
         sqlstate = str(getattr(error, "sqlstate", "") or "")
@@ -247,6 +292,35 @@ class Statements:
         if self._connection is not None:
             await self._connection.invalidate()  # never hand this connection out again
         return exc.OperationalError(sql, arguments, error, connection_invalidated=True)
+
+
+@lru_cache(maxsize=64)
+def _insert_all_sql(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> str:
+    """`WITH w1 AS (INSERT ... SELECT ... FROM json_populate_recordset(...)), ... SELECT 1`."""
+    parts = []
+    for number, (table, keys) in enumerate(shape, start=1):
+        missing = [
+            column.name
+            for column in table.columns
+            if column.name not in keys and column.default is not None
+        ]
+        if missing:
+            raise ValueError(f"{table.name}: {missing} need their Python-side defaults")
+        columns = ", ".join(f'"{table.columns[key].name}"' for key in keys)
+        parts.append(
+            f'w{number} AS (INSERT INTO "{table.name}" ({columns}) SELECT {columns} '
+            f'FROM json_populate_recordset(NULL::"{table.name}", ${number}::json))'
+        )
+    return "WITH " + ", ".join(parts) + " SELECT 1"
+
+
+def _json_value(value: Any) -> Any:
+    """What `json` cannot write itself, as PostgreSQL reads it from JSON text."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be written as a JSON column value")
 
 
 _DRIVER_ERRORS = (

@@ -54,6 +54,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
         self._events: list[OutgoingEvent] = []
+        self._finishing: list[str] = []
         self._committed = False
         self._session: AsyncSession | None = None
         self._reads: AsyncConnection | None = None
@@ -120,6 +121,13 @@ class UnitOfWork:
             raise RuntimeError("a read-only unit of work changes nothing, so emits nothing")
         self._events.append(event)
 
+    def finish_with(self, statement: str) -> None:
+        """PostgreSQL: a statement without parameters (its values literals) that ends this
+        transaction: sent in one message with the COMMIT, so the server runs it and commits
+        without waiting on this process in between (what the event log's counter row lock,
+        taken last, needs). Queued by a `EVENTS_COMMITTING` listener."""
+        self._finishing.append(statement)
+
     async def notify(self, topic: str, *args: Any) -> None:
         """Tells the listeners the composition root registered for `topic`, in this transaction."""
         for listener in self._listeners.get(topic, ()):
@@ -153,6 +161,9 @@ class UnitOfWork:
             # Last: the event log numbers the events under a lock held until the commit.
             events, self._events = self._events, []
             await self.notify(EVENTS_COMMITTING, events)
+        if self._finishing:
+            finishing, self._finishing = self._finishing, []
+            await self.statements.run_with_the_commit(finishing)
         await session.commit()
         reads.note_write()
         self.statements.release()

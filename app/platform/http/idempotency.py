@@ -149,6 +149,8 @@ class IdempotencyMiddleware(ASGIMiddleware):
         if request.found_existing:
             if await _replay_if_known(ctx, request, send, wait=True):
                 return
+        elif request.answered is not None:
+            pass  # stored in the work's own transaction, with its claim
         elif captured.status < 500 or (request.claimed and not resumable):
             secret_fields = handler.opt.get("idempotency_secret_fields", ()) if handler else ()
             await _store_response(ctx, request, captured.without(secret_fields))

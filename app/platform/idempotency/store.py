@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
@@ -24,7 +26,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.platform.prepared import Prepared, Statements
 from app.platform.tables import Base, table_of, utcnow
-from app.platform.uow import Repository
+from app.platform.uow import Repository, UnitOfWork
+
+Answer = tuple[int, str, bytes]
+"""A response as stored and replayed: status code, content type, body."""
 
 
 class IdempotencyRecord(Base):
@@ -59,6 +64,8 @@ class IdempotentRequest:
     found_existing: bool = False
     resource: str | None = None  # what the work created, e.g. "order:<id>", saved with the claim
     resuming: str | None = None  # set on a retry that finishes work whose response was lost
+    render: Callable[[Any], Answer] | None = None  # the controller's answer for a result
+    answered: Answer | None = None  # stored by the work's own transaction (`answer_in`)
 
 
 class KeyAlreadyUsed(Exception):
@@ -122,6 +129,47 @@ def resuming() -> str | None:
     """The resource a retry should finish, when this request resumes lost work."""
     request = _current.get()
     return request.resuming if request is not None else None
+
+
+def answer_with(render: Callable[[Any], Answer]) -> None:
+    """Called by a controller before its use case: how the use case's result becomes the
+    response, so that the use case can store it in its own transaction (`answer_in`)."""
+    request = _current.get()
+    if request is not None:
+        request.render = render
+
+
+async def answer_in(uow: UnitOfWork, result: Any) -> None:
+    """Store the response for `result` in `uow`'s transaction, with the claim it made: the
+    answer is committed with the work, or neither is. Nothing when no controller said how
+    to answer, or when this transaction holds no claim of this request's key."""
+    request = _current.get()
+    if request is None or request.render is None or not request.claimed:
+        return
+    status_code, content_type, body = request.render(result)
+    await uow.statements.execute(
+        _STORE_RESPONSE,
+        {
+            "k_scope": request.scope,
+            "k_key": request.key,
+            "state": COMPLETED,
+            "status_code": status_code,
+            "content_type": content_type,
+            "response_body": body,
+        },
+    )
+    request.answered = (status_code, content_type, body)
+
+    def forget() -> None:
+        request.answered = None
+
+    uow.on_rollback(forget)
+
+
+def answered() -> Answer | None:
+    """The response stored with the work (`answer_in`), to send exactly as it was stored."""
+    request = _current.get()
+    return request.answered if request is not None else None
 
 
 async def store_response(
