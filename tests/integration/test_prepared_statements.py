@@ -15,9 +15,9 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.inventory import availability
-from app.inventory.ledger import Change, Ledger
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Delta, Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey, MovementKind
 from app.inventory.tables import StockLevel, StockMovement
 from app.orders import placing
 from app.orders.commands import NewOrder
@@ -28,6 +28,7 @@ from app.platform.database import Database
 from app.platform.idempotency import store as platform_store
 from app.platform.idempotency.store import IdempotentRequest
 from tests.conftest import STOREFRONT, World
+from tests.support.changes import receipt
 from tests.support.context import context_for
 
 
@@ -59,19 +60,6 @@ async def _until_gone(admin: asyncpg.Connection, pid: int) -> None:
     raise AssertionError(f"backend {pid} still there")
 
 
-def _receipt(key: LevelKey, sku: str, quantity: int) -> Change:
-    return Change(
-        key=key,
-        delta=Delta(on_hand=quantity),
-        kind=MovementKind.RECEIPT.value,
-        guard=Guard.ON_HAND,
-        channel="system",
-        actor="test",
-        sku=sku,
-        location="STORE-A",
-    )
-
-
 async def test_a_multi_row_append_returns_each_movement_with_its_own_id(
     db: Database, world: World
 ) -> None:
@@ -79,7 +67,7 @@ async def test_a_multi_row_append_returns_each_movement_with_its_own_id(
         store = await CatalogueRepository.of(uow).location_ref("STORE-A")
         skus = await CatalogueRepository.of(uow).skus_by_code(["TEE-1", "TEE-2", "MUG-1"])
         changes = [
-            _receipt(LevelKey(store.id, skus[code].id), code, quantity)
+            receipt(LevelKey(store.id, skus[code].id), code, quantity)
             for code, quantity in (("MUG-1", 3), ("TEE-1", 5), ("TEE-2", 7))
         ]
         await Ledger.of(uow).lock([c.key for c in changes])
@@ -134,7 +122,7 @@ async def test_a_connection_cut_mid_transaction_is_invalidated_and_nothing_is_ke
                 pid = backend.scalar_one()
                 await admin.execute("SELECT pg_terminate_backend($1)", pid)
                 await _until_gone(admin, pid)  # so the next statement meets a cut line
-                await Ledger.of(uow).apply([_receipt(key, "TEE-1", 10)])
+                await Ledger.of(uow).apply([receipt(key, "TEE-1", 10)])
                 await uow.commit()
     finally:
         await admin.close()

@@ -7,26 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.inventory.ledger import Change, Ledger
+from app.inventory.ledger import Ledger
 from app.inventory.repository import CatalogueRepository
-from app.inventory.rules import Delta, Guard, LevelKey, MovementKind
+from app.inventory.rules import LevelKey
 from app.inventory.tables import StockLevel, StockMovement
 from app.platform.database import Database
 from tests.conftest import World
+from tests.support.changes import receipt
 from tests.support.context import context_for
-
-
-def _receipt(key: LevelKey, quantity: int) -> Change:
-    return Change(
-        key=key,
-        delta=Delta(on_hand=quantity),
-        kind=MovementKind.RECEIPT.value,
-        guard=Guard.ON_HAND,
-        channel="system",
-        actor="test",
-        sku="TEE-1",
-        location="STORE-A",
-    )
 
 
 async def test_a_savepoint_rolled_back_takes_the_ledgers_writes_with_it(
@@ -41,10 +29,10 @@ async def test_a_savepoint_rolled_back_takes_the_ledgers_writes_with_it(
         await ledger.peek([key])  # the transaction has begun on the connection it holds
         with pytest.raises(RuntimeError):
             async with uow.savepoint():
-                await ledger.apply([_receipt(key, 3)])
+                await ledger.apply([receipt(key, "TEE-1", 3)])
                 raise RuntimeError("the block fails after its write")
         ledger.forget_locks()
-        await ledger.apply([_receipt(key, 1)])
+        await ledger.apply([receipt(key, "TEE-1", 1)])
         await uow.commit()
 
     async with db.sessionmaker() as session:
