@@ -4,12 +4,14 @@ as deployed (`omnistock serve`: granian, 2 worker processes, loopback, PostgreSQ
 Reports orders/s, p50/p95/p99, and the oversell count (units promised beyond what was there;
 must be 0).
 
-Baseline, in the same invocation: the statements the service issues for each order, in the
-same order and transaction shape, straight through asyncpg (claim the idempotency key, read the
-SKUs and the pickup store and its levels or the shipping stock, lock and update the levels,
-append the movements and the storefront outbox, upsert the customer, write the order, its
-allocations, events, notification and lines, commit, store the response; a refused order rolls
-back, reads the alternatives and stores its 409) — the database's own ceiling for that work.
+Baseline, in the same invocation: the statement design the service had before issue 17 (14
+round trips and two commits an order), straight through asyncpg (claim the idempotency key,
+read the SKUs and the pickup store and its levels or the shipping stock, lock and update the
+levels, append the movements and the storefront outbox, upsert the customer, write the order,
+its allocations, events, notification and lines, commit, store the response; a refused order
+rolls back, reads the alternatives and stores its 409). It is kept as a fixed reference: the
+service now sends fewer statements (a reservation and its movements in one, the order's rows
+in one, the answer in the order's transaction, the event numbering with the COMMIT).
 
 Two more baselines, in the same run, same clients and concurrency, through asyncpg: the
 minimal reservation transaction (BEGIN; one conditional UPDATE of each level the order takes
@@ -182,8 +184,8 @@ async def run_http(
         return await _drive(bodies, concurrency, one), statuses
 
 
-# The statements `place_order` issues for one order, in order, as PostgreSQL's statement log
-# shows them (paid at the counter, no storefront linked): the ceiling for that work.
+# The statements `place_order` issued for one order before issue 17, in order, as PostgreSQL's
+# statement log showed them (paid at the counter, no storefront linked): a fixed reference.
 CLAIM = (
     "INSERT INTO idempotency_records (scope, key, request_hash, state, resource, "
     "created_at) VALUES ($1, $2, $3, 'applied', $4, now())"
