@@ -241,14 +241,10 @@ class Ledger(Repository):
             )
             self._locked[key] = after
             self._versions[key] = version
-            _remember_levels([key])
+        _remember_levels(keys)
         self._uow.before_commit(self._emit_stock_events)
+        self._count_at_commit(changes)
         await self._uow.notify(AVAILABLE_CHANGED, sorted(keys), now)
-        kinds = [c.kind for c in changes]
-        started = self._started
-        self._uow.after_commit(
-            lambda: metrics.record_movements(kinds, time.perf_counter() - started)
-        )
 
     def forget_locks(self) -> None:
         """After rolling back to a savepoint: its row locks are gone, so forget them too."""
@@ -286,15 +282,19 @@ class Ledger(Repository):
         self._locked.update({key: running[key] for key in touched})
         for key in touched:
             self._versions[key] += 1
+        self._count_at_commit(changes)
+        return [
+            RecordedMovement(id=i, change=c, level_after=a, created_at=now)
+            for i, c, a in zip(ids, changes, afters, strict=True)
+        ]
+
+    def _count_at_commit(self, changes: list[Change]) -> None:
+        """Count the movements written, once the transaction has committed."""
         kinds = [c.kind for c in changes]
         started = self._started
         self._uow.after_commit(
             lambda: metrics.record_movements(kinds, time.perf_counter() - started)
         )
-        return [
-            RecordedMovement(id=i, change=c, level_after=a, created_at=now)
-            for i, c, a in zip(ids, changes, afters, strict=True)
-        ]
 
     async def _emit_stock_events(self) -> None:
         """The net events of each changed level: one set per level and transaction. The
