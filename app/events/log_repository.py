@@ -20,38 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from app.events.model import ORDER_TYPES, STOCK_TYPES, EventFilter, EventScope
 from app.events.tables import EventSequence, LoggedEvent
 from app.inventory.tables import Location, Sku
 from app.platform.events import OutgoingEvent
-from app.platform.prepared import Prepared
 from app.platform.uow import Repository, UnitOfWork
 
-_APPEND_ON_POSTGRESQL = Prepared(
-    text(
-        """
-    WITH numbered AS (
-        UPDATE event_sequence SET last_seq = last_seq + :count WHERE id = 1 RETURNING last_seq
-    )
-    INSERT INTO event_log
-        (seq, id, type, occurred_at, location, other_location, sku, channel, data)
-    SELECT numbered.last_seq - :count + e.ord, e.id, e.type, e.occurred_at, e.location,
-           e.other_location, e.sku, e.channel, e.data::json
-    FROM numbered, unnest(
-        CAST(:ords AS bigint[]), CAST(:ids AS uuid[]), CAST(:types AS varchar[]),
-        CAST(:ats AS timestamptz[]), CAST(:locations AS varchar[]),
-        CAST(:others AS varchar[]), CAST(:skus AS varchar[]), CAST(:channels AS varchar[]),
-        CAST(:datas AS text[])
-    ) AS e(ord, id, type, occurred_at, location, other_location, sku, channel, data)
-    RETURNING seq
-    """
-    )
-)
-"""One statement, run by asyncpg as a prepared statement: numbers taken, events written."""
-
-_APPEND_WITH_THE_COMMIT = """
+_APPEND_ON_POSTGRESQL = """
     WITH e AS (
         SELECT value, ord FROM json_array_elements({events}::json) WITH ORDINALITY AS x(value, ord)
     ), numbered AS (
@@ -65,10 +42,12 @@ _APPEND_WITH_THE_COMMIT = """
            e.value->>'other_location', e.value->>'sku', e.value->>'channel', e.value->'data'
     FROM numbered, e
 """
-"""The same, sent in one message with the COMMIT (the events a literal: a message of several
-statements takes no parameters), so the counter row stays locked for the time the server
-takes to run it and commit, and not also while the answer travels back to the process and
-the process gets round to sending COMMIT."""
+"""One statement: numbers taken, events written. Its values are a literal (`{events}`, the
+rows as JSON), because the API sends it in one message with the COMMIT
+(`append_with_the_commit`), and a message of several statements takes no parameters: the
+counter row then stays locked for the time the server takes to run it and commit, and not
+also while the answer travels back to the process and the process gets round to sending
+COMMIT."""
 
 _CODES: dict[tuple[str, int], str] = {}
 """Location and SKU codes by id: codes never change, so a hit saves a query."""
@@ -83,6 +62,18 @@ def dollar_quoted(text: str) -> str:
     while f"${tag}$" in text:
         tag += "x"
     return f"${tag}${text}${tag}$"
+
+
+def _append_sql(rows: list[dict[str, Any]]) -> str:
+    """`_APPEND_ON_POSTGRESQL` for these rows (`EventLog._rows_of`)."""
+    payload = json.dumps(
+        [
+            {**row, "id": str(row["id"]), "occurred_at": row["occurred_at"].isoformat()}
+            for row in rows
+        ],
+        default=str,
+    )
+    return _APPEND_ON_POSTGRESQL.format(events=dollar_quoted(payload))
 
 
 def forget_codes() -> None:
@@ -116,7 +107,9 @@ class EventView:
 
 class EventLog(Repository):
     async def append(self, events: Sequence[OutgoingEvent]) -> int:
-        """Number and write `events`; returns the last `seq` given."""
+        """Number and write `events` now; returns the last `seq` given. (The API's transactions
+        go through `event_writer`, which on PostgreSQL sends the same statement with the
+        COMMIT instead.)"""
         rows = await self._rows_of(events)
         if self._uow.is_sqlite:
             # One writer at a time on SQLite: the counter is taken and written in turn.
@@ -133,38 +126,14 @@ class EventLog(Repository):
                 row["seq"] = first + offset
             await self.session.execute(insert(LoggedEvent), rows)
             return int(last)
-        params = {
-            "count": len(rows),
-            "ords": list(range(1, len(rows) + 1)),
-            "ids": [row["id"] for row in rows],
-            "types": [row["type"] for row in rows],
-            "ats": [row["occurred_at"] for row in rows],
-            "locations": [row["location"] for row in rows],
-            "others": [row["other_location"] for row in rows],
-            "skus": [row["sku"] for row in rows],
-            "channels": [row["channel"] for row in rows],
-            "datas": [json.dumps(row["data"], default=str) for row in rows],
-        }
-        written = await self.statements.rows(_APPEND_ON_POSTGRESQL, params)
+        written = await self.statements.literal_rows(_append_sql(rows) + " RETURNING seq")
         return int(max(row[0] for row in written))
 
     async def append_with_the_commit(self, events: Sequence[OutgoingEvent]) -> None:
         """PostgreSQL: number and write `events` in the same message as the COMMIT
         (`UnitOfWork.finish_with`): the last statement of the transaction, as `append`'s is,
         and with the same guarantee (numbers taken in commit order, none skipped)."""
-        rows = await self._rows_of(events)
-        payload = json.dumps(
-            [
-                {
-                    **row,
-                    "id": str(row["id"]),
-                    "occurred_at": row["occurred_at"].isoformat(),
-                }
-                for row in rows
-            ],
-            default=str,
-        )
-        self._uow.finish_with(_APPEND_WITH_THE_COMMIT.format(events=dollar_quoted(payload)))
+        self._uow.finish_with(_append_sql(await self._rows_of(events)))
 
     async def _rows_of(self, events: Sequence[OutgoingEvent]) -> list[dict[str, Any]]:
         locations = await self._codes("location", {e.location_id for e in events} - {None})

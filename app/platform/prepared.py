@@ -262,6 +262,11 @@ class Statements:
         except _DRIVER_ERRORS as error:
             raise await self._translated(error, sql, arguments) from error
 
+    async def literal_rows(self, sql: str) -> Sequence[Sequence[Any]]:
+        """The result rows of a statement without parameters (its values literals)."""
+        connection = await self.connection()
+        return list(await connection.exec_driver_sql(sql))
+
     async def run_with_the_commit(self, statements: Sequence[str]) -> None:
         """Run `statements` (no parameters) and commit, in one message on PostgreSQL once the
         transaction has begun: the server runs them and commits without a round trip in
