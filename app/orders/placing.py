@@ -169,23 +169,22 @@ async def _insert_order(
     payment_provider: str = "offline",
     *,
     confirm_now: bool = False,
-    unpaid_limit: int | None = None,
     due_at: datetime | None = None,
     customer: CustomerRef | None = None,
 ) -> tuple[Order, list[LineRow], list[AllocationRow]]:
     """The order, its lines and allocations (returned as written, allocations in location
     then SKU order), and its first event; prices from the catalogue.
     `confirm_now` (no payment to authorise) confirms it before anything is written, so the
-    order is inserted once rather than inserted and then updated. `unpaid_limit`: refuse it
-    when the customer already has that many open unpaid orders (counted under the customer
-    row's lock, which the upsert takes, so two racing orders of one email cannot both pass)."""
+    order is inserted once rather than inserted and then updated. `customer`: found already
+    (and checked against the unpaid limit); without it the customer is found or added by
+    email, unchecked."""
     priced = [
         PricedLine(sku, qty, skus[sku].price_minor, skus[sku].currency)
         for sku, qty in merge_lines(data.lines)
     ]
     total, currency = order_total(priced)
     if customer is None:
-        customer = await _customer_for(uow, data, unpaid_limit)
+        customer = await _customer_for(uow, data, None)
     now = utcnow()
     order = Order(
         id=order_id,
