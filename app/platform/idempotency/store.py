@@ -147,7 +147,17 @@ async def answer_in(uow: UnitOfWork, result: Any) -> None:
     if request is None or request.render is None or not request.claimed:
         return
     status_code, content_type, body = request.render(result)
-    await store_response(uow.statements, request, status_code, content_type, body)
+    await uow.statements.execute(
+        _STORE_RESPONSE,
+        {
+            "k_scope": request.scope,
+            "k_key": request.key,
+            "state": COMPLETED,
+            "status_code": status_code,
+            "content_type": content_type,
+            "response_body": body,
+        },
+    )
     request.answered = (status_code, content_type, body)
 
     def forget() -> None:
