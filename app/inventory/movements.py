@@ -9,6 +9,7 @@ from app.inventory.rules import LevelKey, MovementKind, Quantities
 from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation
+from app.platform.idempotency import store
 
 
 async def record_movement(
@@ -43,6 +44,7 @@ async def record_movement(
             reason=reason,
         )
         [movement] = await Ledger.of(uow).apply([change])
+        await store.answer_in(uow, movement)  # a retry's answer commits with the movement
         await uow.commit()
         return movement
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.serialization import encode_json
 
 from app.inventory import availability as stock_reads
 from app.inventory import movements as inventory_movements
@@ -37,6 +38,7 @@ from app.inventory.schemas import (
 )
 from app.inventory.transfers import TransferView
 from app.platform.http.deps import CallerDep, ContextDep
+from app.platform.http.idempotency import answered_with_the_work
 from app.platform.http.schemas import (
     CODE_RULE,
     Code,
@@ -47,6 +49,7 @@ from app.platform.http.schemas import (
     encode_cursor,
     with_offset,
 )
+from app.platform.idempotency.store import Answer
 
 
 def single_level_out(sku: str, location: str, q: Quantities) -> SingleLevelOut:
@@ -77,6 +80,16 @@ def movement_out(m: MovementRow) -> MovementOut:
         actor=m.actor,
         created_at=m.created_at,
     )
+
+
+def _movement_answer(r: RecordedMovement) -> Answer:
+    """A recorded movement's 201, as stored for retries and sent: the same bytes either way."""
+    return 201, "application/json", encode_json(recorded_out(r))
+
+
+def _transfer_answer(view: TransferView) -> Answer:
+    """A new transfer's 201, as stored for retries and sent: the same bytes either way."""
+    return 201, "application/json", encode_json(transfer_out(view))
 
 
 def recorded_out(r: RecordedMovement) -> MovementCreatedOut:
@@ -144,18 +157,20 @@ class StockController(Controller):
     )
     async def record_movement(
         self, data: JSONBody[MovementIn], ctx: ContextDep, principal: CallerDep
-    ) -> MovementCreatedOut:
-        movement = await inventory_movements.record_movement(
-            ctx,
-            principal,
-            location=data.location,
-            sku=data.sku,
-            kind=MovementKind(data.kind),
-            quantity=data.quantity,
-            reason=data.reason,
-            reference=data.reference,
+    ) -> Response[MovementCreatedOut]:
+        return await answered_with_the_work(
+            inventory_movements.record_movement(
+                ctx,
+                principal,
+                location=data.location,
+                sku=data.sku,
+                kind=MovementKind(data.kind),
+                quantity=data.quantity,
+                reason=data.reason,
+                reference=data.reference,
+            ),
+            _movement_answer,
         )
-        return recorded_out(movement)
 
     @get("/movements", summary="The movement ledger, oldest first")
     async def list_movements(
@@ -243,16 +258,18 @@ class TransferController(Controller):
     )
     async def create(
         self, data: JSONBody[TransferIn], ctx: ContextDep, principal: CallerDep
-    ) -> TransferOut:
-        view = await transfers.create_transfer(
-            ctx,
-            principal,
-            from_location=data.from_location,
-            to_location=data.to_location,
-            lines=[(line.sku, line.quantity) for line in data.lines],
-            draft=data.draft,
+    ) -> Response[TransferOut]:
+        return await answered_with_the_work(
+            transfers.create_transfer(
+                ctx,
+                principal,
+                from_location=data.from_location,
+                to_location=data.to_location,
+                lines=[(line.sku, line.quantity) for line in data.lines],
+                draft=data.draft,
+            ),
+            _transfer_answer,
         )
-        return transfer_out(view)
 
     @get("/", summary="Transfers, oldest first; a store's staff see their stores' only")
     async def list_transfers(

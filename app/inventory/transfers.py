@@ -18,6 +18,7 @@ from app.platform.access import Permission, Principal
 from app.platform.context import Context
 from app.platform.errors import BusinessRuleViolation, Forbidden
 from app.platform.events import OutgoingEvent
+from app.platform.idempotency import store
 from app.platform.tables import utcnow
 from app.platform.uow import UnitOfWork
 
@@ -204,6 +205,7 @@ async def create_transfer(
         view = transfer_view(transfer, rows, locations, sku_codes)
         if not draft:
             uow.emit(transfer_event(view, "shipped"))
+        await store.answer_in(uow, view)  # a retry's answer commits with the transfer
         await uow.commit()
     return view
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
@@ -38,6 +38,7 @@ from app.orders.schemas import (
 from app.orders.search_repository import OrderSearch
 from app.orders.views import ORDER_REF_PATTERN, OrderView, order_named
 from app.platform.http.deps import CallerDep
+from app.platform.http.idempotency import answered_with_the_work
 from app.platform.http.schemas import PLAIN_TEXT, CodePath, CodeQuery, with_offset
 from app.platform.idempotency import store as idempotency
 
@@ -159,26 +160,24 @@ class OrderController(Controller):
             address = ShipAddress(
                 a.line1, a.city, a.postal_code, a.country.upper(), a.latitude, a.longitude
             )
-        idempotency.answer_with(_order_answer)
-        view = await placing.place_order(
-            ctx,
-            principal,
-            NewOrder(
-                email=data.customer.email,
-                name=data.customer.name,
-                phone=data.customer.phone,
-                lines=[(line.sku, line.quantity) for line in data.lines],
-                fulfilment=fulfilment,
-                pickup_location=pickup,
-                address=address,
-                notes=data.notes,
-                channel=data.channel,
+        return await answered_with_the_work(
+            placing.place_order(
+                ctx,
+                principal,
+                NewOrder(
+                    email=data.customer.email,
+                    name=data.customer.name,
+                    phone=data.customer.phone,
+                    lines=[(line.sku, line.quantity) for line in data.lines],
+                    fulfilment=fulfilment,
+                    pickup_location=pickup,
+                    address=address,
+                    notes=data.notes,
+                    channel=data.channel,
+                ),
             ),
+            _order_answer,
         )
-        # The answer as the order's transaction stored it for Idempotency-Key retries, or,
-        # when it was not stored there (a resumed placement), as it is now.
-        _, _, body = idempotency.answered() or _order_answer(view)
-        return Response(cast(Any, body), status_code=201, media_type=JSON)
 
     @get("/", summary="Orders, oldest first (storefront and mobile keys see their channel's)")
     async def list_page(

@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar, cast
 
 import structlog
+from litestar import Response
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import (
@@ -32,6 +33,7 @@ from app.platform.idempotency import store
 from app.platform.idempotency.store import (
     APPLIED,
     COMPLETED,
+    Answer,
     IdempotencyRecord,
     IdempotencyRecords,
     IdempotentRequest,
@@ -76,6 +78,22 @@ def request_fingerprint(
         digest.update(part)
         digest.update(b"\x00")
     return digest.hexdigest()
+
+
+T = TypeVar("T")
+
+
+async def answered_with_the_work(
+    work: Coroutine[Any, Any, T], render: Callable[[T], Answer]
+) -> Response[Any]:
+    """Runs a use case that stores its own answer (`store.answer_in`, before its commit) and
+    sends that answer: the response a retry with the same Idempotency-Key replays is committed
+    with the work, so a connection lost after the commit cannot leave the key without it.
+    Rendered anew when the use case stored nothing (no key, or a resumed placement)."""
+    store.answer_with(render)
+    result = await work
+    status_code, content_type, body = store.answered() or render(result)
+    return Response(cast(Any, body), status_code=status_code, media_type=content_type)
 
 
 class IdempotencyMiddleware(ASGIMiddleware):
