@@ -188,6 +188,7 @@ class ReadReplica:
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
             pool_recycle=1800,
+            pool_use_lifo=True,  # warm backends, as on the primary (app/platform/database.py)
         )
         readonly_engine = self.engine.execution_options(
             isolation_level="AUTOCOMMIT", omnistock_readonly=True

@@ -100,7 +100,8 @@ def declared_query(handler: HTTPRouteHandler) -> frozenset[str]:
 async def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
     """Litestar's `before_request` hook for the API's routes."""
     handler = request.route_handler
-    if not isinstance(handler, HTTPRouteHandler) or not request.url.path.startswith("/v1/"):
+    # the scope's path: `request.url` would build a URL object for every request just for this
+    if not isinstance(handler, HTTPRouteHandler) or not request.scope["path"].startswith("/v1/"):
         return
     unknown = sorted(set(request.query_params) - declared_query(handler))
     if unknown:
