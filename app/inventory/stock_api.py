@@ -8,7 +8,6 @@ from uuid import UUID
 
 from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
-from litestar.serialization import encode_json
 
 from app.inventory import availability as stock_reads
 from app.inventory import movements as inventory_movements
@@ -38,7 +37,7 @@ from app.inventory.schemas import (
 )
 from app.inventory.transfers import TransferView
 from app.platform.http.deps import CallerDep, ContextDep
-from app.platform.http.idempotency import answered_with_the_work
+from app.platform.http.idempotency import answered_with_the_work, created
 from app.platform.http.schemas import (
     CODE_RULE,
     Code,
@@ -84,12 +83,12 @@ def movement_out(m: MovementRow) -> MovementOut:
 
 def _movement_answer(r: RecordedMovement) -> Answer:
     """A recorded movement's 201, as stored for retries and sent: the same bytes either way."""
-    return 201, "application/json", encode_json(recorded_out(r))
+    return created(recorded_out(r))
 
 
 def _transfer_answer(view: TransferView) -> Answer:
     """A new transfer's 201, as stored for retries and sent: the same bytes either way."""
-    return 201, "application/json", encode_json(transfer_out(view))
+    return created(transfer_out(view))
 
 
 def recorded_out(r: RecordedMovement) -> MovementCreatedOut:

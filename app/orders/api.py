@@ -11,7 +11,6 @@ from uuid import UUID
 from litestar import Controller, Response, get, post
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter, SkipValidation
-from litestar.serialization import encode_json
 
 from app.orders import closing, line_work, pickup_codes, placing, returns
 from app.orders import fulfilment as orders_fulfilment
@@ -38,7 +37,7 @@ from app.orders.schemas import (
 from app.orders.search_repository import OrderSearch
 from app.orders.views import ORDER_REF_PATTERN, OrderView, order_named
 from app.platform.http.deps import CallerDep
-from app.platform.http.idempotency import answered_with_the_work
+from app.platform.http.idempotency import answered_with_the_work, created
 from app.platform.http.schemas import PLAIN_TEXT, CodePath, CodeQuery, with_offset
 from app.platform.idempotency import store as idempotency
 
@@ -54,12 +53,9 @@ OrderRef = Annotated[
 ]
 
 
-JSON = "application/json"
-
-
 def _order_answer(view: OrderView) -> idempotency.Answer:
     """A placed order's 201, as stored for retries and sent: the same bytes either way."""
-    return 201, JSON, encode_json(order_out(view))
+    return created(order_out(view))
 
 
 def order_out(view: OrderView) -> OrderOut:

@@ -13,6 +13,7 @@ import structlog
 from litestar import Response
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.serialization import encode_json
 from litestar.types import (
     ASGIApp,
     HTTPRequestEvent,
@@ -81,6 +82,11 @@ def request_fingerprint(
 
 
 T = TypeVar("T")
+
+
+def created(body: Any) -> Answer:
+    """A 201 with `body` as JSON, as `answered_with_the_work` stores and sends it."""
+    return 201, "application/json", encode_json(body)
 
 
 async def answered_with_the_work(
