@@ -141,6 +141,31 @@ async def test_a_real_day_audits_clean_and_the_next_run_looks_only_at_what_chang
     assert full["checked"]["levels_examined"] == levels + 1
 
 
+async def checkpoint_then_receive(client: Client, keys: Keys, *quantities: int) -> None:
+    """5 of TEE-1 received at STORE-A and audited (the checkpoint), then `quantities` more
+    received after it: what the next incremental run has to examine."""
+    await stock(client, keys, "STORE-A", "TEE-1", 5)
+    await run(client, keys)
+    for quantity in quantities:
+        await stock(client, keys, "STORE-A", "TEE-1", quantity)
+
+
+def hand_written_movement(location_id: int, sku_id: int, **values: Any) -> dict[str, Any]:
+    """A ledger row written behind the service's back (`values`: its kind and deltas)."""
+    return {
+        "sku_id": sku_id,
+        "location_id": location_id,
+        "on_hand_delta": 0,
+        "reserved_delta": 0,
+        "safety_stock_delta": 0,
+        "incoming_delta": 0,
+        "channel": "admin",
+        "actor": "someone",
+        "created_at": utcnow(),
+        **values,
+    }
+
+
 async def edit_level(db: Database, location: str, sku: str, **values: Any) -> None:
     """A write behind the ledger's back: the level changes, no movement is written."""
     location_id, sku_id = await ids_of(db, location, sku)
@@ -156,9 +181,7 @@ async def edit_level(db: Database, location: str, sku: str, **values: Any) -> No
 async def test_a_level_edited_by_hand_is_reported_until_put_right(
     client: Client, keys: Keys, db: Database
 ) -> None:
-    await stock(client, keys, "STORE-A", "TEE-1", 5)
-    await run(client, keys)
-    await stock(client, keys, "STORE-A", "TEE-1", 2)
+    await checkpoint_then_receive(client, keys, 2)
     await edit_level(db, "STORE-A", "TEE-1", on_hand=StockLevel.on_hand + 3, updated_at=utcnow())
 
     dry = (await client.get("/v1/ops/audit", headers=keys.admin)).json()
@@ -203,10 +226,7 @@ async def test_a_level_edited_without_any_movement_is_found_by_a_full_run(
 async def test_a_missing_movement_is_reported_with_the_movements_folded(
     client: Client, keys: Keys, db: Database
 ) -> None:
-    await stock(client, keys, "STORE-A", "TEE-1", 5)
-    await run(client, keys)
-    await stock(client, keys, "STORE-A", "TEE-1", 2)
-    await stock(client, keys, "STORE-A", "TEE-1", 1)
+    await checkpoint_then_receive(client, keys, 2, 1)
     location_id, sku_id = await ids_of(db, "STORE-A", "TEE-1")
     async with db.sessionmaker() as session:
         ids = (
@@ -232,10 +252,7 @@ async def test_a_missing_movement_is_reported_with_the_movements_folded(
 async def test_a_missing_event_is_reported_with_the_events_seen(
     client: Client, keys: Keys, db: Database
 ) -> None:
-    await stock(client, keys, "STORE-A", "TEE-1", 5)
-    await run(client, keys)
-    await stock(client, keys, "STORE-A", "TEE-1", 2)
-    await stock(client, keys, "STORE-A", "TEE-1", 1)
+    await checkpoint_then_receive(client, keys, 2, 1)
     async with db.sessionmaker() as session:
         seqs = (
             await session.scalars(
@@ -266,24 +283,11 @@ async def test_reserved_that_no_order_holds_is_reported_with_the_orders(
     assert first["open_findings"] == []
     location_id, sku_id = await ids_of(db, "STORE-A", "TEE-1")
     # a movement that reserves for nobody: the level and the ledger agree, the orders do not
+    await edit_level(db, "STORE-A", "TEE-1", reserved=StockLevel.reserved + 1, updated_at=utcnow())
     async with db.sessionmaker() as session:
         await session.execute(
-            update(StockLevel)
-            .where(StockLevel.location_id == location_id, StockLevel.sku_id == sku_id)
-            .values(reserved=StockLevel.reserved + 1, updated_at=utcnow())
-        )
-        session.add(
-            StockMovement(
-                sku_id=sku_id,
-                location_id=location_id,
-                kind="reservation",
-                on_hand_delta=0,
-                reserved_delta=1,
-                safety_stock_delta=0,
-                incoming_delta=0,
-                channel="admin",
-                actor="someone",
-                created_at=utcnow(),
+            insert(StockMovement).values(
+                hand_written_movement(location_id, sku_id, kind="reservation", reserved_delta=1)
             )
         )
         await session.commit()
@@ -371,16 +375,9 @@ async def test_a_change_in_flight_at_the_checkpoint_is_audited_by_the_next_run(
         )
         await slow.execute(
             insert(StockMovement).values(
-                sku_id=sku_id,
-                location_id=location_id,
-                kind="receipt",
-                on_hand_delta=1,
-                reserved_delta=0,
-                safety_stock_delta=0,
-                incoming_delta=0,
-                channel="admin",
-                actor="slow",
-                created_at=utcnow(),
+                hand_written_movement(
+                    location_id, sku_id, kind="receipt", on_hand_delta=1, actor="slow"
+                )
             )
         )
         during = await run(client, keys)  # its snapshot does not see the write
