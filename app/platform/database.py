@@ -33,8 +33,8 @@ def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
         pool_recycle=1800,
         # Last in, first out: the busiest few connections serve most requests, so their
         # backends stay warm in the CPU's caches and the rest sit idle. First in, first out
-        # (the default) turned requests over every pooled connection: PostgreSQL spent 0.50 ms
-        # of CPU per lookup that way against 0.40 ms (bench/open_loop.py).
+        # (the default) turned requests over every pooled connection: PostgreSQL spent
+        # 0.45-0.50 ms of CPU per lookup that way against 0.37-0.40 ms (bench/open_loop.py).
         pool_use_lifo=True,
     )
 
