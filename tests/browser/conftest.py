@@ -78,6 +78,7 @@ class Console:
     async def sign_in(self, email: str) -> Page:
         page = await self.tablet()
         await page.goto("/console")
+        await expect(page.get_by_label("Email")).to_be_focused()  # its autofocus has run
         await page.get_by_label("Email").fill(email)
         await page.get_by_label("Password").fill(PASSWORD)
         await page.get_by_label("Password").press("Enter")  # by keyboard
